@@ -1,0 +1,81 @@
+"""Regenerate docs/gates.md and docs/configuration.md from the code's own tables.
+
+Run: python docs/gen_reference.py   (tests/test_docs.py checks they are current)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uetf_core.config import KEYS
+from uetf_core.gates.catalog import GATES
+
+HERE = Path(__file__).parent
+
+
+def gates_md() -> str:
+    rows = [
+        "# Gates",
+        "",
+        "Declare gates in `[tool.uetf.gates]` or with `--uetf-gate 'NAME OP VALUE'`",
+        "(repeatable; a command-line gate replaces the same gate from pyproject.toml).",
+        "",
+        "| gate | measures | unit | a bare number means |",
+        "| --- | --- | --- | --- |",
+    ]
+    for kind in GATES.values():
+        unit = kind.unit or ""
+        rows.append(
+            f"| `{kind.name}` | {kind.summary} | {unit} | `{kind.name} {kind.default_op} N` |"
+        )
+    rows += [
+        "",
+        "Operators: `>=`, `<=`, `>`, `<`, `==`. Durations take `ms`, `s`, `m` or `h`",
+        "(`max_duration<=5m`). Percentages are 0 to 100.",
+        "",
+        "```toml",
+        "[tool.uetf.gates]",
+        "pass_rate = 100                              # default operator: >=",
+        'max_failures = "< 3"                         # explicit operator',
+        'max_duration = "10m"                         # durations with a unit',
+        'min_tests = { threshold = 50, mode = "warn" }  # report, never fail',
+        "```",
+        "",
+        "Verdicts: `passed`, `failed`, `warned` (violated in warn mode), `waived`,",
+        "`skipped` (not applicable, with the reason, e.g. no test executed) and",
+        "`error` (could not be evaluated; fails the run like `failed`).",
+        "",
+    ]
+    return "\n".join(rows)
+
+
+def configuration_md() -> str:
+    rows = [
+        "# Configuration",
+        "",
+        "`[tool.uetf]` in the rootdir's `pyproject.toml`. Precedence, highest first:",
+        "command-line options, `UETF_LEDGER`, `[tool.uetf]`, defaults. An unknown key",
+        "or a wrong type is a usage error (exit 4) naming the key.",
+        "",
+        "| key | type | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for key, (kind, meaning) in KEYS.items():
+        names = " or ".join(t.__name__ for t in kind) if isinstance(kind, tuple) else kind.__name__
+        rows.append(f"| `{key}` | {names} | {meaning} |")
+    rows += [
+        "",
+        "Options: `--uetf`, `--uetf-ledger PATH`, `--uetf-gate 'NAME OP VALUE'` (repeatable),",
+        "`--uetf-gate-mode fail|warn`.",
+        "",
+    ]
+    return "\n".join(rows)
+
+
+def main() -> None:
+    (HERE / "gates.md").write_text(gates_md())
+    (HERE / "configuration.md").write_text(configuration_md())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Translating pytest's reports into UETF's execution records and error captures."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from uetf_core.records import ErrorCapture, ExecutionRecord, PhaseResult
+
+_EXC_TYPE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$", re.DOTALL)
+
+
+def error_capture(
+    report: pytest.TestReport | pytest.CollectReport, attempt: int, phase: str
+) -> ErrorCapture:
+    """The error capture of a failed report: type, message, place and traceback text."""
+    longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    text = report.longreprtext or ""
+    if crash is not None:
+        first = crash.message or ""
+        path, lineno = crash.path, crash.lineno
+    else:
+        lines = [line for line in text.splitlines() if line.strip()]
+        first = (lines[-1] if lines else "").removeprefix("E   ").strip()
+        path, lineno = None, None
+    match = _EXC_TYPE.match(first.strip())
+    if match and match.group(2) is not None:
+        exc_type, message = match.group(1), match.group(2)
+    elif match:
+        exc_type, message = match.group(1), ""
+    else:
+        exc_type, message = "Error", first
+    return ErrorCapture.bounded(
+        report.nodeid, attempt, phase, exc_type, message, path, lineno, text
+    )
+
+
+def skip_reason(report: pytest.TestReport) -> str | None:
+    """The reason given to ``pytest.skip`` or a skip marker, without its prefix."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return None
+
+
+def build_record(
+    setup: pytest.TestReport | None,
+    call: pytest.TestReport | None,
+    teardown: pytest.TestReport | None,
+    attempt: int,
+    worker: str,
+) -> ExecutionRecord:
+    """One execution record from the (up to) three reports of one test attempt."""
+    first = setup or call or teardown
+    last = teardown or call or setup
+    assert first is not None and last is not None
+    outcome = "passed"
+    failed_phase = None
+    skip = xfail = None
+    if setup is not None and setup.outcome != "passed":
+        if setup.failed:
+            outcome, failed_phase = "error", setup
+        else:
+            outcome, skip = "skipped", skip_reason(setup)
+            if hasattr(setup, "wasxfail"):
+                outcome, skip, xfail = "xfailed", None, setup.wasxfail
+    elif call is not None:
+        wasxfail = getattr(call, "wasxfail", None)
+        if call.outcome == "rerun":
+            outcome, failed_phase = "rerun", call
+        elif call.failed:
+            outcome, failed_phase = "failed", call
+        elif call.skipped:
+            if wasxfail is not None:
+                outcome, xfail = "xfailed", wasxfail
+            else:
+                outcome, skip = "skipped", skip_reason(call)
+        elif wasxfail is not None:
+            outcome, xfail = "xpassed", wasxfail
+    if teardown is not None and teardown.failed and failed_phase is None:
+        outcome, failed_phase = "error", teardown
+    error = None
+    if failed_phase is not None:
+        error = error_capture(failed_phase, attempt, failed_phase.when or "call")
+    phases = [
+        None if r is None else PhaseResult(_phase_outcome(r), r.duration)
+        for r in (setup, call, teardown)
+    ]
+    return ExecutionRecord(
+        node_id=first.nodeid,
+        attempt=attempt,
+        worker=worker,
+        outcome=outcome,
+        setup=phases[0],
+        call=phases[1],
+        teardown=phases[2],
+        duration=sum(p.duration for p in phases if p is not None),
+        started_at=first.start,
+        finished_at=last.stop,
+        skip_reason=skip,
+        xfail_reason=xfail or None,
+        error=error,
+    )
+
+
+def _phase_outcome(report: pytest.TestReport) -> str:
+    # pytest-rerunfailures marks a failed attempt "rerun"; in the phase it failed.
+    return "failed" if report.outcome == "rerun" else report.outcome
+
+
+def crash_record(report: pytest.TestReport, attempt: int, worker: str) -> ExecutionRecord:
+    """The record of a test whose worker died under it (xdist reports it with when='???')."""
+    error = error_capture(report, attempt, "call")
+    return ExecutionRecord(
+        node_id=report.nodeid,
+        attempt=attempt,
+        worker=worker,
+        outcome="error",
+        setup=None,
+        call=PhaseResult("failed", report.duration),
+        teardown=None,
+        duration=report.duration,
+        # xdist builds this report itself, with no timestamps: use "now".
+        started_at=getattr(report, "start", 0.0) or time.time(),
+        finished_at=getattr(report, "stop", 0.0) or time.time(),
+        error=error,
+    )

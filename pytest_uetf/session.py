@@ -1,0 +1,240 @@
+"""The per-session recorder: pytest's hooks translated into ``uetf_core`` calls.
+
+Only :meth:`UetfSession.pytest_runtest_logreport` runs per test. It keeps the
+reports of the test in flight in a dict and, at teardown, appends one record;
+the recorder writes batches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_uetf.plugin import exit_on
+from pytest_uetf.reports import build_record, crash_record, error_capture
+from uetf_core.config import RunConfig
+from uetf_core.errors import UetfError
+from uetf_core.events import GateEvaluated, RecordAdded, RunFinished, RunStarted
+from uetf_core.ledger import open_ledger
+from uetf_core.render import gate_table, totals_line, verdict_line
+from uetf_core.run import CONTROLLER, Outcome, RunRecorder
+from uetf_core.states import RunState, WorkerState
+
+_PHASES = ("setup", "call", "teardown")
+
+
+class UetfSession:
+    """Records one pytest session as a UETF run and gates it."""
+
+    def __init__(self, config: pytest.Config, run_config: RunConfig) -> None:
+        self.config = config
+        self.run_config = run_config
+        self.recorder: RunRecorder | None = None
+        self.outcome: Outcome | None = None
+        self.interrupted = False
+        self._open: dict[str, list[Any]] = {}
+        self._attempts: dict[str, int] = {}
+        self._tasks_recorded = False
+        self._xdist = False
+
+    # -- start ------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        try:
+            ledger = open_ledger(self.run_config.ledger)
+            ledger.reap_abandoned(_host(), _now(), self.run_config.stale_after)
+            self.recorder = RunRecorder(ledger, self.run_config)
+            self._bridge_hooks(self.recorder)
+            self.recorder.start()
+            self.recorder.transition(RunState.COLLECTING)
+        except UetfError as exc:
+            exit_on(exc)
+        self._xdist = bool(getattr(self.config.option, "numprocesses", None)) and (
+            self.config.pluginmanager.has_plugin("dsession")
+        )
+        if not self._xdist:
+            self.recorder.worker(CONTROLLER, WorkerState.READY)
+
+    def _bridge_hooks(self, recorder: RunRecorder) -> None:
+        """Forward the core's events to the ``pytest_uetf_*`` hooks that have implementations."""
+        hook = self.config.hook
+        bus = recorder.bus
+        if hook.pytest_uetf_run_start.get_hookimpls():
+            bus.subscribe(
+                RunStarted, lambda e: hook.pytest_uetf_run_start(run_id=e.run_id, config=e.config)
+            )
+        if hook.pytest_uetf_record.get_hookimpls():
+            bus.subscribe(
+                RecordAdded, lambda e: hook.pytest_uetf_record(run_id=e.run_id, record=e.record)
+            )
+        if hook.pytest_uetf_gate_verdict.get_hookimpls():
+            bus.subscribe(
+                GateEvaluated, lambda e: hook.pytest_uetf_gate_verdict(run_id=e.run_id, gate=e.gate)
+            )
+        if hook.pytest_uetf_run_end.get_hookimpls():
+            bus.subscribe(
+                RunFinished, lambda e: hook.pytest_uetf_run_end(run_id=e.run_id, summary=e.summary)
+            )
+
+    # -- collection -------------------------------------------------------
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and self.recorder is not None:
+            self.recorder.add_error(error_capture(report, 1, "collect"))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.recorder is None or self._xdist:
+            return
+        self._record_tasks([(item.nodeid, item.location[0]) for item in session.items])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # Every worker collects the same items; the first list is the run's tasks.
+        if self.recorder is not None and not self._tasks_recorded:
+            self._record_tasks([(node_id, node_id.split("::", 1)[0]) for node_id in ids])
+
+    def _record_tasks(self, items: list[tuple[str, str]]) -> None:
+        assert self.recorder is not None
+        self._tasks_recorded = True
+        try:
+            self.recorder.add_tasks(
+                [(node_id, index, path) for index, (node_id, path) in enumerate(items)]
+            )
+        except UetfError as exc:
+            exit_on(exc)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        if self.recorder is not None and self.recorder.state is RunState.COLLECTING:
+            self.recorder.transition(RunState.RUNNING)
+        return (yield)
+
+    # -- xdist workers ----------------------------------------------------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodeready(self, node: Any) -> None:
+        if self.recorder is not None:
+            self.recorder.worker(_worker_id(node), WorkerState.READY)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        if self.recorder is None:
+            return
+        worker_id = _worker_id(node)
+        if error:
+            self.recorder.worker(worker_id, WorkerState.CRASHED, reason=str(error)[:500])
+        else:
+            self.recorder.worker(worker_id, WorkerState.STOPPED)
+
+    # -- the per-test path --------------------------------------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        when = report.when
+        nodeid = report.nodeid
+        if when == "setup":
+            attempt = self._attempts.get(nodeid, 0) + 1
+            self._attempts[nodeid] = attempt
+            self._open[nodeid] = [report, None, attempt]
+        elif when == "call":
+            entry = self._open.get(nodeid)
+            if entry is not None:
+                entry[1] = report
+        elif when == "teardown":
+            entry = self._open.pop(nodeid, None)
+            if entry is None:
+                entry = [None, None, self._attempts.get(nodeid, 0) + 1]
+            worker = getattr(report, "worker_id", None) or CONTROLLER
+            self._add(build_record(entry[0], entry[1], report, entry[2], worker))
+        else:  # xdist reports a test whose worker crashed with when="???"
+            entry = self._open.pop(nodeid, None)
+            attempt = entry[2] if entry else self._attempts.get(nodeid, 0) + 1
+            worker = getattr(report, "worker_id", None) or CONTROLLER
+            self._add(crash_record(report, attempt, worker))
+
+    def _add(self, record: Any) -> None:
+        recorder = self.recorder
+        if recorder is None:
+            return
+        if recorder.worker_state(record.worker) is not WorkerState.BUSY:
+            recorder.worker(record.worker, WorkerState.BUSY)
+        try:
+            recorder.add_record(record)
+        except UetfError as exc:
+            exit_on(exc)
+
+    # -- the end ----------------------------------------------------------
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.interrupted = True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        recorder = self.recorder
+        if recorder is None or recorder.state in (
+            RunState.PASSED,
+            RunState.FAILED,
+            RunState.ERRORED,
+        ):
+            return
+        # Tests still in flight (interrupted mid-test) are recorded as errors.
+        for nodeid, (setup, call, attempt) in list(self._open.items()):
+            if setup is not None:
+                worker = getattr(setup, "worker_id", None) or CONTROLLER
+                record = build_record(setup, call, None, attempt, worker)
+                if record.outcome == "passed":
+                    record = _interrupted(record)
+                recorder.add_record(record)
+            del self._open[nodeid]
+        try:
+            self.outcome = recorder.finish(int(exitstatus), interrupted=self.interrupted)
+        except UetfError as exc:
+            exit_on(exc)
+        session.exitstatus = self.outcome.exit_status
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        outcome = self.outcome
+        if outcome is None or self.recorder is None:
+            return
+        summary = outcome.summary
+        line = verdict_line(summary, self.recorder.ledger.location)
+        failing = any(g["verdict"] in ("failed", "error") for g in summary["gates"])
+        if terminalreporter.verbosity < 0:
+            if failing:
+                terminalreporter.write_line(line)
+            return
+        terminalreporter.section("uetf")
+        if summary["gates"]:
+            for row in gate_table(summary["gates"]):
+                terminalreporter.write_line(row)
+        terminalreporter.write_line(totals_line(summary["totals"]))
+        terminalreporter.write_line(
+            line, red=failing, green=not failing and outcome.exit_status == 0
+        )
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.ledger.close()
+
+
+def _interrupted(record: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(record, outcome="error")
+
+
+def _worker_id(node: Any) -> str:
+    return str(node.gateway.id)
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _now() -> float:
+    import time
+
+    return time.time()

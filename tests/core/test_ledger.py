@@ -1,0 +1,231 @@
+"""The SQLite ledger: creation, migrations, refusals, batches, abandoned runs, concurrency."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from uetf_core.errors import LedgerError, RunNotFoundError
+from uetf_core.ledger import SCHEMA_VERSION, Batch, NewRun, open_ledger
+from uetf_core.ledger.migrations import MIGRATIONS
+from uetf_core.ledger.sqlite import APPLICATION_ID
+from uetf_core.records import ErrorCapture, Event, ExecutionRecord, PhaseResult
+
+
+def new_run(run_id: str = "20261125T000000-aaaaaa", pid: int | None = None) -> NewRun:
+    return NewRun(run_id, "pending", time.time(), pid or os.getpid(), "testhost", "/r", "0", {})
+
+
+def record(node_id: str, outcome: str = "passed", attempt: int = 1) -> ExecutionRecord:
+    now = time.time()
+    phase = PhaseResult("passed", 0.001)
+    return ExecutionRecord(
+        node_id, attempt, "controller", outcome, phase, phase, phase, 0.003, now, now
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_new_ledger_gets_folder_gitignore_and_current_version(tmp_path: Path) -> None:
+    """Opening a missing path creates it at the current schema version with a .gitignore."""
+    ledger = open_ledger(str(tmp_path / ".ledger" / "uetf.db"))
+    assert ledger.schema_version() == SCHEMA_VERSION
+    assert "*" in (tmp_path / ".ledger" / ".gitignore").read_text()
+    db = sqlite3.connect(tmp_path / ".ledger" / "uetf.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+def test_migration_from_version_1_keeps_data(tmp_path: Path) -> None:
+    """A version-1 ledger with a run is migrated forward and the run is still there."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO runs (run_id, state, started_at, heartbeat_at, pid, host, rootdir,"
+        " uetf_version) VALUES ('20261125T000000-bbbbbb', 'passed', 1, 1, 1, 'h', '/r', '0')"
+    )
+    db.commit()
+    db.close()
+    ledger = open_ledger(str(path))
+    assert ledger.schema_version() == SCHEMA_VERSION
+    assert [r["run_id"] for r in ledger.list_runs()] == ["20261125T000000-bbbbbb"]
+    indexes = {row[0] for row in ledger._query("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "executions_test" in indexes
+
+
+def test_newer_ledger_is_refused_and_untouched(tmp_path: Path) -> None:
+    """A ledger from a newer UETF is refused with one line and left byte-identical."""
+    path = tmp_path / "new.db"
+    open_ledger(str(path)).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.close()
+    before = digest(path)
+    with pytest.raises(LedgerError, match="newer than this UETF") as info:
+        open_ledger(str(path))
+    assert info.value.exit_code == 7
+    assert digest(path) == before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"this is not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 4000],
+)
+def test_garbage_file_is_refused_and_untouched(tmp_path: Path, content: bytes) -> None:
+    """A file that is not SQLite, or is a damaged one, is refused and left as it was."""
+    path = tmp_path / "uetf.db"
+    path.write_bytes(content)
+    with pytest.raises(LedgerError, match="left untouched"):
+        open_ledger(str(path))
+    assert path.read_bytes() == content
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    """Another program's SQLite database is not mistaken for a ledger."""
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (x)")
+    db.commit()
+    db.close()
+    before = digest(path)
+    with pytest.raises(LedgerError, match="not a UETF ledger"):
+        open_ledger(str(path))
+    assert digest(path) == before
+
+
+def test_unknown_url_scheme_is_refused(tmp_path: Path) -> None:
+    """A URL for a back end this release lacks is one clear error."""
+    with pytest.raises(LedgerError, match="not supported"):
+        open_ledger("mysql://host/db")
+
+
+def test_batch_roundtrip(tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
+    """A batch of records, errors, events and workers is written and read back valid."""
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    run_id = "20261125T000000-cccccc"
+    ledger.create_run(new_run(run_id))
+    ledger.add_tasks(run_id, [("t.py::a", 0, "t.py"), ("t.py::b", 1, "t.py")])
+    error = ErrorCapture.bounded("t.py::b", 1, "call", "AssertionError", "no", "t.py", 3, "tb")
+    failed = ExecutionRecord(
+        "t.py::b",
+        1,
+        "controller",
+        "failed",
+        None,
+        PhaseResult("failed", 0.1),
+        None,
+        0.1,
+        1.0,
+        2.0,
+        error=error,
+    )
+    batch = Batch(records=[record("t.py::a"), failed], errors=[error])
+    batch.events.append((0, Event(time.time(), "note", "x", data={"k": 1})))
+    batch.workers["controller"] = {"state": "busy", "tests_run": 2, "started_at": time.time()}
+    ledger.write_batch(run_id, batch, time.time())
+    assert ledger.totals(run_id).as_dict()["failed"] == 1
+    records = ledger.records(run_id)
+    assert [r["outcome"] for r in records] == ["passed", "failed"]
+    assert records[1]["error"]["exc_type"] == "AssertionError"
+    for document in records:
+        validate("test_execution_record", document)
+    for task in ledger.tasks(run_id):
+        validate("task", task)
+    assert {t["state"] for t in ledger.tasks(run_id)} == {"passed", "failed"}
+    for event in ledger.events(run_id):
+        validate("execution_event", event)
+    for worker in ledger.workers(run_id):
+        validate("worker_state", {**worker})
+    validate("run_state", ledger.find_run(run_id))
+
+
+def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
+    """An error inside a transaction leaves nothing of it behind; nesting joins the outer one."""
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    with pytest.raises(RuntimeError), ledger.transaction() as db:
+        db.execute("INSERT INTO meta VALUES ('a', '1')")
+        with ledger.transaction() as inner:
+            inner.execute("INSERT INTO meta VALUES ('b', '2')")
+        raise RuntimeError("boom")
+    keys = {row[0] for row in ledger._query("SELECT key FROM meta")}
+    assert not {"a", "b"} & keys
+
+
+def test_find_run_by_prefix_last_and_unknown(tmp_path: Path) -> None:
+    """Runs are found by 'last', a unique prefix or the full id; others are one error."""
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    with pytest.raises(RunNotFoundError, match="no runs yet"):
+        ledger.find_run("last")
+    ledger.create_run(new_run("20261125T000000-aaaaaa"))
+    ledger.create_run(new_run("20261125T000001-abbbbb"))
+    assert ledger.find_run("last")["run_id"] == "20261125T000001-abbbbb"
+    assert ledger.find_run("20261125T000000")["run_id"] == "20261125T000000-aaaaaa"
+    with pytest.raises(RunNotFoundError, match="ambiguous"):
+        ledger.find_run("20261125")
+    with pytest.raises(RunNotFoundError, match="no run"):
+        ledger.find_run("nope")
+
+
+def test_dead_process_run_is_abandoned(tmp_path: Path) -> None:
+    """A live run whose pid is gone on this host is marked abandoned with a reason."""
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(0,))
+    child.start()
+    child.join()
+    ledger.create_run(new_run("20261125T000000-dddddd", pid=child.pid))
+    ledger.create_run(new_run("20261125T000000-eeeeee"))  # ours, alive
+    assert ledger.reap_abandoned("testhost", time.time(), 3600) == ["20261125T000000-dddddd"]
+    run = ledger.find_run("20261125T000000-dddddd")
+    assert run["state"] == "abandoned"
+    assert "is gone" in run["end_reason"]
+    assert ledger.find_run("20261125T000000-eeeeee")["state"] == "pending"
+    assert ledger.events("20261125T000000-dddddd")[-1]["to_state"] == "abandoned"
+
+
+def test_silent_run_on_another_host_is_abandoned(tmp_path: Path) -> None:
+    """A run from another host is abandoned only once its heartbeat is stale."""
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger.create_run(new_run("20261125T000000-ffffff"))
+    assert ledger.reap_abandoned("elsewhere", time.time(), 3600) == []
+    assert ledger.reap_abandoned("elsewhere", time.time() + 7200, 3600) == [
+        "20261125T000000-ffffff"
+    ]
+
+
+def _writer(path: str, run_id: str, count: int) -> None:
+    ledger = open_ledger(path)
+    ledger.create_run(new_run(run_id))
+    ledger.add_tasks(run_id, [(f"t.py::{run_id}_{i}", i, "t.py") for i in range(count)])
+    for start in range(0, count, 50):
+        batch = Batch(records=[record(f"t.py::{run_id}_{i}") for i in range(start, start + 50)])
+        ledger.write_batch(run_id, batch, time.time())
+    ledger.close()
+
+
+def test_four_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    """Four processes writing batches into one new ledger at once lose no record."""
+    path = str(tmp_path / "shared.db")
+    context = multiprocessing.get_context("spawn")
+    run_ids = [f"20261125T00000{i}-00000{i}" for i in range(4)]
+    workers = [context.Process(target=_writer, args=(path, r, 1000)) for r in run_ids]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    ledger = open_ledger(path)
+    assert sorted(r["run_id"] for r in ledger.list_runs()) == run_ids
+    for run_id in run_ids:
+        assert ledger.totals(run_id).passed == 1000

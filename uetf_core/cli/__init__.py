@@ -1,0 +1,80 @@
+"""The ``uetf`` command: read the ledger, show runs, judge them again, check the ledger.
+
+Every error is one line on stderr and a documented exit code (docs/exit-codes.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from uetf_core import __version__
+from uetf_core.cli import commands
+from uetf_core.errors import UetfError
+from uetf_core.exitcodes import ExitCode
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``uetf`` subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="uetf", description="Read and judge the runs recorded by pytest --uetf."
+    )
+    parser.add_argument("--version", action="version", version=f"uetf {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--ledger",
+        metavar="PATH",
+        help="ledger location (default: $UETF_LEDGER, [tool.uetf] ledger, .ledger/uetf.db)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    runs = sub.add_parser("runs", parents=[common], help="list the runs, newest first")
+    runs.add_argument("--limit", type=_positive_int, default=20, help="at most N runs (20)")
+    runs.add_argument("--json", action="store_true", help="a JSON list of run summaries")
+    runs.set_defaults(handler=commands.runs)
+
+    show = sub.add_parser("show", parents=[common], help="one run: totals, gates, failures")
+    show.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
+    show.add_argument("--json", action="store_true", help="the run_summary JSON document")
+    show.set_defaults(handler=commands.show)
+
+    gate = sub.add_parser(
+        "gate", parents=[common], help="evaluate a run's gates again; exit as the run did"
+    )
+    gate.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
+    gate.set_defaults(handler=commands.gate)
+
+    doctor = sub.add_parser(
+        "doctor", parents=[common], help="schema version, integrity, stale runs"
+    )
+    doctor.set_defaults(handler=commands.doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``uetf`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except UetfError as exc:
+        print(str(exc), file=sys.stderr)
+        return int(exc.exit_code)
+    except BrokenPipeError:  # `uetf runs | head` closed the pipe: not an error
+        return int(ExitCode.OK)
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The ``uetf`` subcommands, each a function of the parsed arguments to an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from uetf_core.config import DEFAULT_LEDGER, LEDGER_ENV, read_pyproject, resolve_ledger_location
+from uetf_core.errors import UetfError
+from uetf_core.exitcodes import ExitCode
+from uetf_core.gates.evaluate import Verdict, evaluate_gates, overall_verdict
+from uetf_core.gates.spec import GateSpec
+from uetf_core.ledger import SCHEMA_VERSION, open_ledger
+from uetf_core.ledger.sqlite import SqliteLedger
+from uetf_core.render import gate_table, totals_line
+from uetf_core.summary import build_summary
+from uetf_core.verdict import final_exit_status
+
+
+class NoLedgerError(UetfError):
+    """The command reads a ledger and there is none where it looked."""
+
+    slug = "no-ledger"
+    exit_code = ExitCode.USAGE_ERROR
+
+
+def _project_root(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / DEFAULT_LEDGER).is_file():
+            return folder
+    return None
+
+
+def locate_ledger(explicit: str | None, cwd: Path | None = None) -> tuple[str, float]:
+    """Where the ledger is, with the project's ``stale_after``; same defaults as the plugin."""
+    cwd = cwd or Path.cwd()
+    root = _project_root(cwd) or cwd
+    table, _ = read_pyproject(root)
+    stale_after = float(table.get("stale_after", 3600.0))
+    raw = explicit or os.environ.get(LEDGER_ENV) or table.get("ledger") or DEFAULT_LEDGER
+    base = cwd if (explicit or os.environ.get(LEDGER_ENV)) else root
+    return resolve_ledger_location(str(raw), base), stale_after
+
+
+def _open(args: argparse.Namespace) -> SqliteLedger:
+    location, stale_after = locate_ledger(args.ledger)
+    if "://" not in location and not Path(location).exists():
+        message = f"no ledger at {location}; run 'pytest --uetf' first or pass --ledger PATH"
+        raise NoLedgerError(message)
+    ledger = open_ledger(location)
+    ledger.reap_abandoned(socket.gethostname(), time.time(), stale_after)
+    return ledger
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, sort_keys=False))
+
+
+def runs(args: argparse.Namespace) -> int:
+    ledger = _open(args)
+    listed = ledger.list_runs(args.limit)
+    if args.json:
+        _print_json([build_summary(ledger, run["run_id"]) for run in listed])
+        return int(ExitCode.OK)
+    if not listed:
+        print(f"no runs in {ledger.location}")
+        return int(ExitCode.OK)
+    header = f"{'run':<22}  {'state':<9}  {'exit':>4}  {'started (UTC)':<19}  totals"
+    print(header)
+    for run in listed:
+        totals = ledger.totals(run["run_id"]).as_dict()
+        started = run["started_at"][:19].replace("T", " ")
+        exit_status = "-" if run["exit_status"] is None else str(run["exit_status"])
+        partial = " (partial)" if run["partial"] else ""
+        print(
+            f"{run['run_id']:<22}  {run['state']:<9}  {exit_status:>4}  {started:<19}  "
+            f"{totals_line(totals)}{partial}"
+        )
+    return int(ExitCode.OK)
+
+
+def show(args: argparse.Namespace) -> int:
+    ledger = _open(args)
+    run = ledger.find_run(args.run)
+    summary = build_summary(ledger, run["run_id"])
+    if args.json:
+        _print_json(summary)
+        return int(ExitCode.OK)
+    print(f"run       {summary['run_id']}")
+    print(
+        f"state     {summary['state']}"
+        + (f" ({summary['end_reason']})" if summary["end_reason"] else "")
+    )
+    print(f"started   {summary['started_at']}")
+    duration = summary["duration_seconds"]
+    print(f"duration  {'-' if duration is None else f'{duration:.2f} s'}")
+    print(f"exit      {summary['exit_status']}")
+    print(f"host      {summary['host']} (pid {summary['pid']})")
+    print(f"tests     {totals_line(summary['totals'])}")
+    if summary["gates"]:
+        print()
+        for row in gate_table(summary["gates"]):
+            print(row)
+    errors = ledger.error_captures(run["run_id"])
+    if errors:
+        print()
+        print("failures:")
+        for error in errors:
+            place = f" ({error['path']}:{error['lineno']})" if error["path"] else ""
+            message = error["message"].splitlines()[0] if error["message"] else ""
+            print(f"  {error['node_id']} [{error['phase']}] {error['exc_type']}: {message}{place}")
+    return int(ExitCode.OK)
+
+
+def _specs(config: dict[str, Any] | None) -> list[GateSpec]:
+    if not config:
+        return []
+    return [GateSpec(g["name"], g["op"], g["threshold"], g["mode"]) for g in config["gates"]]
+
+
+def gate(args: argparse.Namespace) -> int:
+    ledger = _open(args)
+    run = ledger.find_run(args.run)
+    run_id = run["run_id"]
+    config = ledger.run_config(run_id)
+    mode = config["gate_mode"] if config else "fail"
+    results = evaluate_gates(_specs(config), ledger.metrics(run_id), mode)
+    documents = [result.as_dict() for result in results]
+    for row in gate_table(documents) if documents else ["no gates declared"]:
+        print(row)
+    if run["state"] in ("errored", "abandoned") or run["exit_status"] is None:
+        print(f"uetf: run {run_id} {run['state']}: it has no verdict to repeat")
+        return int(
+            run["exit_status"] if run["exit_status"] is not None else ExitCode.INTERNAL_ERROR
+        )
+    verdict = overall_verdict(results)
+    # The stored exit status already folds in the gates; recover the tests' own.
+    test_status = 0 if run["exit_status"] == ExitCode.GATES_FAILED else run["exit_status"]
+    status = final_exit_status(test_status, verdict)
+    word = "held" if verdict in (Verdict.PASSED, Verdict.WARNED) else verdict.value
+    print(f"uetf: run {run_id}: gates {word}; exit {status}")
+    return status
+
+
+def doctor(args: argparse.Namespace) -> int:
+    location, stale_after = locate_ledger(args.ledger)
+    if "://" not in location and not Path(location).exists():
+        raise NoLedgerError(
+            f"no ledger at {location}; run 'pytest --uetf' first or pass --ledger PATH"
+        )
+    ledger = open_ledger(location)
+    print(f"ledger          {ledger.location}")
+    print(f"schema version  {ledger.schema_version()} (this uetf: {SCHEMA_VERSION})")
+    abandoned = ledger.reap_abandoned(socket.gethostname(), time.time(), stale_after)
+    problems = ledger.integrity_problems()
+    print(f"integrity       {'ok' if not problems else f'{len(problems)} problem(s)'}")
+    for problem in problems[:20]:
+        print(f"  {problem}")
+    live = [
+        r
+        for r in ledger.list_runs()
+        if r["state"] not in ("passed", "failed", "errored", "abandoned")
+    ]
+    print(
+        f"stale runs      {len(abandoned)} marked abandoned now"
+        + (f": {', '.join(abandoned)}" if abandoned else "")
+    )
+    print(f"live runs       {len(live)}")
+    print(f"runs            {len(ledger.list_runs())}")
+    return int(ExitCode.LEDGER_REFUSED if problems else ExitCode.OK)

@@ -1,0 +1,174 @@
+"""The run configuration: ``[tool.uetf]`` in pyproject.toml, the environment, options.
+
+Precedence, highest first: command-line options, environment (``UETF_LEDGER``),
+``[tool.uetf]``, defaults. The result is validated against ``run_config.v1.json``
+once, at configuration time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from uetf_core.errors import ConfigError
+from uetf_core.gates.spec import MODES, GateSpec, parse_gate, parse_gate_table
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+DEFAULT_LEDGER = ".ledger/uetf.db"
+LEDGER_ENV = "UETF_LEDGER"
+
+# key -> (expected type(s), description); the one table behind validation and docs.
+KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "enabled": (bool, "record and gate every pytest run, as if --uetf were given"),
+    "ledger": (str, "ledger path (relative to the rootdir) or URL"),
+    "gate_mode": (str, "'fail' (a violated gate fails the run) or 'warn'"),
+    "gates": (dict, "table of gate declarations, see docs/gates.md"),
+    "batch_size": (int, "execution records written per transaction (default 500)"),
+    "flush_interval": ((int, float), "seconds between batch writes (default 1.0)"),
+    "stale_after": ((int, float), "seconds of silence before another host's run is abandoned"),
+}
+
+
+@dataclass(frozen=True)
+class CliOptions:
+    """What the command line (plugin options or CLI flags) said, ``None`` when silent."""
+
+    ledger: str | None = None
+    gates: Sequence[str] = ()
+    gate_mode: str | None = None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The resolved configuration of one run."""
+
+    rootdir: Path
+    ledger: str
+    enabled: bool = False
+    gate_mode: str = "fail"
+    gates: tuple[GateSpec, ...] = ()
+    batch_size: int = 500
+    flush_interval: float = 1.0
+    stale_after: float = 3600.0
+    sources: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``run_config`` document."""
+        return {
+            "enabled": self.enabled,
+            "ledger": self.ledger,
+            "gate_mode": self.gate_mode,
+            "gates": [spec.as_dict() for spec in self.gates],
+            "batch_size": self.batch_size,
+            "flush_interval": self.flush_interval,
+            "stale_after": self.stale_after,
+            "rootdir": str(self.rootdir),
+            "sources": dict(self.sources),
+        }
+
+
+def read_pyproject(rootdir: Path) -> tuple[dict[str, Any], Path | None]:
+    """The ``[tool.uetf]`` table of ``rootdir/pyproject.toml`` and the file's path."""
+    path = rootdir / "pyproject.toml"
+    if not path.is_file():
+        return {}, None
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it as TOML: {exc}") from None
+    table = data.get("tool", {}).get("uetf", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.uetf] must be a table")
+    return table, path
+
+
+def _check_keys(table: Mapping[str, Any], where: str) -> None:
+    for key, value in table.items():
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            message = f"{where}: unknown key {key!r}; {hint}known keys: {', '.join(KEYS)}"
+            raise ConfigError(message)
+        expected, _ = KEYS[key]
+        # bool is an int in Python; a number key given true/false is still wrong.
+        wrong_bool = isinstance(value, bool) and expected is not bool
+        if wrong_bool or not isinstance(value, expected):
+            names = (
+                " or ".join(t.__name__ for t in expected)
+                if isinstance(expected, tuple)
+                else expected.__name__
+            )
+            raise ConfigError(f"{where}: key {key!r} must be {names}, got {value!r}")
+
+
+def _positive(value: float, key: str, where: str) -> None:
+    if value <= 0:
+        raise ConfigError(f"{where}: key {key!r} must be greater than 0, got {value!r}")
+
+
+def resolve_ledger_location(raw: str, rootdir: Path) -> str:
+    """A ledger path made absolute against ``rootdir``; URLs are returned unchanged."""
+    if "://" in raw:
+        return raw
+    path = Path(raw).expanduser()
+    return str(path if path.is_absolute() else rootdir / path)
+
+
+def resolve_config(
+    rootdir: Path,
+    table: Mapping[str, Any],
+    cli: CliOptions,
+    env: Mapping[str, str] | None = None,
+    pyproject: Path | None = None,
+) -> RunConfig:
+    """Merge defaults, ``[tool.uetf]``, the environment and the command line."""
+    env = os.environ if env is None else env
+    where = f"{pyproject or 'pyproject.toml'} [tool.uetf]"
+    _check_keys(table, where)
+
+    ledger_raw = cli.ledger or env.get(LEDGER_ENV) or table.get("ledger") or DEFAULT_LEDGER
+    if not ledger_raw.strip():
+        raise ConfigError(f"{where}: the ledger location is empty; give a path or URL")
+
+    gate_mode = cli.gate_mode or table.get("gate_mode", "fail")
+    if gate_mode not in MODES:
+        raise ConfigError(f"gate mode {gate_mode!r} is not 'fail' or 'warn' (--uetf-gate-mode)")
+
+    gates = parse_gate_table(table.get("gates", {}), f"{where.removesuffix(']')}.gates]")
+    from_cli = [parse_gate(text) for text in cli.gates]
+    # A gate given on the command line replaces the same gate from pyproject.toml.
+    overridden = {spec.name for spec in from_cli}
+    merged = tuple(spec for spec in gates if spec.name not in overridden) + tuple(from_cli)
+
+    batch_size = table.get("batch_size", 500)
+    flush_interval = float(table.get("flush_interval", 1.0))
+    stale_after = float(table.get("stale_after", 3600.0))
+    _positive(batch_size, "batch_size", where)
+    _positive(flush_interval, "flush_interval", where)
+    _positive(stale_after, "stale_after", where)
+
+    sources: dict[str, Any] = {
+        "pyproject": str(pyproject) if pyproject else None,
+        "cli": [*cli.gates] + ([f"ledger={cli.ledger}"] if cli.ledger else []),
+        "env": [LEDGER_ENV] if env.get(LEDGER_ENV) and not cli.ledger else [],
+    }
+    return RunConfig(
+        rootdir=rootdir,
+        ledger=resolve_ledger_location(ledger_raw, rootdir),
+        enabled=bool(table.get("enabled", False)),
+        gate_mode=gate_mode,
+        gates=merged,
+        batch_size=batch_size,
+        flush_interval=flush_interval,
+        stale_after=stale_after,
+        sources=sources,
+    )

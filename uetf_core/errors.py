@@ -1,0 +1,61 @@
+"""The errors UETF raises on bad input, each with one line and one exit code.
+
+The plugin turns them into ``pytest.UsageError`` or ``pytest.exit``; the CLI
+prints the message and returns ``exit_code``. Nothing above them prints a
+traceback for a mistake a user can fix.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from uetf_core.exitcodes import ExitCode
+
+
+class UetfError(Exception):
+    """Base of every error UETF reports to a user; ``slug`` names its kind."""
+
+    slug: ClassVar[str] = "error"
+    exit_code: ClassVar[int] = ExitCode.INTERNAL_ERROR
+
+    def __str__(self) -> str:
+        return f"uetf: {self.args[0] if self.args else self.slug}"
+
+
+class ConfigError(UetfError):
+    """A configuration key or value is wrong (pyproject.toml, options, env)."""
+
+    slug = "config"
+    exit_code = ExitCode.USAGE_ERROR
+
+
+class GateSpecError(ConfigError):
+    """A gate declaration names an unknown gate, operator or value."""
+
+    slug = "gate-spec"
+
+
+class LedgerError(UetfError):
+    """The ledger cannot be used: not a ledger, corrupt, newer, unreachable."""
+
+    slug = "ledger"
+    exit_code = ExitCode.LEDGER_REFUSED
+
+
+class RunNotFoundError(UetfError):
+    """A run id or reference given on the command line matches no run."""
+
+    slug = "run-not-found"
+    exit_code = ExitCode.USAGE_ERROR
+
+
+class TransitionError(UetfError):
+    """A state machine was asked for a move its transition table forbids."""
+
+    slug = "transition"
+
+
+class SchemaValidationError(UetfError):
+    """A record or document does not validate against its schema."""
+
+    slug = "schema"

@@ -1,0 +1,78 @@
+"""A small typed publish/subscribe bus, so other code can observe a run as it happens.
+
+The pytest plugin bridges it to its ``pytest_uetf_*`` hooks; a program using
+``uetf_core`` directly subscribes here. Subscribers are called in the order
+they subscribed, synchronously; a subscriber's exception propagates.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from uetf_core.records import Event, ExecutionRecord
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """A run was created in the ledger."""
+
+    run_id: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """A run or a worker moved from one state to another."""
+
+    run_id: str
+    event: Event
+
+
+@dataclass(frozen=True)
+class RecordAdded:
+    """A test attempt finished and its execution record joined the batch."""
+
+    run_id: str
+    record: ExecutionRecord
+
+
+@dataclass(frozen=True)
+class GateEvaluated:
+    """A gate was judged; ``gate`` is its ``test_gate`` document."""
+
+    run_id: str
+    gate: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """A run reached its final state; ``summary`` is its ``run_summary`` document."""
+
+    run_id: str
+    summary: dict[str, Any]
+
+
+E = TypeVar("E")
+
+
+class EventBus:
+    """Routes each published event to the subscribers of its type."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[type[Any], list[Callable[[Any], None]]] = defaultdict(list)
+
+    def subscribe(self, kind: type[E], callback: Callable[[E], None]) -> None:
+        """Call ``callback(event)`` for every published event of type ``kind``."""
+        self._subscribers[kind].append(callback)
+
+    def has_subscribers(self, kind: type[Any]) -> bool:
+        """Whether publishing ``kind`` would reach anyone (lets hot paths skip building it)."""
+        return bool(self._subscribers.get(kind))
+
+    def publish(self, event: object) -> None:
+        """Deliver ``event`` to its type's subscribers."""
+        for callback in self._subscribers.get(type(event), ()):
+            callback(event)

@@ -1,0 +1,83 @@
+"""Judging declared gates against a run's metrics: a verdict per gate, then one overall."""
+
+from __future__ import annotations
+
+import enum
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from uetf_core.gates.catalog import GATES
+from uetf_core.gates.spec import GateSpec
+from uetf_core.metrics import RunMetrics
+
+
+class Verdict(str, enum.Enum):
+    """The verdict of one gate."""
+
+    PASSED = "passed"  # measured and within the threshold
+    FAILED = "failed"  # measured and violated, in fail mode
+    WARNED = "warned"  # measured and violated, in warn mode
+    WAIVED = "waived"  # violated but covered by a waiver
+    SKIPPED = "skipped"  # not applicable to this run; the reason says why
+    ERROR = "error"  # could not be evaluated; the reason says why
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A gate spec with what was measured and the verdict reached."""
+
+    spec: GateSpec
+    value: float | None
+    verdict: Verdict
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``test_gate`` document."""
+        return {
+            "name": self.spec.name,
+            "op": self.spec.op,
+            "threshold": self.spec.threshold,
+            "value": self.value,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "mode": self.spec.mode,
+            "unit": GATES[self.spec.name].unit,
+        }
+
+
+def evaluate_gate(spec: GateSpec, metrics: RunMetrics, mode: str = "fail") -> GateResult:
+    """Measure ``spec``'s gate on ``metrics`` and judge it; ``mode=warn`` never fails."""
+    measured = GATES[spec.name].measure(metrics)
+    if isinstance(measured, str):
+        return GateResult(spec, None, Verdict.SKIPPED, measured)
+    if _COMPARE[spec.op](measured, spec.threshold):
+        return GateResult(spec, measured, Verdict.PASSED)
+    warn_only = mode == "warn" or spec.mode == "warn"
+    return GateResult(spec, measured, Verdict.WARNED if warn_only else Verdict.FAILED)
+
+
+def evaluate_gates(
+    specs: Iterable[GateSpec], metrics: RunMetrics, mode: str = "fail"
+) -> list[GateResult]:
+    """Every gate in ``specs`` judged on ``metrics``, in declaration order."""
+    return [evaluate_gate(spec, metrics, mode) for spec in specs]
+
+
+def overall_verdict(results: Sequence[GateResult]) -> Verdict:
+    """One verdict for a set of gates: failed, error, warned, else passed."""
+    verdicts = {result.verdict for result in results}
+    for worst in (Verdict.FAILED, Verdict.ERROR, Verdict.WARNED):
+        if worst in verdicts:
+            return worst
+    return Verdict.PASSED

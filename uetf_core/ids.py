@@ -1,0 +1,23 @@
+"""Identifiers: run ids people can read and sort, test keys the ledger can index."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+
+def new_run_id(now: float | None = None) -> str:
+    """A run id such as ``20261125T031600-a1b2c3``: UTC start time, then 6 random hex digits."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(time.time() if now is None else now))
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def test_key(node_id: str) -> int:
+    """A stable signed 63-bit integer for a node id, the same in every run and ledger.
+
+    The ledger stores this instead of the id text in each record, which keeps
+    a record small; a collision needs about three billion distinct tests.
+    """
+    digest = hashlib.blake2b(node_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1

@@ -1,0 +1,30 @@
+"""The ledger: where every run is recorded. One interface, several back ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uetf_core.errors import LedgerError
+from uetf_core.ledger.base import Batch, Ledger, NewRun
+from uetf_core.ledger.migrations import SCHEMA_VERSION
+from uetf_core.ledger.sqlite import SqliteLedger
+
+__all__ = ["SCHEMA_VERSION", "Batch", "Ledger", "NewRun", "SqliteLedger", "open_ledger"]
+
+
+def open_ledger(location: str) -> SqliteLedger:
+    """Open (creating or migrating as needed) the ledger at ``location``.
+
+    ``location`` is a file path or ``sqlite:PATH``; other URL schemes are for
+    back ends this release does not have, and are refused with one line.
+    """
+    if location.startswith("sqlite:"):
+        location = location.removeprefix("sqlite:").removeprefix("//")
+    elif "://" in location:
+        scheme = location.split("://", 1)[0]
+        message = (
+            f"ledger URL scheme {scheme!r} is not supported by this release; "
+            "use a file path for the SQLite ledger"
+        )
+        raise LedgerError(message)
+    return SqliteLedger(Path(location))

@@ -1,0 +1,231 @@
+"""The ledger's schema as numbered migrations, applied in order, never edited once released.
+
+Schema versions (``PRAGMA user_version`` in SQLite):
+
+1. The first ledger: runs, their events, tasks, execution records, error
+   captures, workers, gates, and the tables later features fill (routing,
+   schedule, patches, costs, progress, tool results, workstreams, documents,
+   validations).
+2. Indexes for history queries: records by test across runs, runs by state.
+
+A ledger whose version is higher than ``SCHEMA_VERSION`` was written by a newer
+UETF and is refused, never downgraded or reset.
+"""
+
+from __future__ import annotations
+
+# Tests are identified across runs by a 63-bit hash of their node id
+# (see ids.test_key) so the per-record tables store an integer, not the id text.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first ledger.
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        pk INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        heartbeat_at REAL NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        rootdir TEXT NOT NULL,
+        uetf_version TEXT NOT NULL,
+        exit_status INTEGER,
+        end_reason TEXT,
+        partial INTEGER NOT NULL DEFAULT 0,
+        verdict TEXT,
+        config_json TEXT
+    );
+    CREATE TABLE events (
+        pk INTEGER PRIMARY KEY,
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        seq INTEGER NOT NULL,
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT,
+        data_json TEXT
+    );
+    CREATE TABLE tests (
+        test_key INTEGER PRIMARY KEY,
+        node_id TEXT NOT NULL
+    );
+    CREATE TABLE tasks (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        test_key INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (run_pk, test_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE executions (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        test_key INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        worker TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        setup_outcome TEXT,
+        setup_duration REAL,
+        call_outcome TEXT,
+        call_duration REAL,
+        teardown_outcome TEXT,
+        teardown_duration REAL,
+        duration REAL NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL NOT NULL,
+        skip_reason TEXT,
+        xfail_reason TEXT
+    );
+    CREATE INDEX executions_run ON executions(run_pk);
+    CREATE TABLE error_captures (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        node_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        phase TEXT NOT NULL,
+        exc_type TEXT NOT NULL,
+        message TEXT NOT NULL,
+        path TEXT,
+        lineno INTEGER,
+        traceback TEXT NOT NULL,
+        truncated INTEGER NOT NULL
+    );
+    CREATE INDEX error_captures_run ON error_captures(run_pk);
+    CREATE TABLE workers (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        worker_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        tests_run INTEGER NOT NULL DEFAULT 0,
+        started_at REAL NOT NULL,
+        stopped_at REAL,
+        reason TEXT,
+        PRIMARY KEY (run_pk, worker_id)
+    );
+    CREATE TABLE gates (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        seq INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        op TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        value REAL,
+        verdict TEXT NOT NULL,
+        reason TEXT,
+        mode TEXT NOT NULL,
+        unit TEXT,
+        path TEXT,
+        PRIMARY KEY (run_pk, seq)
+    );
+    CREATE TABLE routing_decisions (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        test_key INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        estimate_seconds REAL,
+        fallback INTEGER NOT NULL,
+        fallback_reason TEXT,
+        at REAL NOT NULL
+    );
+    CREATE TABLE schedule_entries (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        test_key INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        priority REAL NOT NULL,
+        constraint_text TEXT,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE patches (
+        run_pk INTEGER PRIMARY KEY REFERENCES runs(pk),
+        state TEXT NOT NULL,
+        base_ref TEXT NOT NULL,
+        merge_base TEXT,
+        head TEXT,
+        diff_hash TEXT,
+        files_json TEXT NOT NULL
+    );
+    CREATE TABLE costs (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        scope TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        name TEXT NOT NULL,
+        amount REAL NOT NULL,
+        unit TEXT NOT NULL
+    );
+    CREATE TABLE progress (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        at REAL NOT NULL,
+        done INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        elapsed_seconds REAL NOT NULL,
+        eta_seconds REAL,
+        outcomes_json TEXT NOT NULL
+    );
+    CREATE TABLE tool_results (
+        run_pk INTEGER REFERENCES runs(pk),
+        tool TEXT NOT NULL,
+        argv_json TEXT NOT NULL,
+        exit_code INTEGER,
+        duration_seconds REAL NOT NULL,
+        ok INTEGER NOT NULL,
+        stderr_excerpt TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE workstreams (
+        workstream_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        expect_shards INTEGER
+    );
+    CREATE TABLE phases (
+        workstream_id TEXT NOT NULL REFERENCES workstreams(workstream_id),
+        phase TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (workstream_id, phase)
+    );
+    CREATE TABLE steps (
+        workstream_id TEXT NOT NULL REFERENCES workstreams(workstream_id),
+        phase TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        run_id TEXT,
+        shard TEXT,
+        state TEXT NOT NULL,
+        PRIMARY KEY (workstream_id, step_id)
+    );
+    CREATE TABLE dependencies (
+        workstream_id TEXT NOT NULL REFERENCES workstreams(workstream_id),
+        phase TEXT NOT NULL,
+        depends_on TEXT NOT NULL,
+        PRIMARY KEY (workstream_id, phase, depends_on)
+    );
+    CREATE TABLE documents (
+        pk INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        format TEXT NOT NULL,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        run_ids_json TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE validations (
+        run_pk INTEGER REFERENCES runs(pk),
+        subject TEXT NOT NULL,
+        schema_name TEXT NOT NULL,
+        valid INTEGER NOT NULL,
+        errors_json TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    """,
+    # 2: history queries (a test across runs) and finding live runs quickly.
+    """
+    CREATE INDEX executions_test ON executions(test_key, run_pk);
+    CREATE INDEX runs_state ON runs(state);
+    CREATE INDEX events_run ON events(run_pk, seq);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,666 @@
+"""The embedded ledger: one SQLite file, safe for several processes at once.
+
+Discipline: the file is probed read-only before anything is written, so a
+ledger that is corrupt, not a ledger, or newer than this UETF is refused and
+left byte-identical. Writes go through :meth:`SqliteLedger.transaction`
+(``BEGIN IMMEDIATE``: a writer waits for the lock up front instead of failing
+half-way), WAL lets readers go on during a write, and a busy timeout makes
+concurrent runs queue rather than fail with "database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from uetf_core.errors import LedgerError, RunNotFoundError
+from uetf_core.ids import test_key
+from uetf_core.ledger.base import Batch, NewRun
+from uetf_core.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
+from uetf_core.metrics import RunMetrics, Totals
+from uetf_core.timeutil import iso
+
+APPLICATION_ID = 0x55455446  # "UETF": marks a SQLite file as a ledger
+BUSY_TIMEOUT_S = 60.0
+LIVE_STATES = ("pending", "initializing", "collecting", "running", "gating")
+_ABSENT = object()
+
+
+def _probe(path: Path) -> int:
+    """The schema version of an existing file, read without writing; 0 for an empty file."""
+    if path.stat().st_size == 0:
+        return 0
+    try:
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise LedgerError(
+            f"{path}: cannot open the ledger ({exc}); check its permissions"
+        ) from None
+    try:
+        app_id = probe.execute("PRAGMA application_id").fetchone()[0]
+        version = probe.execute("PRAGMA user_version").fetchone()[0]
+        tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        message = (
+            f"{path}: not a readable ledger ({exc}); it was left untouched: "
+            "move it aside or point --uetf-ledger elsewhere"
+        )
+        raise LedgerError(message) from None
+    finally:
+        probe.close()
+    if app_id != APPLICATION_ID and (app_id != 0 or tables):
+        message = (
+            f"{path}: this SQLite file is not a UETF ledger; it was left untouched: "
+            "point --uetf-ledger (or UETF_LEDGER) at another path"
+        )
+        raise LedgerError(message)
+    if version > SCHEMA_VERSION:
+        message = (
+            f"{path}: the ledger has schema version {version}, newer than this UETF "
+            f"understands ({SCHEMA_VERSION}); upgrade uetf (pip install -U uetf). "
+            "The ledger was left untouched"
+        )
+        raise LedgerError(message)
+    return int(version)
+
+
+def _create_folder(folder: Path) -> None:
+    """Create the ledger's folder with a .gitignore, so the ledger is never committed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Created by uetf: the ledger is local data, not source.\n*\n")
+
+
+class SqliteLedger:
+    """A ledger in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = str(path)
+        self._depth = 0
+        if path.exists():
+            _probe(path)
+        elif not path.parent.exists():
+            _create_folder(path.parent)
+        try:
+            self._db = sqlite3.connect(
+                str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{path}: cannot open the ledger ({exc})") from None
+        with self._guard():
+            self._db.execute("PRAGMA foreign_keys = ON")
+            # WAL: readers never block the writer; NORMAL is crash-safe in WAL mode
+            # (a killed process loses nothing committed), only power loss can.
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    # -- plumbing ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn SQLite's errors into one-line ledger errors naming the file."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise LedgerError(f"{self.path}: ledger operation failed: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            message = (
+                f"{self.path}: the ledger is damaged ({exc}); nothing was changed: "
+                "run 'uetf doctor' and restore or move the file aside"
+            )
+            raise LedgerError(message) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested uses join the outermost, which commits."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self._db
+            finally:
+                self._depth -= 1
+            return
+        with self._guard():
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._guard():
+            cursor = self._db.execute(sql, params)
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            # Read the version inside the lock: another process may have just migrated.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                message = (
+                    f"{self.path}: the ledger has schema version {version}, newer than this "
+                    f"UETF understands ({SCHEMA_VERSION}); upgrade uetf"
+                )
+                raise LedgerError(message)
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+            if version == 0:
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('created_at', ?)", (iso(time.time()),)
+                )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def schema_version(self) -> int:
+        return int(self._query("PRAGMA user_version")[0][0])
+
+    def _run_pk(self, run_id: str) -> int:
+        rows = self._query("SELECT pk FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
+            raise RunNotFoundError(f"no run {run_id!r} in ledger {self.location}")
+        return int(rows[0][0])
+
+    # -- writing ----------------------------------------------------------
+
+    def create_run(self, run: NewRun) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, state, started_at, heartbeat_at, pid, host, rootdir,"
+                " uetf_version, config_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.run_id,
+                    run.state,
+                    run.started_at,
+                    run.started_at,
+                    run.pid,
+                    run.host,
+                    run.rootdir,
+                    run.uetf_version,
+                    json.dumps(run.config),
+                ),
+            )
+
+    def set_run_state(
+        self,
+        run_id: str,
+        state: str,
+        *,
+        finished_at: float | None = None,
+        exit_status: int | None = None,
+        end_reason: str | None = None,
+        verdict: str | None = None,
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET state = ?, heartbeat_at = ?,"
+                " finished_at = coalesce(?, finished_at), exit_status = coalesce(?, exit_status),"
+                " end_reason = coalesce(?, end_reason), verdict = coalesce(?, verdict)"
+                " WHERE run_id = ?",
+                (state, time.time(), finished_at, exit_status, end_reason, verdict, run_id),
+            )
+
+    def set_partial(self, run_id: str, partial: bool) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET partial = ? WHERE run_id = ?", (int(partial), run_id))
+
+    def add_tasks(self, run_id: str, tasks: Sequence[tuple[str, int, str]]) -> None:
+        keyed = [(test_key(node_id), node_id, idx, path) for node_id, idx, path in tasks]
+        with self.transaction() as db:
+            pk = self._run_pk(run_id)
+            db.executemany(
+                "INSERT OR IGNORE INTO tests (test_key, node_id) VALUES (?, ?)",
+                [(key, node_id) for key, node_id, _, _ in keyed],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO tasks (run_pk, test_key, idx, path, state)"
+                " VALUES (?, ?, ?, ?, 'pending')",
+                [(pk, key, idx, path) for key, _, idx, path in keyed],
+            )
+
+    def write_batch(self, run_id: str, batch: Batch, heartbeat_at: float) -> None:
+        with self.transaction() as db:
+            pk = self._run_pk(run_id)
+            if batch.records:
+                rows = []
+                states = []
+                for r in batch.records:
+                    key = test_key(r.node_id)
+                    s, c, t = r.setup, r.call, r.teardown
+                    rows.append(
+                        (
+                            pk,
+                            key,
+                            r.attempt,
+                            r.worker,
+                            r.outcome,
+                            s and s.outcome,
+                            s and s.duration,
+                            c and c.outcome,
+                            c and c.duration,
+                            t and t.outcome,
+                            t and t.duration,
+                            r.duration,
+                            r.started_at,
+                            r.finished_at,
+                            r.skip_reason,
+                            r.xfail_reason,
+                        )
+                    )
+                    states.append((r.outcome, pk, key))
+                db.executemany(
+                    f"INSERT INTO executions VALUES ({', '.join('?' * 16)})",
+                    rows,
+                )
+                # A test that xdist ran but this ledger never saw collected
+                # (or an unknown node id) still gets its id stored.
+                db.executemany(
+                    "INSERT OR IGNORE INTO tests (test_key, node_id) VALUES (?, ?)",
+                    [(row[1], r.node_id) for row, r in zip(rows, batch.records, strict=True)],
+                )
+                db.executemany(
+                    "UPDATE tasks SET state = ? WHERE run_pk = ? AND test_key = ?", states
+                )
+            if batch.errors:
+                db.executemany(
+                    "INSERT INTO error_captures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            pk,
+                            e.node_id,
+                            e.attempt,
+                            e.phase,
+                            e.exc_type,
+                            e.message,
+                            e.path,
+                            e.lineno,
+                            e.traceback,
+                            int(e.truncated),
+                        )
+                        for e in batch.errors
+                    ],
+                )
+            if batch.events:
+                db.executemany(
+                    "INSERT INTO events (run_pk, seq, at, kind, subject, from_state, to_state,"
+                    " data_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            pk,
+                            seq,
+                            e.at,
+                            e.kind,
+                            e.subject,
+                            e.from_state,
+                            e.to_state,
+                            json.dumps(e.data) if e.data else None,
+                        )
+                        for seq, e in batch.events
+                    ],
+                )
+            for worker_id, w in batch.workers.items():
+                db.execute(
+                    "INSERT INTO workers (run_pk, worker_id, state, tests_run, started_at,"
+                    " stopped_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (run_pk, worker_id) DO UPDATE SET state = excluded.state,"
+                    " tests_run = excluded.tests_run, stopped_at = excluded.stopped_at,"
+                    " reason = excluded.reason",
+                    (
+                        pk,
+                        worker_id,
+                        w["state"],
+                        w["tests_run"],
+                        w["started_at"],
+                        w.get("stopped_at"),
+                        w.get("reason"),
+                    ),
+                )
+            db.execute("UPDATE runs SET heartbeat_at = ? WHERE pk = ?", (heartbeat_at, pk))
+
+    def save_gates(self, run_id: str, gates: Sequence[dict[str, Any]]) -> None:
+        with self.transaction() as db:
+            pk = self._run_pk(run_id)
+            db.execute("DELETE FROM gates WHERE run_pk = ?", (pk,))
+            db.executemany(
+                "INSERT INTO gates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        pk,
+                        seq,
+                        g["name"],
+                        g["op"],
+                        g["threshold"],
+                        g["value"],
+                        g["verdict"],
+                        g["reason"],
+                        g["mode"],
+                        g["unit"],
+                        g.get("path"),
+                    )
+                    for seq, g in enumerate(gates)
+                ],
+            )
+
+    def add_validation(self, run_id: str | None, record: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            pk = self._run_pk(run_id) if run_id else None
+            db.execute(
+                "INSERT INTO validations VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    pk,
+                    record["subject"],
+                    record["schema"],
+                    int(record["valid"]),
+                    json.dumps(record["errors"]),
+                    time.time(),
+                ),
+            )
+
+    def reap_abandoned(self, host: str, now: float, stale_after: float) -> list[str]:
+        """Mark abandoned every live run whose process is gone or has been silent too long."""
+        live = self._query(
+            "SELECT pk, run_id, state, pid, host, heartbeat_at FROM runs WHERE state IN"
+            f" ({', '.join('?' * len(LIVE_STATES))})",
+            LIVE_STATES,
+        )
+        dead = []
+        for row in live:
+            silent = now - row["heartbeat_at"]
+            if row["host"] == host and not _pid_alive(row["pid"]):
+                reason = f"process {row['pid']} on {host} is gone"
+            elif silent > stale_after:
+                reason = f"no heartbeat for {silent:.0f} s (stale_after = {stale_after:g} s)"
+            else:
+                continue
+            dead.append((row, reason))
+        if not dead:
+            return []
+        with self.transaction() as db:
+            for row, reason in dead:
+                seq = db.execute(
+                    "SELECT coalesce(max(seq), -1) + 1 FROM events WHERE run_pk = ?", (row["pk"],)
+                ).fetchone()[0]
+                db.execute(
+                    "UPDATE runs SET state = 'abandoned', end_reason = ?"
+                    " WHERE pk = ? AND state = ?",
+                    (reason, row["pk"], row["state"]),
+                )
+                db.execute(
+                    "INSERT INTO events (run_pk, seq, at, kind, subject, from_state, to_state,"
+                    " data_json) VALUES (?, ?, ?, 'run_state', ?, ?, 'abandoned', ?)",
+                    (
+                        row["pk"],
+                        seq,
+                        now,
+                        row["run_id"],
+                        row["state"],
+                        json.dumps({"reason": reason}),
+                    ),
+                )
+        return [row["run_id"] for row, _ in dead]
+
+    # -- reading ----------------------------------------------------------
+
+    _RUN_COLUMNS = (
+        "run_id, state, started_at, finished_at, heartbeat_at, pid, host, rootdir,"
+        " uetf_version, exit_status, end_reason, partial, verdict"
+    )
+
+    @staticmethod
+    def _run_row(row: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "run_id": row["run_id"],
+            "state": row["state"],
+            "started_at": iso(row["started_at"]),
+            "finished_at": iso(row["finished_at"]) if row["finished_at"] is not None else None,
+            "heartbeat_at": iso(row["heartbeat_at"]),
+            "pid": row["pid"],
+            "host": row["host"],
+            "rootdir": row["rootdir"],
+            "uetf_version": row["uetf_version"],
+            "exit_status": row["exit_status"],
+            "end_reason": row["end_reason"],
+            "partial": bool(row["partial"]),
+            "verdict": row["verdict"],
+        }
+
+    def list_runs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY started_at DESC, pk DESC"
+        params: tuple[Any, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        return [self._run_row(row) for row in self._query(sql, params)]
+
+    def find_run(self, ref: str) -> dict[str, Any]:
+        """The run named by ``ref``: ``last``, a run id, or a unique prefix of one."""
+        if ref in ("last", "latest"):
+            rows = self._query(
+                f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY started_at DESC, pk DESC LIMIT 1"
+            )
+            if not rows:
+                raise RunNotFoundError(f"ledger {self.location} has no runs yet; run pytest --uetf")
+            return self._run_row(rows[0])
+        escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._query(
+            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2",
+            (escaped + "%",),
+        )
+        if len(rows) == 1:
+            return self._run_row(rows[0])
+        exact = [row for row in rows if row["run_id"] == ref]
+        if exact:
+            return self._run_row(exact[0])
+        if rows:
+            raise RunNotFoundError(f"run reference {ref!r} is ambiguous; give more of the run id")
+        raise RunNotFoundError(f"no run {ref!r} in ledger {self.location}; see 'uetf runs'")
+
+    def run_config(self, run_id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT config_json FROM runs WHERE run_id = ?", (run_id,))
+        if not rows or rows[0][0] is None:
+            return None
+        config: dict[str, Any] = json.loads(rows[0][0])
+        return config
+
+    def records(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT t.node_id, e.* FROM executions e JOIN tests t USING (test_key)"
+            " WHERE e.run_pk = ? ORDER BY e.rowid",
+            (pk,),
+        )
+        errors = {(e["node_id"], e["attempt"], e["phase"]): e for e in self.error_captures(run_id)}
+        documents = []
+        for row in rows:
+            phases = {}
+            for phase in ("setup", "call", "teardown"):
+                outcome = row[f"{phase}_outcome"]
+                phases[phase] = (
+                    None
+                    if outcome is None
+                    else {"outcome": outcome, "duration": row[f"{phase}_duration"]}
+                )
+            error = next(
+                (
+                    errors[(row["node_id"], row["attempt"], phase)]
+                    for phase in ("setup", "call", "teardown")
+                    if (row["node_id"], row["attempt"], phase) in errors
+                ),
+                None,
+            )
+            documents.append(
+                {
+                    "run_id": run_id,
+                    "node_id": row["node_id"],
+                    "attempt": row["attempt"],
+                    "worker": row["worker"],
+                    "outcome": row["outcome"],
+                    **phases,
+                    "duration": row["duration"],
+                    "started_at": iso(row["started_at"]),
+                    "finished_at": iso(row["finished_at"]),
+                    "skip_reason": row["skip_reason"],
+                    "xfail_reason": row["xfail_reason"],
+                    "error": error,
+                }
+            )
+        return documents
+
+    def tasks(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT t.node_id, k.idx, k.path, k.state FROM tasks k JOIN tests t USING (test_key)"
+            " WHERE k.run_pk = ? ORDER BY k.idx",
+            (pk,),
+        )
+        return [
+            {
+                "run_id": run_id,
+                "node_id": row["node_id"],
+                "index": row["idx"],
+                "path": row["path"],
+                "state": row["state"],
+            }
+            for row in rows
+        ]
+
+    def error_captures(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT node_id, attempt, phase, exc_type, message, path, lineno, traceback,"
+            " truncated FROM error_captures WHERE run_pk = ? ORDER BY rowid",
+            (pk,),
+        )
+        return [{**dict(row), "truncated": bool(row["truncated"])} for row in rows]
+
+    def events(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT seq, at, kind, subject, from_state, to_state, data_json FROM events"
+            " WHERE run_pk = ? ORDER BY seq",
+            (pk,),
+        )
+        return [
+            {
+                "run_id": run_id,
+                "seq": row["seq"],
+                "at": iso(row["at"]),
+                "kind": row["kind"],
+                "subject": row["subject"],
+                "from_state": row["from_state"],
+                "to_state": row["to_state"],
+                "data": json.loads(row["data_json"]) if row["data_json"] else {},
+            }
+            for row in rows
+        ]
+
+    def workers(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT worker_id, state, tests_run, started_at, stopped_at, reason FROM workers"
+            " WHERE run_pk = ? ORDER BY worker_id",
+            (pk,),
+        )
+        return [
+            {
+                "run_id": run_id,
+                "worker_id": row["worker_id"],
+                "state": row["state"],
+                "tests_run": row["tests_run"],
+                "started_at": iso(row["started_at"]),
+                "stopped_at": iso(row["stopped_at"]) if row["stopped_at"] is not None else None,
+                "reason": row["reason"],
+            }
+            for row in rows
+        ]
+
+    def gates(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT name, op, threshold, value, verdict, reason, mode, unit FROM gates"
+            " WHERE run_pk = ? ORDER BY seq",
+            (pk,),
+        )
+        return [dict(row) for row in rows]
+
+    def totals(self, run_id: str) -> Totals:
+        pk = self._run_pk(run_id)
+        collected = self._query("SELECT count(*) FROM tasks WHERE run_pk = ?", (pk,))[0][0]
+        # The last attempt of each test decides its outcome; earlier ones were reruns.
+        counts: dict[str, int] = dict(
+            self._query(  # type: ignore[arg-type]
+                "SELECT outcome, count(*) FROM executions e WHERE run_pk = ? AND attempt = ("
+                " SELECT max(attempt) FROM executions x WHERE x.run_pk = e.run_pk"
+                " AND x.test_key = e.test_key) GROUP BY outcome",
+                (pk,),
+            )
+        )
+        reruns = self._query(
+            "SELECT count(*) FROM executions WHERE run_pk = ? AND outcome = 'rerun'", (pk,)
+        )[0][0]
+        collect_errors = self._query(
+            "SELECT count(*) FROM error_captures WHERE run_pk = ? AND phase = 'collect'", (pk,)
+        )[0][0]
+        return Totals(
+            collected=collected,
+            passed=counts.get("passed", 0),
+            failed=counts.get("failed", 0),
+            skipped=counts.get("skipped", 0),
+            xfailed=counts.get("xfailed", 0),
+            xpassed=counts.get("xpassed", 0),
+            errors=counts.get("error", 0) + collect_errors,
+            reruns=reruns,
+        )
+
+    def metrics(self, run_id: str, now: float | None = None) -> RunMetrics:
+        pk = self._run_pk(run_id)
+        started, finished = self._query(
+            "SELECT started_at, finished_at FROM runs WHERE pk = ?", (pk,)
+        )[0]
+        slowest = self._query(
+            "SELECT max(duration) FROM executions WHERE run_pk = ? AND outcome != 'skipped'",
+            (pk,),
+        )[0][0]
+        end = finished if finished is not None else (now or time.time())
+        return RunMetrics(self.totals(run_id), max(0.0, end - started), slowest)
+
+    def integrity_problems(self) -> list[str]:
+        rows = self._query("PRAGMA integrity_check")
+        problems = [row[0] for row in rows if row[0] != "ok"]
+        problems += [
+            f"foreign key violation in {row[0]} (row {row[1]})"
+            for row in self._query("PRAGMA foreign_key_check")
+        ]
+        return problems
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True

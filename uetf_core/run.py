@@ -1,0 +1,263 @@
+"""One run from creation to verdict: its lifecycle, its workers and its batched records.
+
+``RunRecorder`` is what the pytest plugin drives. The per-test path is
+:meth:`RunRecorder.add_record`: an append to a list and a cheap check of
+whether the batch is due; everything else happens a few times per run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from uetf_core import __version__
+from uetf_core.config import RunConfig
+from uetf_core.events import (
+    EventBus,
+    GateEvaluated,
+    RecordAdded,
+    RunFinished,
+    RunStarted,
+    StateChanged,
+)
+from uetf_core.exitcodes import ExitCode
+from uetf_core.gates.evaluate import GateResult, Verdict, evaluate_gates, overall_verdict
+from uetf_core.ids import new_run_id
+from uetf_core.ledger.base import Batch, Ledger, NewRun
+from uetf_core.records import ErrorCapture, Event, ExecutionRecord
+from uetf_core.schemas import validation_record
+from uetf_core.states import RunState, WorkerState, check_transition
+from uetf_core.summary import build_summary
+from uetf_core.verdict import final_exit_status
+
+CONTROLLER = "controller"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: its final state, gate results, verdict and exit status."""
+
+    state: RunState
+    gates: Sequence[GateResult]
+    verdict: Verdict | None
+    exit_status: int
+    summary: dict[str, Any]
+
+
+class RunRecorder:
+    """Records one run into a ledger and judges it at the end."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        config: RunConfig,
+        bus: EventBus | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.bus = bus or EventBus()
+        self.clock = clock
+        self.run_id = new_run_id(clock())
+        self.state = RunState.PENDING
+        self.started_at = clock()
+        self._seq = 0
+        self._batch = Batch()
+        self._batch_size = config.batch_size
+        self._flush_interval = config.flush_interval
+        self._next_flush = time.monotonic() + config.flush_interval
+        self._workers: dict[str, dict[str, Any]] = {}
+        self._publish_records = False
+
+    # -- lifecycle --------------------------------------------------------
+
+    def start(self) -> None:
+        """Create the run in the ledger, record its validated config, and initialise."""
+        config = self.config.as_dict()
+        self.ledger.create_run(
+            NewRun(
+                run_id=self.run_id,
+                state=self.state.value,
+                started_at=self.started_at,
+                pid=os.getpid(),
+                host=socket.gethostname(),
+                rootdir=str(self.config.rootdir),
+                uetf_version=__version__,
+                config=config,
+            )
+        )
+        check = validation_record("run_config", config, subject=f"run {self.run_id} config")
+        self.ledger.add_validation(self.run_id, check)
+        self.bus.publish(RunStarted(self.run_id, config))
+        self._publish_records = self.bus.has_subscribers(RecordAdded)
+        self.transition(RunState.INITIALIZING)
+
+    def transition(self, target: RunState, reason: str | None = None, **data: Any) -> None:
+        """Move the run to ``target`` (the table must allow it), persisted at once."""
+        check_transition(self.state, target)
+        event = Event(
+            self.clock(),
+            "run_state",
+            self.run_id,
+            self.state.value,
+            target.value,
+            {"reason": reason, **data} if reason or data else None,
+        )
+        self.state = target
+        self._event(event)
+        self.flush()
+        self.ledger.set_run_state(self.run_id, target.value)
+
+    def _event(self, event: Event) -> None:
+        self._batch.events.append((self._seq, event))
+        self._seq += 1
+        if event.kind in ("run_state", "worker_state"):
+            self.bus.publish(StateChanged(self.run_id, event))
+
+    def note(self, kind: str, subject: str, **data: Any) -> None:
+        """Record a notable happening (a collection error, a stall) as an event."""
+        self._event(Event(self.clock(), kind, subject, data=data or None))
+
+    # -- workers ----------------------------------------------------------
+
+    def worker(self, worker_id: str, target: WorkerState, reason: str | None = None) -> None:
+        """Move a worker to ``target``, creating it in ``starting`` on first sight."""
+        now = self.clock()
+        current = self._workers.get(worker_id)
+        if current is None:
+            current = {"state": WorkerState.STARTING, "tests_run": 0, "started_at": now}
+            self._workers[worker_id] = current
+            self._event(Event(now, "worker_state", worker_id, None, WorkerState.STARTING.value))
+        if current["state"] is target:
+            return
+        check_transition(current["state"], target)
+        data = {"reason": reason} if reason else None
+        self._event(
+            Event(now, "worker_state", worker_id, current["state"].value, target.value, data)
+        )
+        current["state"] = target
+        if target in (WorkerState.STOPPED, WorkerState.CRASHED):
+            current["stopped_at"] = now
+            current["reason"] = reason
+        self._batch.workers[worker_id] = self._worker_row(current)
+
+    @staticmethod
+    def _worker_row(worker: dict[str, Any]) -> dict[str, Any]:
+        return {**worker, "state": worker["state"].value}
+
+    def worker_state(self, worker_id: str) -> WorkerState | None:
+        """The current state of ``worker_id``, ``None`` before it was seen."""
+        worker = self._workers.get(worker_id)
+        return None if worker is None else worker["state"]
+
+    # -- recording --------------------------------------------------------
+
+    def add_tasks(self, tasks: Sequence[tuple[str, int, str]]) -> None:
+        """Record the collected items: ``(node_id, index, path)`` each."""
+        self.flush()
+        self.ledger.add_tasks(self.run_id, tasks)
+
+    def add_record(self, record: ExecutionRecord) -> None:
+        """Append one test attempt to the batch; write the batch when it is due."""
+        batch = self._batch
+        batch.records.append(record)
+        if record.error is not None:
+            batch.errors.append(record.error)
+        worker = self._workers.get(record.worker)
+        if worker is not None:
+            worker["tests_run"] += 1
+        if self._publish_records:
+            self.bus.publish(RecordAdded(self.run_id, record))
+        if len(batch.records) >= self._batch_size or time.monotonic() >= self._next_flush:
+            self.flush()
+
+    def add_error(self, error: ErrorCapture) -> None:
+        """Record an error outside any test: a collection error."""
+        self._batch.errors.append(error)
+        self.note("collection_error", error.node_id, exc_type=error.exc_type, message=error.message)
+
+    def flush(self) -> None:
+        """Write the batch, if any, in one transaction, and refresh the heartbeat."""
+        self._next_flush = time.monotonic() + self._flush_interval
+        for worker_id, worker in self._workers.items():
+            self._batch.workers[worker_id] = self._worker_row(worker)
+        if not len(self._batch):
+            return
+        batch, self._batch = self._batch, Batch()
+        self.ledger.write_batch(self.run_id, batch, self.clock())
+
+    # -- the end ----------------------------------------------------------
+
+    def finish(self, test_status: int, interrupted: bool = False) -> Outcome:
+        """Judge the run: gates against the ledger's figures, final state, exit status."""
+        for worker_id, worker in self._workers.items():
+            if worker["state"] in (WorkerState.BUSY, WorkerState.READY):
+                self.worker(worker_id, WorkerState.IDLE if worker["tests_run"] else worker["state"])
+            if self._workers[worker_id]["state"] not in (WorkerState.STOPPED, WorkerState.CRASHED):
+                self.worker(worker_id, WorkerState.STOPPED)
+        self.flush()
+        now = self.clock()
+        if interrupted or test_status in (ExitCode.INTERRUPTED, ExitCode.INTERNAL_ERROR):
+            interrupt = interrupted or test_status == ExitCode.INTERRUPTED
+            cause = "interrupted" if interrupt else "internal error"
+            self._end(RunState.ERRORED, cause, int(test_status), None, now)
+            return self._outcome([], None, int(test_status))
+
+        self.transition(RunState.GATING)
+        metrics = self.ledger.metrics(self.run_id, now=now)
+        results = evaluate_gates(self.config.gates, metrics, self.config.gate_mode)
+        documents = [result.as_dict() for result in results]
+        self.ledger.save_gates(self.run_id, documents)
+        for document in documents:
+            self.bus.publish(GateEvaluated(self.run_id, document))
+        verdict = overall_verdict(results)
+        exit_status = final_exit_status(test_status, verdict)
+        if test_status == ExitCode.USAGE_ERROR:
+            self._end(RunState.ERRORED, "usage error", exit_status, verdict, now)
+        elif exit_status == ExitCode.OK:
+            self._end(RunState.PASSED, None, exit_status, verdict, now)
+        else:
+            reason = _failure_reason(test_status, verdict)
+            self._end(RunState.FAILED, reason, exit_status, verdict, now)
+        return self._outcome(results, verdict, exit_status)
+
+    def _end(
+        self,
+        final: RunState,
+        reason: str | None,
+        exit_status: int,
+        verdict: Verdict | None,
+        now: float,
+    ) -> None:
+        self.transition(final, reason, exit_status=exit_status)
+        self.ledger.set_run_state(
+            self.run_id,
+            final.value,
+            finished_at=now,
+            exit_status=exit_status,
+            end_reason=reason,
+            verdict=verdict.value if verdict else None,
+        )
+
+    def _outcome(
+        self, results: Sequence[GateResult], verdict: Verdict | None, exit_status: int
+    ) -> Outcome:
+        summary = build_summary(self.ledger, self.run_id)
+        check = validation_record("run_summary", summary, subject=f"run {self.run_id} summary")
+        self.ledger.add_validation(self.run_id, check)
+        self.bus.publish(RunFinished(self.run_id, summary))
+        return Outcome(self.state, results, verdict, exit_status, summary)
+
+
+def _failure_reason(test_status: int, verdict: Verdict) -> str:
+    if test_status == ExitCode.TESTS_FAILED:
+        return "tests failed"
+    if test_status == ExitCode.NO_TESTS:
+        return "no tests collected"
+    if verdict is Verdict.ERROR:
+        return "a gate could not be evaluated"
+    return "gates failed"

@@ -1,0 +1,100 @@
+"""Loading the JSON Schemas shipped with UETF and validating against them.
+
+The schemas live in the package ``uetf_core.schema`` (the repository's
+``schema/`` folder) and are read with ``importlib.resources`` so a wheel works
+as well as a checkout. Validation runs at configuration, at run end and in
+tests, never per test; jsonschema is imported lazily to keep start-up light.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from uetf_core.errors import SchemaValidationError
+from uetf_core.timeutil import iso, utcnow
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
+    from jsonschema.protocols import Validator
+
+
+def schema_id(name: str) -> str:
+    """The ``$id`` of the schema called ``name`` (``run_summary`` -> urn)."""
+    return f"urn:uetf:schema:{name}.v1"
+
+
+def _schema_folder() -> Traversable:
+    try:
+        return resources.files("uetf_core.schema")
+    except ModuleNotFoundError:
+        # A source checkout imports uetf_core from the working tree, where the
+        # schemas sit beside it in schema/ rather than inside it as in a wheel.
+        return resources.files("uetf_core").joinpath("..").joinpath("schema")
+
+
+@functools.cache
+def load_all() -> dict[str, dict[str, Any]]:
+    """Every shipped schema, keyed by its short name (``run_summary``)."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in _schema_folder().iterdir():
+        if entry.name.endswith(".v1.json"):
+            found[entry.name.removesuffix(".v1.json")] = json.loads(entry.read_text("utf-8"))
+    return found
+
+
+@functools.cache
+def validator(name: str) -> Validator:
+    """A format-checking 2020-12 validator for schema ``name``, refs resolved."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    schemas = load_all()
+    if name not in schemas:
+        raise SchemaValidationError(
+            f"no schema named {name!r}; known: {', '.join(sorted(schemas))}"
+        )
+    registry: Registry[Any] = Registry().with_resources(
+        (doc["$id"], Resource.from_contents(doc)) for doc in schemas.values()
+    )
+    return Draft202012Validator(
+        schemas[name],
+        registry=registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
+def errors_of(name: str, document: Any) -> list[dict[str, str]]:
+    """Every violation of schema ``name`` by ``document`` as ``{path, message}``."""
+    found = []
+    for error in validator(name).iter_errors(document):
+        path = "/".join(str(part) for part in error.absolute_path) or "(root)"
+        found.append({"path": path, "message": error.message})
+    return found
+
+
+def validation_record(name: str, document: Any, subject: str) -> dict[str, Any]:
+    """A ``validation_record`` document describing the check of ``document``."""
+    problems = errors_of(name, document)
+    return {
+        "subject": subject,
+        "schema": name,
+        "valid": not problems,
+        "errors": problems,
+        "at": iso(utcnow()),
+    }
+
+
+def validate(name: str, document: Any, subject: str = "document") -> None:
+    """Raise ``SchemaValidationError`` with the first violation, if any."""
+    problems = errors_of(name, document)
+    if problems:
+        first = problems[0]
+        message = (
+            f"{subject} does not match schema {name}: at {first['path']}: {first['message']}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        )
+        raise SchemaValidationError(message)
