@@ -200,6 +200,7 @@ class RunRecorder:
             if self._workers[worker_id]["state"] not in (WorkerState.STOPPED, WorkerState.CRASHED):
                 self.worker(worker_id, WorkerState.STOPPED)
         self.flush()
+        self.ledger.settle_tasks(self.run_id)
         now = self.clock()
         if interrupted or test_status in (ExitCode.INTERRUPTED, ExitCode.INTERNAL_ERROR):
             interrupt = interrupted or test_status == ExitCode.INTERRUPTED

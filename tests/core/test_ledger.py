@@ -61,7 +61,7 @@ def test_migration_from_version_1_keeps_data(tmp_path: Path) -> None:
     assert ledger.schema_version() == SCHEMA_VERSION
     assert [r["run_id"] for r in ledger.list_runs()] == ["20261125T000000-bbbbbb"]
     indexes = {row[0] for row in ledger._query("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert "executions_test" in indexes
+    assert "runs_state" in indexes
 
 
 def test_newer_ledger_is_refused_and_untouched(tmp_path: Path) -> None:
@@ -135,6 +135,7 @@ def test_batch_roundtrip(tmp_path: Path, validate) -> None:  # type: ignore[no-u
     batch.events.append((0, Event(time.time(), "note", "x", data={"k": 1})))
     batch.workers["controller"] = {"state": "busy", "tests_run": 2, "started_at": time.time()}
     ledger.write_batch(run_id, batch, time.time())
+    ledger.settle_tasks(run_id)
     assert ledger.totals(run_id).as_dict()["failed"] == 1
     records = ledger.records(run_id)
     assert [r["outcome"] for r in records] == ["passed", "failed"]

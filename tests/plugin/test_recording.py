@@ -60,7 +60,7 @@ def test_three_pass_one_fails(pytester: pytest.Pytester, capsys, validate) -> No
     assert failure["exc_type"] == "AssertionError"
     assert "one is not two" in failure["message"]
     assert failure["path"].endswith("test_three_pass_one_fails.py")
-    assert failure["lineno"] == 7
+    assert failure["lineno"] == 6  # the assert line of test_fail
     states = [
         (e["from_state"], e["to_state"]) for e in ledger.events(run_id) if e["kind"] == "run_state"
     ]

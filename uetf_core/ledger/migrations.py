@@ -6,7 +6,8 @@ Schema versions (``PRAGMA user_version`` in SQLite):
    captures, workers, gates, and the tables later features fill (routing,
    schedule, patches, costs, progress, tool results, workstreams, documents,
    validations).
-2. Indexes for history queries: records by test across runs, runs by state.
+2. Indexes to find live runs (abandoned-run checks at every open) and a run's
+   events quickly.
 
 A ledger whose version is higher than ``SCHEMA_VERSION`` was written by a newer
 UETF and is refused, never downgraded or reset.
@@ -220,9 +221,8 @@ MIGRATIONS: tuple[str, ...] = (
         at REAL NOT NULL
     );
     """,
-    # 2: history queries (a test across runs) and finding live runs quickly.
+    # 2: finding live runs and a run's events quickly.
     """
-    CREATE INDEX executions_test ON executions(test_key, run_pk);
     CREATE INDEX runs_state ON runs(state);
     CREATE INDEX events_run ON events(run_pk, seq);
     """,

@@ -85,6 +85,8 @@ class SqliteLedger:
         self.path = path
         self.location = str(path)
         self._depth = 0
+        # Test keys this connection knows are in `tests`, so a batch inserts only new ones.
+        self._known_keys: set[int] = set()
         if path.exists():
             _probe(path)
         elif not path.parent.exists():
@@ -232,6 +234,7 @@ class SqliteLedger:
                 "INSERT OR IGNORE INTO tests (test_key, node_id) VALUES (?, ?)",
                 [(key, node_id) for key, node_id, _, _ in keyed],
             )
+            self._known_keys.update(key for key, _, _, _ in keyed)
             db.executemany(
                 "INSERT OR IGNORE INTO tasks (run_pk, test_key, idx, path, state)"
                 " VALUES (?, ?, ?, ?, 'pending')",
@@ -243,9 +246,13 @@ class SqliteLedger:
             pk = self._run_pk(run_id)
             if batch.records:
                 rows = []
-                states = []
+                unknown = []
+                known = self._known_keys
                 for r in batch.records:
                     key = test_key(r.node_id)
+                    if key not in known:
+                        unknown.append((key, r.node_id))
+                        known.add(key)
                     s, c, t = r.setup, r.call, r.teardown
                     rows.append(
                         (
@@ -267,19 +274,11 @@ class SqliteLedger:
                             r.xfail_reason,
                         )
                     )
-                    states.append((r.outcome, pk, key))
+                db.executemany(f"INSERT INTO executions VALUES ({', '.join('?' * 16)})", rows)
+                # A test the ledger never saw collected (xdist, or a plugin's own
+                # item) still gets its node id stored.
                 db.executemany(
-                    f"INSERT INTO executions VALUES ({', '.join('?' * 16)})",
-                    rows,
-                )
-                # A test that xdist ran but this ledger never saw collected
-                # (or an unknown node id) still gets its id stored.
-                db.executemany(
-                    "INSERT OR IGNORE INTO tests (test_key, node_id) VALUES (?, ?)",
-                    [(row[1], r.node_id) for row, r in zip(rows, batch.records, strict=True)],
-                )
-                db.executemany(
-                    "UPDATE tasks SET state = ? WHERE run_pk = ? AND test_key = ?", states
+                    "INSERT OR IGNORE INTO tests (test_key, node_id) VALUES (?, ?)", unknown
                 )
             if batch.errors:
                 db.executemany(
@@ -336,6 +335,22 @@ class SqliteLedger:
                     ),
                 )
             db.execute("UPDATE runs SET heartbeat_at = ? WHERE pk = ?", (heartbeat_at, pk))
+
+    def settle_tasks(self, run_id: str) -> None:
+        """Set each task's state to the outcome of its last attempt, in one statement.
+
+        Done once at the end of a run rather than per record: updating a task
+        row per record would halve the ledger's write rate.
+        """
+        with self.transaction() as db:
+            pk = self._run_pk(run_id)
+            db.execute(
+                "UPDATE tasks SET state = last.outcome FROM ("
+                " SELECT test_key, outcome, max(attempt) FROM executions WHERE run_pk = ?"
+                " GROUP BY test_key) AS last"
+                " WHERE tasks.run_pk = ? AND tasks.test_key = last.test_key",
+                (pk, pk),
+            )
 
     def save_gates(self, run_id: str, gates: Sequence[dict[str, Any]]) -> None:
         with self.transaction() as db:
