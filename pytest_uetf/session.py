@@ -87,7 +87,9 @@ class UetfSession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self.recorder is None or self._xdist:
             return
-        self._record_tasks([(item.nodeid, item.location[0]) for item in session.items])
+        # The node id's file part, not item.location: that one runs reportinfo()
+        # and path arithmetic per item, a measurable cost on large suites.
+        self._record_tasks([(item.nodeid, item.nodeid.split("::", 1)[0]) for item in session.items])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:

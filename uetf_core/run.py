@@ -16,6 +16,7 @@ from typing import Any
 
 from uetf_core import __version__
 from uetf_core.config import RunConfig
+from uetf_core.errors import ConfigError
 from uetf_core.events import (
     EventBus,
     GateEvaluated,
@@ -29,9 +30,10 @@ from uetf_core.gates.evaluate import GateResult, Verdict, evaluate_gates, overal
 from uetf_core.ids import new_run_id
 from uetf_core.ledger.base import Batch, Ledger, NewRun
 from uetf_core.records import ErrorCapture, Event, ExecutionRecord
-from uetf_core.schemas import validation_record
+from uetf_core.schemas import digest, validation_record
 from uetf_core.states import RunState, WorkerState, check_transition
 from uetf_core.summary import build_summary
+from uetf_core.timeutil import iso
 from uetf_core.verdict import final_exit_status
 
 CONTROLLER = "controller"
@@ -90,11 +92,35 @@ class RunRecorder:
                 config=config,
             )
         )
-        check = validation_record("run_config", config, subject=f"run {self.run_id} config")
-        self.ledger.add_validation(self.run_id, check)
+        try:
+            self._validate_config(config)
+        except ConfigError as exc:
+            self._end(RunState.ERRORED, str(exc), int(ExitCode.USAGE_ERROR), None, self.clock())
+            raise
         self.bus.publish(RunStarted(self.run_id, config))
         self._publish_records = self.bus.has_subscribers(RecordAdded)
         self.transition(RunState.INITIALIZING)
+
+    def _validate_config(self, config: dict[str, Any]) -> None:
+        """Validate the config against its schema, or reuse an identical earlier verdict."""
+        subject = f"run {self.run_id} config"
+        key = digest("run_config", config)
+        record: dict[str, Any]
+        if self.ledger.validated_before(key):
+            record = {
+                "subject": f"{subject} (identical to a configuration validated before)",
+                "schema": "run_config",
+                "valid": True,
+                "errors": [],
+                "at": iso(self.clock()),
+            }
+        else:
+            record = validation_record("run_config", config, subject=subject)
+        self.ledger.add_validation(self.run_id, record, key if record["valid"] else None)
+        if not record["valid"]:
+            first = record["errors"][0]
+            message = f"run configuration invalid at {first['path']}: {first['message']}"
+            raise ConfigError(message)
 
     def transition(self, target: RunState, reason: str | None = None, **data: Any) -> None:
         """Move the run to ``target`` (the table must allow it), persisted at once."""
@@ -247,9 +273,9 @@ class RunRecorder:
     def _outcome(
         self, results: Sequence[GateResult], verdict: Verdict | None, exit_status: int
     ) -> Outcome:
+        # The summary is built by this code from the ledger; the tests validate
+        # it, and `uetf show --json` validates it before printing.
         summary = build_summary(self.ledger, self.run_id)
-        check = validation_record("run_summary", summary, subject=f"run {self.run_id} summary")
-        self.ledger.add_validation(self.run_id, check)
         self.bus.publish(RunFinished(self.run_id, summary))
         return Outcome(self.state, results, verdict, exit_status, summary)
 

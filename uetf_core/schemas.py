@@ -9,6 +9,7 @@ tests, never per test; jsonschema is imported lazily to keep start-up light.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,18 @@ def validation_record(name: str, document: Any, subject: str) -> dict[str, Any]:
         "errors": problems,
         "at": iso(utcnow()),
     }
+
+
+def digest(name: str, document: Any) -> str:
+    """A digest of ``document`` and the schema it is checked against.
+
+    Equal digests mean an equal verdict, so a ledger can remember that a
+    configuration was valid and spare the next run the jsonschema import.
+    """
+    from uetf_core import __version__
+
+    payload = json.dumps([__version__, load_all().get(name), document], sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def validate(name: str, document: Any, subject: str = "document") -> None:

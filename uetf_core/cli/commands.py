@@ -18,6 +18,7 @@ from uetf_core.gates.spec import GateSpec
 from uetf_core.ledger import SCHEMA_VERSION, open_ledger
 from uetf_core.ledger.sqlite import SqliteLedger
 from uetf_core.render import gate_table, totals_line
+from uetf_core.schemas import validate
 from uetf_core.summary import build_summary
 from uetf_core.verdict import final_exit_status
 
@@ -65,7 +66,10 @@ def runs(args: argparse.Namespace) -> int:
     ledger = _open(args)
     listed = ledger.list_runs(args.limit)
     if args.json:
-        _print_json([build_summary(ledger, run["run_id"]) for run in listed])
+        summaries = [build_summary(ledger, run["run_id"]) for run in listed]
+        for summary in summaries:
+            validate("run_summary", summary, f"run {summary['run_id']} summary")
+        _print_json(summaries)
         return int(ExitCode.OK)
     if not listed:
         print(f"no runs in {ledger.location}")
@@ -89,6 +93,7 @@ def show(args: argparse.Namespace) -> int:
     run = ledger.find_run(args.run)
     summary = build_summary(ledger, run["run_id"])
     if args.json:
+        validate("run_summary", summary, f"run {summary['run_id']} summary")
         _print_json(summary)
         return int(ExitCode.OK)
     print(f"run       {summary['run_id']}")

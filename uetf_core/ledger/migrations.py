@@ -218,13 +218,15 @@ MIGRATIONS: tuple[str, ...] = (
         schema_name TEXT NOT NULL,
         valid INTEGER NOT NULL,
         errors_json TEXT NOT NULL,
-        at REAL NOT NULL
+        at REAL NOT NULL,
+        digest TEXT
     );
     """,
     # 2: finding live runs and a run's events quickly.
     """
     CREATE INDEX runs_state ON runs(state);
     CREATE INDEX events_run ON events(run_pk, seq);
+    CREATE INDEX validations_digest ON validations(digest);
     """,
 )
 

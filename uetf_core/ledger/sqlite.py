@@ -376,11 +376,13 @@ class SqliteLedger:
                 ],
             )
 
-    def add_validation(self, run_id: str | None, record: dict[str, Any]) -> None:
+    def add_validation(
+        self, run_id: str | None, record: dict[str, Any], digest: str | None = None
+    ) -> None:
         with self.transaction() as db:
             pk = self._run_pk(run_id) if run_id else None
             db.execute(
-                "INSERT INTO validations VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO validations VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     pk,
                     record["subject"],
@@ -388,8 +390,34 @@ class SqliteLedger:
                     int(record["valid"]),
                     json.dumps(record["errors"]),
                     time.time(),
+                    digest,
                 ),
             )
+
+    def validated_before(self, digest: str) -> bool:
+        """Whether a document with this digest (schema and content) was found valid."""
+        rows = self._query(
+            "SELECT 1 FROM validations WHERE digest = ? AND valid = 1 LIMIT 1", (digest,)
+        )
+        return bool(rows)
+
+    def validations(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT subject, schema_name, valid, errors_json, at FROM validations"
+            " WHERE run_pk = ? ORDER BY rowid",
+            (pk,),
+        )
+        return [
+            {
+                "subject": row["subject"],
+                "schema": row["schema_name"],
+                "valid": bool(row["valid"]),
+                "errors": json.loads(row["errors_json"]),
+                "at": iso(row["at"]),
+            }
+            for row in rows
+        ]
 
     def reap_abandoned(self, host: str, now: float, stale_after: float) -> list[str]:
         """Mark abandoned every live run whose process is gone or has been silent too long."""
@@ -622,11 +650,11 @@ class SqliteLedger:
         pk = self._run_pk(run_id)
         collected = self._query("SELECT count(*) FROM tasks WHERE run_pk = ?", (pk,))[0][0]
         # The last attempt of each test decides its outcome; earlier ones were reruns.
+        # (SQLite takes a bare column from the row that max() picked.)
         counts: dict[str, int] = dict(
             self._query(  # type: ignore[arg-type]
-                "SELECT outcome, count(*) FROM executions e WHERE run_pk = ? AND attempt = ("
-                " SELECT max(attempt) FROM executions x WHERE x.run_pk = e.run_pk"
-                " AND x.test_key = e.test_key) GROUP BY outcome",
+                "SELECT outcome, count(*) FROM (SELECT outcome, max(attempt) FROM executions"
+                " WHERE run_pk = ? GROUP BY test_key) GROUP BY outcome",
                 (pk,),
             )
         )

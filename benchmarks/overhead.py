@@ -1,0 +1,165 @@
+"""Overhead of pytest --uetf against plain pytest and other reporters, in one run.
+
+Run: python benchmarks/overhead.py [--tests 5000] [--modules 50] [--rounds 5]
+
+Generates a suite of quick tests in a temporary directory, then times each
+command as a subprocess, alternating the commands every round (and rotating
+their order) so that drift on the machine affects all of them alike. Prints
+the median, min and max wall time of each and its ratio to plain pytest.
+Commands whose plugin is not installed are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+
+def generate_suite(root: Path, tests: int, modules: int) -> None:
+    """Write ``tests`` trivial tests spread evenly over ``modules`` modules under root."""
+    (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\ntestpaths = ['tests']\n")
+    folder = root / "tests"
+    folder.mkdir()
+    per_module = tests // modules
+    for m in range(modules):
+        body = "".join(
+            f"def test_{i:05d}():\n    assert {i} == {i}\n\n"
+            for i in range(m * per_module, (m + 1) * per_module)
+        )
+        (folder / f"test_mod_{m:03d}.py").write_text(body)
+
+
+def commands(root: Path, extra: list[str]) -> dict[str, list[str]]:
+    """The commands to compare, by label; those that cannot run here are left out."""
+    help_text = subprocess.run(
+        [*BASE, "--help"], cwd=root, capture_output=True, text=True, check=False
+    ).stdout
+    has_uetf = "--uetf" in help_text
+    off = ["-p", "no:uetf"] if has_uetf else []
+    found = {
+        "pytest": [*BASE, *off, *extra],
+        "pytest --junitxml": [*BASE, *off, "--junitxml", str(root / "junit.xml"), *extra],
+    }
+    if has_uetf:
+        found["pytest --uetf"] = [*BASE, "--uetf", "--uetf-ledger", "{ledger}", *extra]
+    else:
+        print("note: --uetf is not available (install this project); skipped")
+    if importlib.util.find_spec("pytest_jsonreport"):
+        report = str(root / "report.json")
+        found["pytest-json-report"] = [
+            *BASE,
+            *off,
+            "--json-report",
+            "--json-report-file",
+            report,
+            *extra,
+        ]
+    else:
+        print("note: pytest-json-report is not installed; skipped")
+    return found
+
+
+def run_once(command: list[str], root: Path, ledger: Path) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run of ``command``."""
+    argv = [part.replace("{ledger}", str(ledger)) for part in command]
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "UETF_LEDGER")
+    }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-2000:], sep="\n")
+        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}")
+    return elapsed, cpu
+
+
+Timings = dict[str, list[tuple[float, float]]]
+
+
+def measure(cmds: dict[str, list[str]], root: Path, rounds: int) -> Timings:
+    """``rounds`` (wall, cpu) timings per command, alternating commands each round.
+
+    One ledger serves every round of --uetf, growing as a project's ledger does.
+    """
+    labels = list(cmds)
+    times: Timings = {label: [] for label in labels}
+    ledger = root / "ledger.db"
+    for label in labels:  # warm-up: bytecode caches, page cache, the ledger's creation
+        run_once(cmds[label], root, ledger)
+    for r in range(rounds):
+        shift = r % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            times[label].append(run_once(cmds[label], root, ledger))
+    return times
+
+
+def report(times: Timings, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Print medians and ratios to plain pytest; return them for --json."""
+    base_wall = statistics.median(w for w, _ in times["pytest"])
+    base_cpu = statistics.median(c for _, c in times["pytest"])
+    print(
+        f"UETF overhead benchmark: {args.tests} tests in {args.modules} modules, "
+        f"{args.rounds} rounds, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{dt.date.today()}"
+    )
+    print(f"{'command':<22}{'wall s':>8}{'min s':>8}{'ratio':>8}{'cpu s':>8}{'cpu ratio':>11}")
+    rows = {}
+    for label, values in times.items():
+        wall = statistics.median(w for w, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        fastest = min(w for w, _ in values)
+        rows[label] = {
+            "wall_median": wall,
+            "wall_min": fastest,
+            "wall_ratio": wall / base_wall,
+            "cpu_median": cpu,
+            "cpu_ratio": cpu / base_cpu,
+        }
+        print(
+            f"{label:<22}{wall:>8.3f}{fastest:>8.3f}{wall / base_wall:>8.3f}"
+            f"{cpu:>8.3f}{cpu / base_cpu:>11.3f}"
+        )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=5000)
+    parser.add_argument("--modules", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true", help="keep the generated suite")
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more pytest args")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="uetf-bench-"))
+    try:
+        generate_suite(root, args.tests, args.modules)
+        rows = report(measure(commands(root, args.extra), root, args.rounds), args)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
