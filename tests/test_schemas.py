@@ -334,3 +334,22 @@ def test_invalid_example_is_rejected(name: str, mutate: Any, why: str) -> None:
 def test_every_schema_has_an_invalid_example() -> None:
     """No schema goes untested for what it rejects."""
     assert {name for name, _, _ in INVALID} == EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("2026-11-25T03:16:00+00:00", True),
+        ("2026-11-25T03:16:00.123456+00:00", True),
+        ("2026-11-25T03:16:00Z", True),
+        ("2026-11-25T03:16:00", False),
+        ("2026-13-25T03:16:00Z", False),
+        ("yesterday", False),
+        ("2026-11-25", False),
+    ],
+)
+def test_date_time_format_is_checked_everywhere(value: str, valid: bool) -> None:
+    """Timestamps must be RFC 3339 with a timezone, without any optional package."""
+    from uetf_core.schemas import is_rfc3339
+
+    assert is_rfc3339(value) is valid
