@@ -179,11 +179,11 @@ def export(files: dict[str, dict[str, Any]], rootdir: str, path: str) -> None:
     for name, stored in files.items():
         absolute = os.path.join(rootdir, name)
         if stored.get("arcs"):
-            arcs[absolute] = [tuple(arc) for arc in stored["arcs"]]  # type: ignore[misc]
+            arcs[absolute] = [(int(a), int(b)) for a, b in stored["arcs"]]
         else:
             lines[absolute] = sorted(stored["executed"])
     if arcs:
-        data.add_arcs(arcs)  # type: ignore[arg-type]
+        data.add_arcs(arcs)
     if lines:
         data.add_lines(lines)
     data.write()
