@@ -9,17 +9,19 @@ they never open the ledger.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from uetf_core.config import CliOptions, read_pyproject, resolve_config
+from uetf_core.config import CliOptions, RunConfig, read_pyproject, resolve_config
 from uetf_core.errors import ConfigError, UetfError
 
 if TYPE_CHECKING:
-    pass
+    from pytest_uetf.session import UetfSession
+    from uetf_core.measure import Measurement
 
-session_key = pytest.StashKey["UetfSession"]()
+session_key: pytest.StashKey[UetfSession] = pytest.StashKey()
+measurement_key: pytest.StashKey[Measurement] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +47,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "replaces the same gate from [tool.uetf.gates]",
     )
     group.addoption(
+        "--uetf-cov",
+        metavar="SOURCE",
+        action="append",
+        default=[],
+        help="measure coverage of SOURCE (a package or path, as coverage.py's --source); "
+        "repeatable; the project's coverage configuration applies",
+    )
+    group.addoption(
+        "--uetf-base",
+        metavar="REF",
+        default=None,
+        help="judge the change against REF (default: the CI's base branch, then origin/HEAD, "
+        "origin/main, main, master)",
+    )
+    group.addoption(
+        "--uetf-diff-file",
+        metavar="PATH",
+        default=None,
+        help="take the change under test from this unified diff instead of git",
+    )
+    group.addoption(
+        "--uetf-baseline",
+        metavar="RUN",
+        default=None,
+        help="compare with this recorded run instead of the newest run at the merge-base",
+    )
+    group.addoption(
         "--uetf-gate-mode",
         choices=("fail", "warn"),
         default=None,
@@ -58,26 +87,61 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hooks)
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_configure(config: pytest.Config) -> None:
-    # Prevent opening the ledger on worker nodes (xdist): the controller records.
-    if hasattr(config, "workerinput"):
-        return
+def _run_config(config: pytest.Config, options: Any) -> RunConfig | None:
+    """The run's configuration, or ``None`` when UETF is off for this session."""
     try:
         table, pyproject = read_pyproject(config.rootpath)
-        if not (config.option.uetf or table.get("enabled") is True):
-            return
+        if not (options.uetf or table.get("enabled") is True):
+            return None
         cli = CliOptions(
-            ledger=config.option.uetf_ledger,
-            gates=tuple(config.option.uetf_gate),
-            gate_mode=config.option.uetf_gate_mode,
+            ledger=options.uetf_ledger,
+            gates=tuple(options.uetf_gate),
+            gate_mode=options.uetf_gate_mode,
+            cov_sources=tuple(options.uetf_cov),
+            base=options.uetf_base,
+            diff_file=options.uetf_diff_file,
+            baseline=options.uetf_baseline,
         )
-        run_config = resolve_config(config.rootpath, table, cli, os.environ, pyproject)
+        return resolve_config(config.rootpath, table, cli, os.environ, pyproject)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    # Start coverage before conftests and test modules are imported, so the
+    # import-time lines of the code under test count (as pytest-cov does).
+    run_config = _run_config(early_config, early_config.known_args_namespace)
+    if run_config is None or not run_config.measures_coverage:
+        return
+    if getattr(early_config.known_args_namespace, "cov_source", None):
+        raise pytest.UsageError(
+            "uetf: pytest-cov (--cov) and UETF would both measure coverage; drop --cov "
+            "(UETF measures with the same coverage configuration) or drop --uetf-cov"
+        )
+    from uetf_core.measure import Measurement
+
+    measurement = Measurement(run_config.cov_sources, str(early_config.rootpath))
+    measurement.start()
+    early_config.stash[measurement_key] = measurement
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    measurement = config.stash.get(measurement_key, None)
+    # Prevent opening the ledger on worker nodes (xdist): the controller records.
+    if hasattr(config, "workerinput"):
+        if measurement is not None:
+            config.pluginmanager.register(WorkerCoverage(config, measurement), "uetf-worker-cov")
+        return
+    run_config = _run_config(config, config.option)
+    if run_config is None:
+        return
     from pytest_uetf.session import UetfSession
 
-    session = UetfSession(config, run_config)
+    session = UetfSession(config, run_config, measurement)
     config.stash[session_key] = session
     config.pluginmanager.register(session, "uetf-session")
 
@@ -88,6 +152,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[session_key]
         session.close()
         config.pluginmanager.unregister(session)
+
+
+class WorkerCoverage:
+    """On an xdist worker: hand the coverage measured here to the controller."""
+
+    def __init__(self, config: pytest.Config, measurement: Measurement) -> None:
+        self.config = config
+        self.measurement = measurement
+
+    def pytest_sessionfinish(self) -> None:
+        # Runs inside xdist's own sessionfinish wrapper, before it sends workeroutput.
+        self.config.workeroutput["uetf_cov"] = self.measurement.dumps()  # type: ignore[attr-defined]
 
 
 def exit_on(error: UetfError) -> None:

@@ -7,29 +7,37 @@ the recorder writes batches.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_uetf.options import partial_reason
 from pytest_uetf.plugin import exit_on
 from pytest_uetf.reports import build_record, crash_record, error_capture
 from uetf_core.config import RunConfig
 from uetf_core.errors import UetfError
 from uetf_core.events import GateEvaluated, RecordAdded, RunFinished, RunStarted
+from uetf_core.gates.catalog import PATCH_GATES
 from uetf_core.ledger import open_ledger
-from uetf_core.render import gate_table, totals_line, verdict_line
+from uetf_core.measure import coverage_document
+from uetf_core.patch import current_commit, detect_patch, patch_from_diff_file
+from uetf_core.render import gate_table, totals_line, uncovered_patch_rows, verdict_line
 from uetf_core.run import CONTROLLER, Outcome, RunRecorder
 from uetf_core.states import RunState, WorkerState
 
-_PHASES = ("setup", "call", "teardown")
+if TYPE_CHECKING:
+    from uetf_core.measure import Measurement
 
 
 class UetfSession:
     """Records one pytest session as a UETF run and gates it."""
 
-    def __init__(self, config: pytest.Config, run_config: RunConfig) -> None:
+    def __init__(
+        self, config: pytest.Config, run_config: RunConfig, measurement: Measurement | None = None
+    ) -> None:
         self.config = config
         self.run_config = run_config
+        self.measurement = measurement
         self.recorder: RunRecorder | None = None
         self.outcome: Outcome | None = None
         self.interrupted = False
@@ -48,6 +56,10 @@ class UetfSession:
             self.recorder = RunRecorder(ledger, self.run_config)
             self._bridge_hooks(self.recorder)
             self.recorder.start()
+            self.recorder.set_commit(*current_commit(self.config.rootpath))
+            partial = partial_reason(self.config)
+            if partial:
+                self.recorder.mark_partial(partial)
             self.recorder.transition(RunState.COLLECTING)
         except UetfError as exc:
             exit_on(exc)
@@ -125,6 +137,9 @@ class UetfSession:
         if self.recorder is None:
             return
         worker_id = _worker_id(node)
+        data = getattr(node, "workeroutput", {}).get("uetf_cov")
+        if data is not None and self.measurement is not None:
+            self.measurement.merge(data)
         if error:
             self.recorder.worker(worker_id, WorkerState.CRASHED, reason=str(error)[:500])
         else:
@@ -189,11 +204,47 @@ class UetfSession:
                     record = _interrupted(record)
                 recorder.add_record(record)
             del self._open[nodeid]
+        status = int(exitstatus)
+        coverage = None
+        problem: UetfError | None = None
         try:
-            self.outcome = recorder.finish(int(exitstatus), interrupted=self.interrupted)
+            coverage = self._coverage()
+        except UetfError as exc:
+            # Finish the run (errored, every record kept), then say what to fix.
+            problem, status = exc, int(exc.exit_code)
+        try:
+            patch = self._patch(recorder)
+            self.outcome = recorder.finish(
+                status, interrupted=self.interrupted, coverage=coverage, patch=patch
+            )
         except UetfError as exc:
             exit_on(exc)
+        if problem is not None:
+            exit_on(problem)
         session.exitstatus = self.outcome.exit_status
+
+    def _coverage(self) -> dict[str, Any] | None:
+        if self.measurement is None:
+            return None
+        return coverage_document(self.measurement.result())
+
+    def _patch(self, recorder: RunRecorder) -> dict[str, Any] | None:
+        """The change under test, when a gate or option asks for it."""
+        config = self.run_config
+        wanted = (
+            config.base
+            or config.diff_file
+            or any(spec.name in PATCH_GATES for spec in config.gates)
+        )
+        if not wanted:
+            return None
+        if config.diff_file:
+            diff = self.config.invocation_params.dir / config.diff_file
+            entry = patch_from_diff_file(diff, config.rootdir)
+        else:
+            entry = detect_patch(config.rootdir, config.base, sink=recorder.record_tool)
+        entry.state = "measured" if self.measurement is not None else "detected"
+        return entry.as_dict(recorder.run_id)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         outcome = self.outcome
@@ -210,6 +261,8 @@ class UetfSession:
         if summary["gates"]:
             for row in gate_table(summary["gates"]):
                 terminalreporter.write_line(row)
+        for row in uncovered_patch_rows(summary):
+            terminalreporter.write_line(row)
         terminalreporter.write_line(totals_line(summary["totals"]))
         terminalreporter.write_line(
             line, red=failing, green=not failing and outcome.exit_status == 0

@@ -35,6 +35,11 @@ CONFIG = {
     "stale_after": 3600.0,
     "rootdir": "/p",
     "sources": {"pyproject": None, "cli": [], "env": []},
+    "cov_source": ["src"],
+    "base": "origin/main",
+    "diff_file": None,
+    "baseline": None,
+    "min_patch_lines": 1,
 }
 ERROR = {
     "node_id": "t.py::test_a",

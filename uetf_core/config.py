@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,13 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "batch_size": (int, "execution records written per transaction (default 500)"),
     "flush_interval": ((int, float), "seconds between batch writes (default 1.0)"),
     "stale_after": ((int, float), "seconds of silence before another host's run is abandoned"),
+    "cov_source": (list, "what coverage measures: packages or paths, as coverage.py's --source"),
+    "base": (str, "the base ref a change is judged against (default: from CI, then origin/HEAD)"),
+    "min_patch_lines": (int, "below this many changed executable lines patch_coverage is skipped"),
 }
+
+# Gates that need coverage measured; declaring one turns measurement on.
+COVERAGE_GATES = frozenset({"coverage", "path_coverage", "patch_coverage", "coverage_drop"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,10 @@ class CliOptions:
     ledger: str | None = None
     gates: Sequence[str] = ()
     gate_mode: str | None = None
+    cov_sources: Sequence[str] = ()
+    base: str | None = None
+    diff_file: str | None = None
+    baseline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,16 @@ class RunConfig:
     flush_interval: float = 1.0
     stale_after: float = 3600.0
     sources: Mapping[str, Any] = field(default_factory=dict)
+    cov_sources: tuple[str, ...] = ()
+    base: str | None = None
+    diff_file: str | None = None
+    baseline: str | None = None
+    min_patch_lines: int = 1
+
+    @property
+    def measures_coverage(self) -> bool:
+        """Whether this run measures coverage: a source was named or a coverage gate declared."""
+        return bool(self.cov_sources) or any(g.name in COVERAGE_GATES for g in self.gates)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``run_config`` document."""
@@ -73,6 +94,11 @@ class RunConfig:
             "stale_after": self.stale_after,
             "rootdir": str(self.rootdir),
             "sources": dict(self.sources),
+            "cov_source": list(self.cov_sources),
+            "base": self.base,
+            "diff_file": self.diff_file,
+            "baseline": self.baseline,
+            "min_patch_lines": self.min_patch_lines,
         }
 
 
@@ -149,6 +175,19 @@ def resolve_config(
     overridden = {spec.name for spec in from_cli}
     merged = tuple(spec for spec in gates if spec.name not in overridden) + tuple(from_cli)
 
+    cov_sources = tuple(cli.cov_sources) or tuple(table.get("cov_source", ()))
+    for source in cov_sources:
+        if not isinstance(source, str) or not source.strip():
+            raise ConfigError(
+                f"{where}: cov_source entries must be non-empty strings, got {source!r}"
+            )
+    base = cli.base or table.get("base")
+    if base is not None:
+        validate_ref(base, "--uetf-base" if cli.base else f"{where} base")
+    min_patch_lines = table.get("min_patch_lines", 1)
+    if min_patch_lines < 0:
+        raise ConfigError(f"{where}: key 'min_patch_lines' must be >= 0, got {min_patch_lines!r}")
+
     batch_size = table.get("batch_size", 500)
     flush_interval = float(table.get("flush_interval", 1.0))
     stale_after = float(table.get("stale_after", 3600.0))
@@ -171,4 +210,23 @@ def resolve_config(
         flush_interval=flush_interval,
         stale_after=stale_after,
         sources=sources,
+        cov_sources=cov_sources,
+        base=base,
+        diff_file=cli.diff_file,
+        baseline=cli.baseline,
+        min_patch_lines=min_patch_lines,
     )
+
+
+_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./@{}~^-]*$")
+
+
+def validate_ref(ref: str, where: str) -> str:
+    """Refuse a git ref that could be read as an option or holds odd characters."""
+    if ref.startswith("-") or not _REF.match(ref) or ".." in ref:
+        message = (
+            f"{where}: {ref!r} is not a usable git ref; use a branch, tag or commit "
+            "such as origin/main (no leading '-', spaces or '..')"
+        )
+        raise ConfigError(message)
+    return ref

@@ -17,7 +17,6 @@ from typing import Any
 
 import coverage
 from coverage.data import CoverageData
-from coverage.numbits import nums_to_numbits
 from coverage.report_core import get_analysis_to_report
 from coverage.results import display_covered
 
@@ -166,9 +165,29 @@ class Measurement:
         )
 
 
-def numbits(lines: frozenset[int]) -> bytes:
-    """Lines as coverage.py's compact numbits."""
-    return nums_to_numbits(sorted(lines))
+def coverage_document(result: CoverageResult) -> dict[str, Any]:
+    """A coverage result as the ledger stores it."""
+    return {
+        "percent": result.percent,
+        "n_statements": result.n_statements,
+        "n_missing": result.n_missing,
+        "n_branches": result.n_branches,
+        "n_partial_branches": result.n_partial_branches,
+        "core": result.core,
+        "branch": result.branch,
+        "files": [
+            {
+                "path": f.path,
+                "statements": sorted(f.statements),
+                "executed": sorted(f.executed & f.statements),
+                "n_branches": f.n_branches,
+                "n_partial_branches": f.n_partial_branches,
+                "n_missing_branches": f.n_missing_branches,
+                "arcs": [list(arc) for arc in f.arcs],
+            }
+            for f in sorted(result.files.values(), key=lambda f: f.path)
+        ],
+    }
 
 
 def export(files: dict[str, dict[str, Any]], rootdir: str, path: str) -> None:

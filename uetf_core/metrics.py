@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,46 @@ class RunMetrics:
         """Tests that ran to an outcome other than skipped."""
         t = self.totals
         return t.passed + t.failed + t.errors + t.xfailed + t.xpassed
+
+
+@dataclass(frozen=True)
+class CoverageFigures:
+    """A run's coverage as gates need it: the total and, per file, statements and executed."""
+
+    percent: float
+    files: Mapping[str, tuple[frozenset[int], frozenset[int]]]
+
+
+@dataclass(frozen=True)
+class PatchFigures:
+    """The change under test: added line ranges per file, or why it could not be found."""
+
+    files: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    problem: str | None = None
+
+    def lines(self, path: str) -> set[int]:
+        """Every added or changed line number of ``path``."""
+        return {n for start, end in self.files.get(path, ()) for n in range(start, end + 1)}
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the ledger remembers of the base: its run, coverage, and test outcomes."""
+
+    run_id: str
+    percent: float | None
+    outcomes: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class GateContext:
+    """Everything the gates of one run are judged on."""
+
+    metrics: RunMetrics
+    coverage: CoverageFigures | None = None
+    patch: PatchFigures | None = None
+    baseline: Baseline | None = None
+    baseline_missing: str = "no baseline run at the merge-base in the ledger"
+    partial: str | None = None
+    outcomes: Mapping[str, str] = field(default_factory=dict)
+    min_patch_lines: int = 1

@@ -27,12 +27,34 @@ def gate_table(gates: Sequence[dict[str, Any]]) -> list[str]:
     rows = [("gate", "threshold", "measured", "verdict")]
     for gate in gates:
         verdict = gate["verdict"] + (f" ({gate['reason']})" if gate.get("reason") else "")
-        rows.append((gate["name"], _threshold(gate), _measured(gate), verdict))
+        name = f"{gate['name']}[{gate['path']}]" if gate.get("path") else gate["name"]
+        rows.append((name, _threshold(gate), _measured(gate), verdict))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return [
         f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip()
         for row in rows
     ]
+
+
+def format_ranges(ranges: Sequence[Sequence[int]]) -> str:
+    """``[[12, 14], [40, 40]]`` as ``12-14, 40``."""
+    return ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in ranges)
+
+
+def uncovered_patch_rows(summary: dict[str, Any]) -> list[str]:
+    """For a violated patch_coverage gate: the change's uncovered lines, per file."""
+    violated = any(
+        g["name"] == "patch_coverage" and g["verdict"] in ("failed", "warned")
+        for g in summary["gates"]
+    )
+    patch = summary.get("patch")
+    if not violated or not patch:
+        return []
+    rows = ["patch lines not covered:"]
+    for f in patch["files"]:
+        if f["uncovered_lines"]:
+            rows.append(f"  {f['path']}: {format_ranges(f['uncovered_lines'])}")
+    return rows
 
 
 def totals_line(totals: dict[str, int]) -> str:

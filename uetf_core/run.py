@@ -28,6 +28,7 @@ from uetf_core.events import (
 from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import GateResult, Verdict, evaluate_gates, overall_verdict
 from uetf_core.ids import new_run_id
+from uetf_core.judge import gate_context
 from uetf_core.ledger.base import Batch, Ledger, NewRun
 from uetf_core.records import ErrorCapture, Event, ExecutionRecord
 from uetf_core.schemas import digest, validation_record
@@ -74,6 +75,7 @@ class RunRecorder:
         self._next_flush = time.monotonic() + config.flush_interval
         self._workers: dict[str, dict[str, Any]] = {}
         self._publish_records = False
+        self._tools: list[dict[str, Any]] = []
 
     # -- lifecycle --------------------------------------------------------
 
@@ -218,8 +220,31 @@ class RunRecorder:
 
     # -- the end ----------------------------------------------------------
 
-    def finish(self, test_status: int, interrupted: bool = False) -> Outcome:
-        """Judge the run: gates against the ledger's figures, final state, exit status."""
+    def mark_partial(self, reason: str) -> None:
+        """Record that this run covers part of the suite (-k, -m, --lf, node ids)."""
+        self.note("note", self.run_id, partial=reason)
+        self.ledger.set_partial(self.run_id, reason)
+
+    def set_commit(self, head: str | None, branch: str | None) -> None:
+        """Record the commit under test, by which later runs find their baseline."""
+        self.ledger.set_commit(self.run_id, head, branch)
+
+    def record_tool(self, result: dict[str, Any]) -> None:
+        """Keep the result of an external program (git) for the ledger."""
+        self._tools.append(result)
+
+    def finish(
+        self,
+        test_status: int,
+        interrupted: bool = False,
+        coverage: dict[str, Any] | None = None,
+        patch: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Judge the run: gates against the ledger's figures, final state, exit status.
+
+        ``coverage`` and ``patch`` are the run's measured coverage and change
+        under test, stored first so the verdict is computed from the ledger.
+        """
         for worker_id, worker in self._workers.items():
             if worker["state"] in (WorkerState.BUSY, WorkerState.READY):
                 self.worker(worker_id, WorkerState.IDLE if worker["tests_run"] else worker["state"])
@@ -227,6 +252,12 @@ class RunRecorder:
                 self.worker(worker_id, WorkerState.STOPPED)
         self.flush()
         self.ledger.settle_tasks(self.run_id)
+        for result in self._tools:
+            self.ledger.add_tool_result(self.run_id, result)
+        if coverage is not None:
+            self.ledger.save_coverage(self.run_id, coverage)
+        if patch is not None:
+            self.ledger.save_patch(self.run_id, {**patch, "state": "measured"})
         now = self.clock()
         if interrupted or test_status in (ExitCode.INTERRUPTED, ExitCode.INTERNAL_ERROR):
             interrupt = interrupted or test_status == ExitCode.INTERRUPTED
@@ -235,8 +266,8 @@ class RunRecorder:
             return self._outcome([], None, int(test_status))
 
         self.transition(RunState.GATING)
-        metrics = self.ledger.metrics(self.run_id, now=now)
-        results = evaluate_gates(self.config.gates, metrics, self.config.gate_mode)
+        context = gate_context(self.ledger, self.run_id, self.config.as_dict(), now=now)
+        results = evaluate_gates(self.config.gates, context, self.config.gate_mode)
         documents = [result.as_dict() for result in results]
         self.ledger.save_gates(self.run_id, documents)
         for document in documents:
@@ -250,6 +281,10 @@ class RunRecorder:
         else:
             reason = _failure_reason(test_status, verdict)
             self._end(RunState.FAILED, reason, exit_status, verdict, now)
+        if patch is not None:
+            accepted = exit_status == ExitCode.OK
+            state = "accepted" if accepted else "rejected"
+            self.ledger.save_patch(self.run_id, {**patch, "state": state})
         return self._outcome(results, verdict, exit_status)
 
     def _end(

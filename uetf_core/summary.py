@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from uetf_core.ledger.base import Ledger
@@ -32,4 +33,69 @@ def build_summary(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "totals": ledger.totals(run_id).as_dict(),
         "gates": ledger.gates(run_id),
         "config": ledger.run_config(run_id),
+        "head_commit": run.get("head_commit"),
+        "coverage": _coverage(ledger.coverage(run_id)),
+        "patch": _patch(ledger.patch(run_id), ledger.coverage(run_id)),
+    }
+
+
+def ranges(lines: Iterable[int]) -> list[list[int]]:
+    """Sorted line numbers folded into ``[start, end]`` ranges."""
+    folded: list[list[int]] = []
+    for line in sorted(set(lines)):
+        if folded and line == folded[-1][1] + 1:
+            folded[-1][1] = line
+        else:
+            folded.append([line, line])
+    return folded
+
+
+def _coverage(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    if stored is None:
+        return None
+    files = []
+    for f in stored["files"]:
+        statements = set(f["statements"])
+        missing = statements - set(f["executed"])
+        covered = len(statements) - len(missing)
+        files.append(
+            {
+                "path": f["path"],
+                "statements": len(statements),
+                "missing": len(missing),
+                "percent": round(100.0 * covered / len(statements), 2) if statements else 100.0,
+                "missing_lines": ranges(missing),
+            }
+        )
+    return {
+        "percent": stored["percent"],
+        "core": stored["core"],
+        "branch": stored["branch"],
+        "statements": stored["n_statements"],
+        "missing": stored["n_missing"],
+        "files": files,
+    }
+
+
+def _patch(stored: dict[str, Any] | None, coverage: dict[str, Any] | None) -> dict[str, Any] | None:
+    if stored is None:
+        return None
+    measured = {f["path"]: f for f in coverage["files"]} if coverage else {}
+    files = []
+    for f in stored["files"]:
+        added = {n for a, b in f["added_lines"] for n in range(a, b + 1)}
+        uncovered: list[list[int]] = []
+        if f["path"] in measured:
+            statements = set(measured[f["path"]]["statements"])
+            executed = set(measured[f["path"]]["executed"])
+            uncovered = ranges((added & statements) - executed)
+        files.append({**f, "uncovered_lines": uncovered})
+    return {
+        "state": stored["state"],
+        "base_ref": stored["base_ref"],
+        "merge_base": stored["merge_base"],
+        "head": stored["head"],
+        "diff_hash": stored["diff_hash"],
+        "problem": stored.get("problem"),
+        "files": files,
     }

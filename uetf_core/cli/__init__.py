@@ -55,6 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
     gate.set_defaults(handler=commands.gate)
 
+    cov = sub.add_parser("coverage", help="a run's coverage data")
+    cov_sub = cov.add_subparsers(dest="coverage_command", metavar="ACTION", required=True)
+    export = cov_sub.add_parser(
+        "export",
+        parents=[common],
+        help="write a run's coverage as a coverage.py data file (for coverage html, xml, ...)",
+    )
+    export.add_argument("run", help="run id, a prefix of one, or last")
+    export.add_argument("path", help="the data file to write, e.g. .coverage")
+    export.set_defaults(handler=commands.coverage_export)
+
     doctor = sub.add_parser(
         "doctor", parents=[common], help="schema version, integrity, stale runs"
     )

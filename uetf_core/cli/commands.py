@@ -15,6 +15,7 @@ from uetf_core.errors import UetfError
 from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import Verdict, evaluate_gates, overall_verdict
 from uetf_core.gates.spec import GateSpec
+from uetf_core.judge import gate_context
 from uetf_core.ledger import SCHEMA_VERSION, open_ledger
 from uetf_core.ledger.sqlite import SqliteLedger
 from uetf_core.render import gate_table, totals_line
@@ -125,7 +126,10 @@ def show(args: argparse.Namespace) -> int:
 def _specs(config: dict[str, Any] | None) -> list[GateSpec]:
     if not config:
         return []
-    return [GateSpec(g["name"], g["op"], g["threshold"], g["mode"]) for g in config["gates"]]
+    return [
+        GateSpec(g["name"], g["op"], g["threshold"], g["mode"], g.get("path"))
+        for g in config["gates"]
+    ]
 
 
 def gate(args: argparse.Namespace) -> int:
@@ -134,7 +138,7 @@ def gate(args: argparse.Namespace) -> int:
     run_id = run["run_id"]
     config = ledger.run_config(run_id)
     mode = config["gate_mode"] if config else "fail"
-    results = evaluate_gates(_specs(config), ledger.metrics(run_id), mode)
+    results = evaluate_gates(_specs(config), gate_context(ledger, run_id, config), mode)
     documents = [result.as_dict() for result in results]
     for row in gate_table(documents) if documents else ["no gates declared"]:
         print(row)
@@ -150,6 +154,23 @@ def gate(args: argparse.Namespace) -> int:
     word = "held" if verdict in (Verdict.PASSED, Verdict.WARNED) else verdict.value
     print(f"uetf: run {run_id}: gates {word}; exit {status}")
     return status
+
+
+def coverage_export(args: argparse.Namespace) -> int:
+    ledger = _open(args)
+    run = ledger.find_run(args.run)
+    stored = ledger.coverage(run["run_id"])
+    if stored is None:
+        message = f"run {run['run_id']} measured no coverage; run pytest --uetf --uetf-cov SOURCE"
+        raise NoLedgerError(message)
+    from uetf_core.measure import export
+
+    target = Path(args.path)
+    if target.exists():
+        target.unlink()  # a coverage data file is replaced whole, as coverage.py does
+    export({f["path"]: f for f in stored["files"]}, run["rootdir"], str(target))
+    print(f"wrote {target}: {len(stored['files'])} files, {stored['percent']:.2f}% covered")
+    return int(ExitCode.OK)
 
 
 def doctor(args: argparse.Namespace) -> int:

@@ -1,18 +1,37 @@
 """The gates UETF knows: name, what they measure, and the operator they default to.
 
 This table is the single source for parsing, evaluation and the reference in
-docs/gates.md; a gate a later release adds is one more row here.
+docs/gates.md; a gate a later release adds is one more row here. A measure
+returns a number, or a :class:`Skip` (not applicable, with the reason) or a
+:class:`Fault` (could not be evaluated: the gate's verdict is ``error``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from uetf_core.metrics import RunMetrics
+from uetf_core.metrics import GateContext
 
-Measure = Callable[[RunMetrics], "float | str"]
-"""Returns the measured value, or a string saying why it cannot be measured."""
+
+@dataclass(frozen=True)
+class Skip:
+    """The gate does not apply to this run; ``reason`` says why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Fault:
+    """The gate could not be evaluated; ``reason`` says what to fix."""
+
+    reason: str
+
+
+Measured = "float | Skip | Fault"
+Measure = Callable[[GateContext, "str | None"], "float | Skip | Fault"]
 
 
 @dataclass(frozen=True)
@@ -25,23 +44,130 @@ class GateKind:
     measure: Measure
     summary: str
     is_duration: bool = False
+    whole_suite: bool = False  # skipped on partial runs (-k, -m, --lf, node ids)
+    takes_path: bool = False
 
 
-def _pass_rate(m: RunMetrics) -> float | str:
+def _pass_rate(c: GateContext, _: str | None) -> float | Skip | Fault:
+    m = c.metrics
     if m.executed == 0:
-        return "no test was executed"
+        return Skip("no test was executed")
     return round(100.0 * (m.executed - m.failed - m.errors) / m.executed, 2)
 
 
-def _max_test_duration(m: RunMetrics) -> float | str:
-    if m.slowest_test is None:
-        return "no test was executed"
-    return round(m.slowest_test, 3)
+def _max_test_duration(c: GateContext, _: str | None) -> float | Skip | Fault:
+    if c.metrics.slowest_test is None:
+        return Skip("no test was executed")
+    return round(c.metrics.slowest_test, 3)
 
 
-def _run_duration(m: RunMetrics) -> float | str:
-    return round(m.duration, 3)
+_NOT_MEASURED = Skip("coverage was not measured: add --uetf-cov SOURCE or [tool.uetf] cov_source")
 
+
+def _coverage(c: GateContext, _: str | None) -> float | Skip | Fault:
+    return _NOT_MEASURED if c.coverage is None else c.coverage.percent
+
+
+@lru_cache(maxsize=64)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A path glob as a regex: ``**`` spans folders, ``*`` and ``?`` stay within one."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _percent(covered: int, total: int) -> float:
+    return round(100.0 * covered / total, 2) if total else 100.0
+
+
+def _path_coverage(c: GateContext, path: str | None) -> float | Skip | Fault:
+    if c.coverage is None:
+        return _NOT_MEASURED
+    regex = glob_regex(path or "**")
+    matched = [files for name, files in c.coverage.files.items() if regex.match(name)]
+    if not matched:
+        return Fault(f"no measured file matches {path!r}; check the glob against 'uetf show'")
+    statements = sum(len(s) for s, _ in matched)
+    covered = sum(len(s & e) for s, e in matched)
+    return _percent(covered, statements)
+
+
+def _patch_coverage(c: GateContext, _: str | None) -> float | Skip | Fault:
+    if c.patch is None:
+        return Skip("no change under test was detected")
+    if c.patch.problem:
+        return Fault(c.patch.problem)
+    if c.coverage is None:
+        return _NOT_MEASURED
+    executable = covered = 0
+    for name in c.patch.files:
+        if name not in c.coverage.files:
+            continue  # not measured (not Python, or outside the coverage source)
+        statements, executed = c.coverage.files[name]
+        lines = c.patch.lines(name) & statements
+        executable += len(lines)
+        covered += len(lines & executed)
+    if executable < max(c.min_patch_lines, 1):
+        return Skip(
+            f"the change has {executable} executable line(s) measured, "
+            f"fewer than min_patch_lines = {max(c.min_patch_lines, 1)}"
+        )
+    return _percent(covered, executable)
+
+
+def _coverage_drop(c: GateContext, _: str | None) -> float | Skip | Fault:
+    if c.coverage is None:
+        return _NOT_MEASURED
+    if c.baseline is None:
+        return Skip(c.baseline_missing)
+    if c.baseline.percent is None:
+        return Skip(f"baseline run {c.baseline.run_id} did not measure coverage")
+    return round(max(0.0, c.baseline.percent - c.coverage.percent), 2)
+
+
+_BAD = frozenset({"failed", "error"})
+_GOOD = frozenset({"passed", "xfailed"})
+
+
+def new_failures(c: GateContext) -> list[str]:
+    """Tests failing now that passed in the baseline."""
+    if c.baseline is None:
+        return []
+    before = c.baseline.outcomes
+    return sorted(t for t, o in c.outcomes.items() if o in _BAD and before.get(t) in _GOOD)
+
+
+def _new_failures(c: GateContext, _: str | None) -> float | Skip | Fault:
+    if c.baseline is None:
+        return Skip(c.baseline_missing)
+    return float(len(new_failures(c)))
+
+
+def _test_count_drop(c: GateContext, _: str | None) -> float | Skip | Fault:
+    if c.baseline is None:
+        return Skip(c.baseline_missing)
+    vanished = set(c.baseline.outcomes) - set(c.outcomes)
+    return float(len(vanished))
+
+
+# Gates that need the change under test (and so git, or a diff file).
+PATCH_GATES = frozenset({"patch_coverage", "coverage_drop", "new_failures", "test_count_drop"})
 
 GATES: dict[str, GateKind] = {
     kind.name: kind
@@ -57,21 +183,22 @@ GATES: dict[str, GateKind] = {
             "max_failures",
             "<=",
             None,
-            lambda m: float(m.failed + m.errors),
+            lambda c, _: float(c.metrics.failed + c.metrics.errors),
             "failed tests plus errors",
         ),
         GateKind(
             "min_tests",
             ">=",
             None,
-            lambda m: float(m.collected),
+            lambda c, _: float(c.metrics.collected),
             "tests selected to run (after -k, -m and deselection)",
+            whole_suite=True,
         ),
         GateKind(
             "max_duration",
             "<=",
             "s",
-            _run_duration,
+            lambda c, _: round(c.metrics.duration, 3),
             "wall-clock seconds of the whole run",
             is_duration=True,
         ),
@@ -82,6 +209,53 @@ GATES: dict[str, GateKind] = {
             _max_test_duration,
             "seconds of the slowest test (setup + call + teardown)",
             is_duration=True,
+        ),
+        GateKind(
+            "coverage",
+            ">=",
+            "%",
+            _coverage,
+            "total coverage, as `coverage report` computes it with the project's configuration",
+            whole_suite=True,
+        ),
+        GateKind(
+            "path_coverage",
+            ">=",
+            "%",
+            _path_coverage,
+            "coverage of the measured files matching a glob (`path_coverage[src/core/**]`)",
+            whole_suite=True,
+            takes_path=True,
+        ),
+        GateKind(
+            "patch_coverage",
+            ">=",
+            "%",
+            _patch_coverage,
+            "coverage of the executable lines the change adds or modifies",
+        ),
+        GateKind(
+            "coverage_drop",
+            "<=",
+            "pp",
+            _coverage_drop,
+            "percentage points of total coverage lost against the baseline",
+            whole_suite=True,
+        ),
+        GateKind(
+            "new_failures",
+            "<=",
+            None,
+            _new_failures,
+            "tests that pass in the baseline and fail now",
+        ),
+        GateKind(
+            "test_count_drop",
+            "<=",
+            None,
+            _test_count_drop,
+            "tests of the baseline that this run no longer has",
+            whole_suite=True,
         ),
     )
 }

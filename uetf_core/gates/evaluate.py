@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from uetf_core.gates.catalog import GATES
+from uetf_core.gates.catalog import GATES, Fault, Skip
 from uetf_core.gates.spec import GateSpec
-from uetf_core.metrics import RunMetrics
+from uetf_core.metrics import GateContext, RunMetrics
 
 
 class Verdict(str, enum.Enum):
@@ -53,25 +53,38 @@ class GateResult:
             "reason": self.reason,
             "mode": self.spec.mode,
             "unit": GATES[self.spec.name].unit,
+            "path": self.spec.path,
         }
 
 
-def evaluate_gate(spec: GateSpec, metrics: RunMetrics, mode: str = "fail") -> GateResult:
-    """Measure ``spec``'s gate on ``metrics`` and judge it; ``mode=warn`` never fails."""
-    measured = GATES[spec.name].measure(metrics)
-    if isinstance(measured, str):
-        return GateResult(spec, None, Verdict.SKIPPED, measured)
+def evaluate_gate(
+    spec: GateSpec, context: GateContext | RunMetrics, mode: str = "fail"
+) -> GateResult:
+    """Measure ``spec``'s gate in ``context`` and judge it; ``mode=warn`` never fails."""
+    if isinstance(context, RunMetrics):
+        context = GateContext(context)
+    kind = GATES[spec.name]
+    warn_only = mode == "warn" or spec.mode == "warn"
+    if kind.whole_suite and context.partial:
+        reason = f"partial run ({context.partial}); {spec.name} judges the whole suite"
+        return GateResult(spec, None, Verdict.SKIPPED, reason)
+    measured = kind.measure(context, spec.path)
+    if isinstance(measured, Skip):
+        return GateResult(spec, None, Verdict.SKIPPED, measured.reason)
+    if isinstance(measured, Fault):
+        return GateResult(
+            spec, None, Verdict.WARNED if warn_only else Verdict.ERROR, measured.reason
+        )
     if _COMPARE[spec.op](measured, spec.threshold):
         return GateResult(spec, measured, Verdict.PASSED)
-    warn_only = mode == "warn" or spec.mode == "warn"
     return GateResult(spec, measured, Verdict.WARNED if warn_only else Verdict.FAILED)
 
 
 def evaluate_gates(
-    specs: Iterable[GateSpec], metrics: RunMetrics, mode: str = "fail"
+    specs: Iterable[GateSpec], context: GateContext | RunMetrics, mode: str = "fail"
 ) -> list[GateResult]:
-    """Every gate in ``specs`` judged on ``metrics``, in declaration order."""
-    return [evaluate_gate(spec, metrics, mode) for spec in specs]
+    """Every gate in ``specs`` judged in ``context``, in declaration order."""
+    return [evaluate_gate(spec, context, mode) for spec in specs]
 
 
 def overall_verdict(results: Sequence[GateResult]) -> Verdict:

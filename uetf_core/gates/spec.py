@@ -19,7 +19,10 @@ from uetf_core.gates.catalog import GATES
 OPERATORS = (">=", "<=", "==", ">", "<")
 MODES = ("fail", "warn")
 _FORM = "NAME OP VALUE, e.g. pass_rate>=100 or max_duration<=5m; OP one of >= <= > < =="
-_DECLARATION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*([<>=!]{1,2})\s*(\S.*?)\s*$")
+_DECLARATION = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?\s*([<>=!]{1,2})\s*(\S.*?)\s*$"
+)
+_OP_VALUE = re.compile(r"^\s*([<>=!]{1,2})?\s*(\S.*?)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -31,6 +34,7 @@ class GateSpec:
     op: str
     threshold: float
     mode: str = "fail"
+    path: str | None = None  # the glob of path_coverage
 
     def as_dict(self) -> dict[str, Any]:
         """The ``gate_spec`` object of ``run_config``."""
@@ -40,11 +44,17 @@ class GateSpec:
             "threshold": self.threshold,
             "mode": self.mode,
             "unit": GATES[self.name].unit,
+            "path": self.path,
         }
+
+    @property
+    def label(self) -> str:
+        """The gate's name, with its glob when it has one: ``path_coverage[src/**]``."""
+        return f"{self.name}[{self.path}]" if self.path else self.name
 
     def describe(self) -> str:
         """The declaration as a user writes it: ``pass_rate >= 100``."""
-        return f"{self.name} {self.op} {format_number(self.threshold)}"
+        return f"{self.label} {self.op} {format_number(self.threshold)}"
 
 
 def format_number(value: float) -> str:
@@ -103,9 +113,17 @@ def parse_gate(text: str, where: str = "--uetf-gate") -> GateSpec:
     match = _DECLARATION.match(text)
     if not match:
         raise GateSpecError(f"{where}: cannot read gate {text!r}; expected {_FORM}")
-    name, op, value = match.groups()
+    name, path, op, value = match.groups()
     _known_gate(name, where)
-    return GateSpec(name, _operator(name, op, where), _number(name, value, where))
+    takes_path = GATES[name].takes_path
+    if takes_path != bool(path):
+        message = (
+            f"{where}: gate {name!r} needs a glob, as in {name}[src/core/**]>=90"
+            if takes_path
+            else f"{where}: gate {name!r} takes no [glob]"
+        )
+        raise GateSpecError(message)
+    return GateSpec(name, _operator(name, op, where), _number(name, value, where), path=path)
 
 
 def _from_toml_value(name: str, value: Any, where: str) -> GateSpec:
@@ -115,7 +133,14 @@ def _from_toml_value(name: str, value: Any, where: str) -> GateSpec:
     if isinstance(value, (int, float)):
         return GateSpec(name, GATES[name].default_op, _number(name, str(value), where))
     if isinstance(value, str):
-        return parse_gate(_with_default_op(name, value), where)
+        match = _OP_VALUE.match(value)
+        if not match:
+            raise GateSpecError(
+                f"{where}: gate {name!r} cannot read {value!r}; expected 'OP VALUE'"
+            )
+        op, number = match.groups()
+        op = _operator(name, op, where) if op else GATES[name].default_op
+        return GateSpec(name, op, _number(name, number, where))
     if isinstance(value, dict):
         unknown = set(value) - {"op", "threshold", "mode"}
         if unknown or "threshold" not in value:
@@ -131,13 +156,6 @@ def _from_toml_value(name: str, value: Any, where: str) -> GateSpec:
     raise GateSpecError(message)
 
 
-def _with_default_op(name: str, value: str) -> str:
-    stripped = value.strip()
-    if stripped[:1] in ("<", ">", "=", "!"):
-        return f"{name}{stripped}"
-    return f"{name}{GATES[name].default_op}{stripped}"
-
-
 def parse_gate_table(table: Any, where: str = "[tool.uetf.gates]") -> list[GateSpec]:
     """Parse the ``[tool.uetf.gates]`` table into gate specs, in declaration order."""
     if not isinstance(table, dict):
@@ -145,5 +163,20 @@ def parse_gate_table(table: Any, where: str = "[tool.uetf.gates]") -> list[GateS
     specs = []
     for name, value in table.items():
         _known_gate(name, where)
-        specs.append(_from_toml_value(name, value, where))
+        if GATES[name].takes_path:
+            specs.extend(_path_table(name, value, f"{where.removesuffix(']')}.{name}]"))
+        else:
+            specs.append(_from_toml_value(name, value, where))
+    return specs
+
+
+def _path_table(name: str, table: Any, where: str) -> list[GateSpec]:
+    """``[tool.uetf.gates.path_coverage]``: one gate per ``"glob" = VALUE``."""
+    if not isinstance(table, dict) or not table:
+        message = f'{where} must be a table of "glob" = VALUE, e.g. "src/core/**" = 90'
+        raise GateSpecError(message)
+    specs = []
+    for glob, value in table.items():
+        spec = _from_toml_value(name, value, f"{where} {glob!r}")
+        specs.append(GateSpec(spec.name, spec.op, spec.threshold, spec.mode, path=glob))
     return specs

@@ -8,6 +8,8 @@ Schema versions (``PRAGMA user_version`` in SQLite):
    validations).
 2. Indexes to find live runs (abandoned-run checks at every open) and a run's
    events quickly.
+3. Coverage per run (totals, and per file the statements and executed lines as
+   coverage.py numbits) and the commit a run tested, to find baselines.
 
 A ledger whose version is higher than ``SCHEMA_VERSION`` was written by a newer
 UETF and is refused, never downgraded or reset.
@@ -227,6 +229,35 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_state ON runs(state);
     CREATE INDEX events_run ON events(run_pk, seq);
     CREATE INDEX validations_digest ON validations(digest);
+    """,
+    # 3: coverage, and the commit each run tested.
+    """
+    CREATE TABLE coverage_totals (
+        run_pk INTEGER PRIMARY KEY REFERENCES runs(pk),
+        percent REAL NOT NULL,
+        n_statements INTEGER NOT NULL,
+        n_missing INTEGER NOT NULL,
+        n_branches INTEGER NOT NULL,
+        n_partial_branches INTEGER NOT NULL,
+        core TEXT NOT NULL,
+        branch INTEGER NOT NULL
+    );
+    CREATE TABLE coverage_files (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        path TEXT NOT NULL,
+        statements BLOB NOT NULL,
+        executed BLOB NOT NULL,
+        n_branches INTEGER NOT NULL,
+        n_partial_branches INTEGER NOT NULL,
+        n_missing_branches INTEGER NOT NULL,
+        arcs_json TEXT,
+        PRIMARY KEY (run_pk, path)
+    ) WITHOUT ROWID;
+    ALTER TABLE patches ADD COLUMN problem TEXT;
+    ALTER TABLE runs ADD COLUMN partial_reason TEXT;
+    ALTER TABLE runs ADD COLUMN head_commit TEXT;
+    ALTER TABLE runs ADD COLUMN branch_name TEXT;
+    CREATE INDEX runs_head ON runs(head_commit);
     """,
 )
 

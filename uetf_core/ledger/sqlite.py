@@ -222,9 +222,24 @@ class SqliteLedger:
                 (state, time.time(), finished_at, exit_status, end_reason, verdict, run_id),
             )
 
-    def set_partial(self, run_id: str, partial: bool) -> None:
+    def set_partial(self, run_id: str, reason: str | None) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE runs SET partial = ? WHERE run_id = ?", (int(partial), run_id))
+            db.execute(
+                "UPDATE runs SET partial = ?, partial_reason = ? WHERE run_id = ?",
+                (int(reason is not None), reason, run_id),
+            )
+
+    def partial_reason(self, run_id: str) -> str | None:
+        rows = self._query("SELECT partial_reason FROM runs WHERE run_id = ?", (run_id,))
+        return rows[0][0] if rows else None
+
+    def coverage_percent(self, run_id: str) -> float | None:
+        rows = self._query(
+            "SELECT c.percent FROM coverage_totals c JOIN runs r ON r.pk = c.run_pk"
+            " WHERE r.run_id = ?",
+            (run_id,),
+        )
+        return float(rows[0][0]) if rows else None
 
     def add_tasks(self, run_id: str, tasks: Sequence[tuple[str, int, str]]) -> None:
         keyed = [(test_key(node_id), node_id, idx, path) for node_id, idx, path in tasks]
@@ -352,6 +367,171 @@ class SqliteLedger:
                 (pk, pk),
             )
 
+    def set_commit(self, run_id: str, head: str | None, branch: str | None) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET head_commit = ?, branch_name = ? WHERE run_id = ?",
+                (head, branch, run_id),
+            )
+
+    def save_coverage(self, run_id: str, coverage: dict[str, Any]) -> None:
+        """Store a run's coverage: totals, and per file numbits of statements and executed."""
+        from coverage.numbits import nums_to_numbits  # only runs that measure pay the import
+
+        with self.transaction() as db:
+            pk = self._run_pk(run_id)
+            db.execute(
+                "INSERT OR REPLACE INTO coverage_totals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    pk,
+                    coverage["percent"],
+                    coverage["n_statements"],
+                    coverage["n_missing"],
+                    coverage["n_branches"],
+                    coverage["n_partial_branches"],
+                    coverage["core"],
+                    int(coverage["branch"]),
+                ),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO coverage_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        pk,
+                        f["path"],
+                        nums_to_numbits(sorted(f["statements"])),
+                        nums_to_numbits(sorted(f["executed"])),
+                        f["n_branches"],
+                        f["n_partial_branches"],
+                        f["n_missing_branches"],
+                        json.dumps(f["arcs"]) if f.get("arcs") else None,
+                    )
+                    for f in coverage["files"]
+                ],
+            )
+
+    def coverage(self, run_id: str) -> dict[str, Any] | None:
+        """A run's stored coverage, or ``None`` when it measured none."""
+        from coverage.numbits import numbits_to_nums
+
+        pk = self._run_pk(run_id)
+        totals = self._query("SELECT * FROM coverage_totals WHERE run_pk = ?", (pk,))
+        if not totals:
+            return None
+        t = totals[0]
+        files = [
+            {
+                "path": row["path"],
+                "statements": numbits_to_nums(row["statements"]),
+                "executed": numbits_to_nums(row["executed"]),
+                "n_branches": row["n_branches"],
+                "n_partial_branches": row["n_partial_branches"],
+                "n_missing_branches": row["n_missing_branches"],
+                "arcs": json.loads(row["arcs_json"]) if row["arcs_json"] else [],
+            }
+            for row in self._query(
+                "SELECT * FROM coverage_files WHERE run_pk = ? ORDER BY path", (pk,)
+            )
+        ]
+        return {
+            "percent": t["percent"],
+            "n_statements": t["n_statements"],
+            "n_missing": t["n_missing"],
+            "n_branches": t["n_branches"],
+            "n_partial_branches": t["n_partial_branches"],
+            "core": t["core"],
+            "branch": bool(t["branch"]),
+            "files": files,
+        }
+
+    def save_patch(self, run_id: str, patch: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            pk = self._run_pk(run_id)
+            db.execute(
+                "INSERT OR REPLACE INTO patches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    pk,
+                    patch["state"],
+                    patch["base_ref"],
+                    patch["merge_base"],
+                    patch["head"],
+                    patch["diff_hash"],
+                    json.dumps(patch["files"]),
+                    patch.get("problem"),
+                ),
+            )
+
+    def patch(self, run_id: str) -> dict[str, Any] | None:
+        pk = self._run_pk(run_id)
+        rows = self._query("SELECT * FROM patches WHERE run_pk = ?", (pk,))
+        if not rows:
+            return None
+        row = rows[0]
+        return {
+            "run_id": run_id,
+            "state": row["state"],
+            "base_ref": row["base_ref"],
+            "merge_base": row["merge_base"],
+            "head": row["head"],
+            "diff_hash": row["diff_hash"],
+            "files": json.loads(row["files_json"]),
+            "problem": row["problem"],
+        }
+
+    def find_baseline(self, commit: str, exclude: str | None = None) -> str | None:
+        """The newest completed, whole-suite run that tested ``commit``."""
+        rows = self._query(
+            "SELECT run_id FROM runs WHERE head_commit = ? AND state IN ('passed', 'failed')"
+            " AND partial = 0 AND run_id != ? ORDER BY started_at DESC, pk DESC LIMIT 1",
+            (commit, exclude or ""),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def outcomes(self, run_id: str) -> dict[str, str]:
+        """Each test's final outcome in a run (its last attempt), by node id."""
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT t.node_id, last.outcome FROM (SELECT test_key, outcome, max(attempt)"
+            " FROM executions WHERE run_pk = ? GROUP BY test_key) AS last"
+            " JOIN tests t USING (test_key)",
+            (pk,),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def add_tool_result(self, run_id: str | None, result: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            pk = self._run_pk(run_id) if run_id else None
+            db.execute(
+                "INSERT INTO tool_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    pk,
+                    result["tool"],
+                    json.dumps(result["argv"]),
+                    result["exit_code"],
+                    result["duration_seconds"],
+                    int(result["ok"]),
+                    result["stderr_excerpt"],
+                    time.time(),
+                ),
+            )
+
+    def tool_results(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query("SELECT * FROM tool_results WHERE run_pk = ? ORDER BY rowid", (pk,))
+        return [
+            {
+                "run_id": run_id,
+                "tool": row["tool"],
+                "argv": json.loads(row["argv_json"]),
+                "exit_code": row["exit_code"],
+                "duration_seconds": row["duration_seconds"],
+                "ok": bool(row["ok"]),
+                "stderr_excerpt": row["stderr_excerpt"],
+                "at": iso(row["at"]),
+            }
+            for row in rows
+        ]
+
     def save_gates(self, run_id: str, gates: Sequence[dict[str, Any]]) -> None:
         with self.transaction() as db:
             pk = self._run_pk(run_id)
@@ -466,7 +646,7 @@ class SqliteLedger:
 
     _RUN_COLUMNS = (
         "run_id, state, started_at, finished_at, heartbeat_at, pid, host, rootdir,"
-        " uetf_version, exit_status, end_reason, partial, verdict"
+        " uetf_version, exit_status, end_reason, partial, verdict, head_commit"
     )
 
     @staticmethod
@@ -485,6 +665,7 @@ class SqliteLedger:
             "end_reason": row["end_reason"],
             "partial": bool(row["partial"]),
             "verdict": row["verdict"],
+            "head_commit": row["head_commit"],
         }
 
     def list_runs(self, limit: int | None = None) -> list[dict[str, Any]]:

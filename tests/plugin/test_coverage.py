@@ -1,0 +1,344 @@
+"""Coverage gates against coverage.py's own figures, diff-cover's, and a recorded base."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import git
+
+CORE = """\
+import os
+
+VALUE = 3
+
+
+def add(a, b):
+    return a + b
+
+
+def sub(a, b):
+    if a > b:
+        return a - b
+    return b - a
+
+
+def unused():
+    x = 1
+    return x
+"""
+TESTS = """\
+from app.core import add, sub
+
+
+def test_add():
+    assert add(1, 2) == 3
+
+
+def test_sub():
+    assert sub(3, 1) == 2
+"""
+
+
+def pytest_run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_", "UETF_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+
+
+def summary(root: Path) -> dict:  # type: ignore[type-arg]
+    done = subprocess.run(
+        [sys.executable, "-m", "uetf_core.cli", "show", "last", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def project(git_project) -> Path:  # type: ignore[no-untyped-def]
+    """A git repository on main with a package, its tests and a coverage configuration."""
+    return git_project(
+        {
+            "app/__init__.py": "",
+            "app/core.py": CORE,
+            "test_app.py": TESTS,
+            ".coveragerc": "[run]\nomit = app/__init__.py\n",
+        }
+    )
+
+
+def coverage_report_total(root: Path) -> float:
+    """The TOTAL that `coverage report` prints for the same tests and configuration."""
+    data = root.parent / "reference.coverage"
+    env = {**os.environ, "COVERAGE_FILE": str(data)}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coverage",
+            "run",
+            "--source=app",
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:uetf",
+        ],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "coverage", "report", "--precision=2", "--format=total"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(out.strip())
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_total_equals_coverage_report(project: Path, workers: list[str], validate) -> None:  # type: ignore[no-untyped-def]
+    """The coverage gate's figure is coverage report's TOTAL, serially and under xdist."""
+    expected = coverage_report_total(project)
+    done = pytest_run(project, "--uetf", "--uetf-cov=app", "--uetf-gate=coverage>=99", *workers)
+    assert done.returncode == 6, done.stdout + done.stderr
+    document = summary(project)
+    validate("run_summary", document)
+    assert document["coverage"]["percent"] == expected
+    (gate,) = document["gates"]
+    assert gate["value"] == expected and gate["verdict"] == "failed"
+    assert [f["path"] for f in document["coverage"]["files"]] == ["app/core.py"]  # omit honoured
+    assert git(project, "status", "--porcelain") == ""  # no .coverage files left behind
+
+
+def test_export_feeds_coverage_reporters(project: Path, tmp_path: Path) -> None:
+    """uetf coverage export writes a data file coverage.py's reporters read with the same total."""
+    assert pytest_run(project, "--uetf", "--uetf-cov=app").returncode == 0
+    data = tmp_path / "exported.coverage"
+    subprocess.run(
+        [sys.executable, "-m", "uetf_core.cli", "coverage", "export", "last", str(data)],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coverage",
+            "report",
+            "--precision=2",
+            "--format=total",
+            f"--data-file={data}",
+        ],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert float(out) == summary(project)["coverage"]["percent"]
+
+
+def diff_cover_percent(root: Path, tmp_path: Path) -> float:
+    data = tmp_path / "dc.coverage"
+    xml = tmp_path / "coverage.xml"
+    report = tmp_path / "diff.json"
+    subprocess.run(
+        [sys.executable, "-m", "uetf_core.cli", "coverage", "export", "last", str(data)],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "xml", f"--data-file={data}", "-o", str(xml)],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["diff-cover", str(xml), "--compare-branch", "main", "--format", f"json:{report}"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    # The JSON's total_percent_covered is rounded to a whole number; the counts are exact.
+    figures = json.loads(report.read_text())
+    lines, violations = figures["total_num_lines"], figures["total_num_violations"]
+    return round(100.0 * (lines - violations) / lines, 2)
+
+
+def test_patch_coverage_equals_diff_cover(project: Path, tmp_path: Path) -> None:
+    """On an added, a modified and a renamed-and-modified file, UETF and diff-cover agree."""
+    util = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(6))
+    (project / "app" / "util.py").write_text(util)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "util")
+    git(project, "checkout", "-q", "-b", "feature")
+    (project / "app" / "core.py").write_text(
+        CORE.replace(
+            "def unused():",
+            "def mul(a, b):\n    if a == 0:\n        return 0\n    return a * b\n\n\ndef unused():",
+        )
+    )
+    (project / "app" / "extra.py").write_text("def extra():\n    return 1\n")
+    git(project, "mv", "app/util.py", "app/helpers.py")
+    (project / "app" / "helpers.py").write_text(util.replace("return x + 5", "return x - 5"))
+    (project / ".coveragerc").write_text("[run]\n")
+    (project / "test_app.py").write_text(
+        TESTS + "\n\nfrom app.core import mul\nimport app.helpers\n\n\n"
+        "def test_mul():\n    assert mul(2, 3) == 6\n"
+    )
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "change")
+    done = pytest_run(
+        project,
+        "--uetf",
+        "--uetf-cov=app",
+        "--uetf-base=main",
+        "--uetf-gate=patch_coverage>=100",
+    )
+    assert done.returncode == 6
+    assert "patch lines not covered:" in done.stdout
+    assert "app/extra.py: 1-2" in done.stdout
+    document = summary(project)
+    (gate,) = document["gates"]
+    statuses = {f["path"]: f["status"] for f in document["patch"]["files"]}
+    assert statuses["app/extra.py"] == "added"
+    assert statuses["app/core.py"] == "modified"
+    assert statuses["app/helpers.py"] == "renamed"
+    assert gate["value"] == pytest.approx(diff_cover_percent(project, tmp_path), abs=0.01)
+
+
+def test_coverage_drop_and_new_failures_against_baseline(project: Path) -> None:
+    """A change that loses coverage and breaks a test that passed at the base fails both gates."""
+    (project / "test_app.py").write_text(TESTS + "\n\ndef test_known_broken():\n    assert False\n")
+    git(project, "commit", "-qam", "a pre-existing failure")
+    base = pytest_run(project, "--uetf", "--uetf-cov=app")
+    assert base.returncode == 1  # the baseline run: recorded at main's commit
+    git(project, "checkout", "-q", "-b", "feature")
+    (project / "test_app.py").write_text(
+        "from app.core import add\n\n\ndef test_add():\n    assert add(1, 2) == 4\n\n\n"
+        "def test_known_broken():\n    assert False\n"
+    )
+    git(project, "commit", "-qam", "drop a test, break another")
+    done = pytest_run(
+        project,
+        "--uetf",
+        "--uetf-cov=app",
+        "--uetf-base=main",
+        "--uetf-gate=coverage_drop<=0",
+        "--uetf-gate=new_failures<=0",
+        "--uetf-gate=test_count_drop<=0",
+    )
+    assert done.returncode == 1
+    gates = {g["name"]: g for g in summary(project)["gates"]}
+    assert gates["coverage_drop"]["verdict"] == "failed" and gates["coverage_drop"]["value"] > 0
+    assert gates["new_failures"]["value"] == 1  # test_add; test_known_broken failed before too
+    assert gates["test_count_drop"]["value"] == 1  # test_sub vanished
+
+
+def test_no_baseline_skips_with_reason(project: Path) -> None:
+    """Without a recorded run at the merge-base, baseline gates are skipped, never passed."""
+    git(project, "checkout", "-q", "-b", "feature")
+    done = pytest_run(project, "--uetf", "--uetf-base=main", "--uetf-gate=new_failures<=0")
+    assert done.returncode == 0
+    (gate,) = summary(project)["gates"]
+    assert gate["verdict"] == "skipped"
+    assert "no completed whole-suite run at the merge-base" in gate["reason"]
+
+
+def test_shallow_clone_says_how_to_fetch(project: Path, tmp_path: Path) -> None:
+    """A shallow clone without the base gets one line naming the fetch; the gate is error."""
+    git(project, "checkout", "-q", "-b", "feature")
+    (project / "app" / "core.py").write_text(CORE + "\n\ndef more():\n    return 2\n")
+    git(project, "commit", "-qam", "more")
+    clone = tmp_path / "shallow"
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--branch",
+            "feature",
+            f"file://{project}",
+            str(clone),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    done = pytest_run(
+        clone,
+        "--uetf",
+        "--uetf-cov=app",
+        "--uetf-base=origin/main",
+        "--uetf-gate=patch_coverage>=50",
+    )
+    assert done.returncode == 6
+    assert "Traceback" not in done.stdout + done.stderr
+    (gate,) = summary(clone)["gates"]
+    assert gate["verdict"] == "error"
+    assert "fetch" in gate["reason"] and "fetch-depth: 0" in gate["reason"]
+
+
+def test_k_makes_the_run_partial(project: Path) -> None:
+    """A run narrowed with -k is partial: whole-suite gates skip; the run is marked."""
+    done = pytest_run(
+        project,
+        "--uetf",
+        "--uetf-cov=app",
+        "-k",
+        "add",
+        "--uetf-gate=coverage>=99",
+        "--uetf-gate=min_tests>=5",
+    )
+    assert done.returncode == 0, done.stdout
+    document = summary(project)
+    assert document["partial"] is True
+    assert {g["verdict"] for g in document["gates"]} == {"skipped"}
+    assert all("partial run (-k add)" in g["reason"] for g in document["gates"])
+
+
+def test_diff_file_instead_of_git(project: Path, tmp_path: Path) -> None:
+    """--uetf-diff-file takes the change from a unified diff."""
+    diff = tmp_path / "change.diff"
+    diff.write_text("--- a/app/core.py\n+++ b/app/core.py\n@@ -16,0 +17,3 @@\n+x\n+y\n+z\n")
+    done = pytest_run(
+        project,
+        "--uetf",
+        "--uetf-cov=app",
+        f"--uetf-diff-file={diff}",
+        "--uetf-gate=patch_coverage>=50",
+    )
+    assert done.returncode == 6
+    (gate,) = summary(project)["gates"]
+    assert gate["value"] == 0.0  # lines 17-18 of unused() never ran
+
+
+def test_pytest_cov_together_is_one_line(project: Path) -> None:
+    """With pytest-cov's --cov too, UETF says in one line what to change."""
+    done = pytest_run(project, "--uetf", "--uetf-cov=app", "--cov", "app")
+    assert done.returncode == 4
+    assert "pytest-cov (--cov) and UETF would both measure coverage" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,75 @@
+"""Gathering what a run's gates are judged on, from the ledger alone.
+
+The run itself and ``uetf gate`` both call :func:`gate_context`, so a verdict
+recomputed later from the ledger is the verdict the run reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uetf_core.ledger.base import Ledger
+from uetf_core.metrics import Baseline, CoverageFigures, GateContext, PatchFigures
+
+
+def coverage_figures(stored: dict[str, Any] | None) -> CoverageFigures | None:
+    if stored is None:
+        return None
+    files = {
+        f["path"]: (frozenset(f["statements"]), frozenset(f["executed"])) for f in stored["files"]
+    }
+    return CoverageFigures(stored["percent"], files)
+
+
+def patch_figures(stored: dict[str, Any] | None) -> PatchFigures | None:
+    if stored is None:
+        return None
+    files = {
+        f["path"]: tuple((int(a), int(b)) for a, b in f["added_lines"]) for f in stored["files"]
+    }
+    return PatchFigures(files, stored.get("problem"))
+
+
+def find_baseline(
+    ledger: Ledger, run_id: str, explicit: str | None, patch: dict[str, Any] | None
+) -> tuple[Baseline | None, str]:
+    """The baseline run and, when there is none, why."""
+    if explicit:
+        base_id = ledger.find_run(explicit)["run_id"]
+    elif patch is None or not patch.get("merge_base"):
+        return None, "no baseline: the merge-base with the base branch is unknown"
+    else:
+        found = ledger.find_baseline(patch["merge_base"], exclude=run_id)
+        if found is None:
+            short = patch["merge_base"][:12]
+            return None, (
+                f"no completed whole-suite run at the merge-base {short} in the ledger; "
+                "run pytest --uetf on the base branch first"
+            )
+        base_id = found
+    return (
+        Baseline(base_id, ledger.coverage_percent(base_id), ledger.outcomes(base_id)),
+        "",
+    )
+
+
+def gate_context(
+    ledger: Ledger,
+    run_id: str,
+    config: dict[str, Any] | None,
+    now: float | None = None,
+) -> GateContext:
+    """Everything the gates of ``run_id`` need, read from the ledger."""
+    config = config or {}
+    patch = ledger.patch(run_id)
+    baseline, missing = find_baseline(ledger, run_id, config.get("baseline"), patch)
+    return GateContext(
+        metrics=ledger.metrics(run_id, now=now),
+        coverage=coverage_figures(ledger.coverage(run_id)),
+        patch=patch_figures(patch),
+        baseline=baseline,
+        baseline_missing=missing or "no baseline",
+        partial=ledger.partial_reason(run_id),
+        outcomes=ledger.outcomes(run_id),
+        min_patch_lines=int(config.get("min_patch_lines", 1)),
+    )

@@ -1,0 +1,249 @@
+"""The change under test: its base, merge-base, diff and added lines, from git or a diff file.
+
+git always runs as a program without a shell, with refs checked first
+(``config.validate_ref``), so a ref can never be read as an option. Problems a
+user can fix (a shallow clone without the base, no git) come back as one line
+in ``PatchEntry.problem``; the gates that need the patch then report ``error``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from uetf_core.config import validate_ref
+from uetf_core.diffparse import FileChange, parse_unified_diff
+from uetf_core.errors import ConfigError
+from uetf_core.timeutil import iso
+
+FALLBACK_BASES = ("origin/HEAD", "origin/main", "main", "master")
+ToolSink = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class PatchEntry:
+    """A patch ledger entry: what changed between the merge-base and the work tree."""
+
+    base_ref: str
+    merge_base: str | None = None
+    head: str | None = None
+    diff_hash: str | None = None
+    files: list[FileChange] = field(default_factory=list)
+    problem: str | None = None
+    state: str = "detected"
+
+    def as_dict(self, run_id: str) -> dict[str, Any]:
+        """The ``patch_ledger_entry`` document."""
+        return {
+            "run_id": run_id,
+            "state": self.state,
+            "base_ref": self.base_ref,
+            "merge_base": self.merge_base,
+            "head": self.head,
+            "diff_hash": self.diff_hash,
+            "files": [change.as_dict() for change in self.files],
+            "problem": self.problem,
+        }
+
+
+def base_from_ci(env: Mapping[str, str]) -> str | None:
+    """The base branch a CI service names for a pull or merge request, as a remote ref."""
+    if env.get("GITHUB_BASE_REF"):
+        return f"origin/{env['GITHUB_BASE_REF']}"
+    if env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"):
+        return env["CI_MERGE_REQUEST_DIFF_BASE_SHA"]
+    for name in (
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",  # GitLab
+        "BUILDKITE_PULL_REQUEST_BASE_BRANCH",  # Buildkite
+        "SYSTEM_PULLREQUEST_TARGETBRANCH",  # Azure Pipelines
+        "CHANGE_TARGET",  # Jenkins multibranch
+    ):
+        value = env.get(name, "").removeprefix("refs/heads/")
+        if value and value != "false":
+            return f"origin/{value}"
+    return None
+
+
+class Git:
+    """git in one work tree, each call recorded as a tool result."""
+
+    def __init__(self, cwd: Path, sink: ToolSink | None = None) -> None:
+        self.cwd = cwd
+        self.sink = sink
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        argv = ["git", "-c", "core.quotePath=false", *args]
+        start = time.monotonic()
+        try:
+            done = subprocess.run(
+                argv,
+                cwd=self.cwd,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+                errors="replace",
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            done = subprocess.CompletedProcess(argv, 127, "", str(exc))
+        if self.sink is not None:
+            self.sink(
+                {
+                    "tool": "git",
+                    "argv": argv,
+                    "exit_code": done.returncode,
+                    "duration_seconds": round(time.monotonic() - start, 6),
+                    "ok": done.returncode == 0,
+                    "stderr_excerpt": done.stderr[-4096:],
+                    "at": iso(time.time()),
+                }
+            )
+        return done
+
+    def resolves(self, ref: str) -> str | None:
+        done = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def current_commit(cwd: Path) -> tuple[str | None, str | None]:
+    """HEAD's commit and branch name, or ``(None, None)`` outside a git work tree."""
+    git = Git(cwd)
+    head = git.resolves("HEAD")
+    if head is None:
+        return None, None
+    branch = git.run("rev-parse", "--abbrev-ref", "HEAD").stdout.strip() or None
+    return head, None if branch == "HEAD" else branch
+
+
+def _fallback_base(git: Git) -> str | None:
+    """The first of origin/HEAD, origin/main, main, master that is not HEAD itself.
+
+    On a feature branch cloned alone, origin/HEAD can point at the branch under
+    test; comparing it with itself would hide the change. On the base branch
+    itself every candidate is HEAD, and the change is rightly empty.
+    """
+    head = git.resolves("HEAD")
+    branch = git.run("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
+    for ref in FALLBACK_BASES:
+        commit = git.resolves(ref)
+        if commit is None:
+            continue
+        if commit != head or ref.removeprefix("origin/") == branch in ("main", "master"):
+            return ref
+    return None
+
+
+def detect_patch(
+    cwd: Path,
+    base: str | None,
+    env: Mapping[str, str] | None = None,
+    sink: ToolSink | None = None,
+) -> PatchEntry:
+    """The change of the work tree against the merge-base with the base ref."""
+    env = os.environ if env is None else env
+    git = Git(cwd, sink)
+    if git.run("rev-parse", "--is-inside-work-tree").returncode != 0:
+        return PatchEntry(
+            base or "?",
+            problem=f"{cwd} is not a git work tree; patch gates need "
+            "git, or a diff given with --uetf-diff-file",
+        )
+    chosen = base or base_from_ci(env)
+    if chosen is None:
+        chosen = _fallback_base(git)
+        if chosen is None:
+            shallow = git.run("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+            return PatchEntry(
+                "?",
+                problem="no base to compare with: none of origin/HEAD, origin/main, main, master "
+                "exists apart from the branch under test; pass --uetf-base REF or set "
+                "[tool.uetf] base"
+                + ("; this clone is shallow: git fetch origin main --unshallow" if shallow else ""),
+            )
+    try:
+        validate_ref(chosen, "base ref")
+    except ConfigError as exc:
+        return PatchEntry(chosen, problem=str(exc).removeprefix("uetf: "))
+    head = git.resolves("HEAD")
+    shallow = git.run("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+    if git.resolves(chosen) is None:
+        branch = chosen.removeprefix("origin/")
+        hint = f"git fetch origin {branch}" + (" --unshallow" if shallow else "")
+        return PatchEntry(
+            chosen,
+            head=head,
+            problem=f"base {chosen!r} is not in this clone; fetch it first: {hint} "
+            "(on GitHub Actions: actions/checkout with fetch-depth: 0)",
+        )
+    merged = git.run("merge-base", chosen, "HEAD")
+    merge_base = merged.stdout.strip()
+    if merged.returncode != 0 or not merge_base:
+        hint = "git fetch --unshallow" if shallow else f"git fetch origin {chosen}"
+        return PatchEntry(
+            chosen,
+            head=head,
+            problem=f"no merge-base between HEAD and {chosen!r}"
+            + (" because the clone is shallow" if shallow else "")
+            + f"; fetch more history: {hint} (or fetch-depth: 0)",
+        )
+    diff = git.run("diff", "--no-color", "--no-ext-diff", "-M", "--unified=0", merge_base, "--")
+    if diff.returncode != 0:
+        return PatchEntry(
+            chosen, merge_base, head, problem=f"git diff failed: {diff.stderr[-300:]}"
+        )
+    files = parse_unified_diff(diff.stdout)
+    top = Path(git.run("rev-parse", "--show-toplevel").stdout.strip() or cwd)
+    untracked = git.run("ls-files", "--others", "--exclude-standard", "-z").stdout
+    extra = []
+    for name in filter(None, untracked.split("\0")):
+        lines = _count_lines(top / name)
+        if lines:
+            extra.append(FileChange(name, None, "added", [(1, lines)]))
+    digest = hashlib.sha256(diff.stdout.encode("utf-8", "replace"))
+    for change in extra:
+        digest.update(f"\0untracked:{change.path}:{change.added}".encode())
+    # git names files from the top of the work tree; coverage from the rootdir.
+    changes = [_relative_to(change, top, cwd) for change in files + extra]
+    return PatchEntry(chosen, merge_base, head, digest.hexdigest(), changes)
+
+
+def _relative_to(change: FileChange, top: Path, root: Path) -> FileChange:
+    if top.resolve() == root.resolve():
+        return change
+    change.path = os.path.relpath(top / change.path, root)
+    if change.old_path:
+        change.old_path = os.path.relpath(top / change.old_path, root)
+    return change
+
+
+def patch_from_diff_file(path: Path, root: Path) -> PatchEntry:
+    """The change described by a unified diff file (``--uetf-diff-file``).
+
+    Its paths are read from the top of the git work tree when there is one
+    (as git writes them), else from ``root``.
+    """
+    try:
+        text = path.read_text("utf-8", errors="replace")
+    except OSError as exc:
+        raise ConfigError(f"--uetf-diff-file {path}: cannot read it ({exc.strerror})") from None
+    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+    top_text = Git(root).run("rev-parse", "--show-toplevel").stdout.strip()
+    top = Path(top_text) if top_text else root
+    changes = [_relative_to(change, top, root) for change in parse_unified_diff(text)]
+    return PatchEntry(f"diff-file:{path}", diff_hash=digest, files=changes)
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 0
+    if b"\0" in data[:8192]:
+        return 0  # binary
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
