@@ -1,5 +1,6 @@
-"""pytest-uetf: the pytest plugin that records, gates and judges a run (``pytest --uetf``)."""
+"""pytest-uetf: the pytest plugin that records, gates and judges a run (``pytest --uetf``).
 
-from uetf_core import __version__
-
-__all__ = ["__version__"]
+The framework lives in ``uetf_core``; this package only adapts pytest's hooks.
+It imports nothing of ``uetf_core`` at import time, so that coverage, started
+early, measures all of it.
+"""

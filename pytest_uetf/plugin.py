@@ -9,16 +9,20 @@ they never open the ledger.
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from uetf_core.config import CliOptions, RunConfig, read_pyproject, resolve_config
-from uetf_core.errors import ConfigError, UetfError
-
+# uetf_core is imported inside the hooks, after coverage has started: so that a
+# project measuring its own uetf_core (this one) sees all of its lines.
 if TYPE_CHECKING:
     from pytest_uetf.session import UetfSession
+    from uetf_core.config import RunConfig
+    from uetf_core.errors import UetfError
     from uetf_core.measure import Measurement
+
+_COVERAGE_GATES = ("coverage", "path_coverage", "patch_coverage", "coverage_drop")
 
 session_key: pytest.StashKey[UetfSession] = pytest.StashKey()
 measurement_key: pytest.StashKey[Measurement] = pytest.StashKey()
@@ -87,8 +91,52 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hooks)
 
 
+def _early_coverage(config: pytest.Config, options: Any) -> Any:
+    """Start coverage.py if this run will measure, before any of uetf_core is imported.
+
+    Only a light look at the options and [tool.uetf] happens first; the full,
+    validated configuration is resolved right after.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    table: dict[str, Any] = {}
+    pyproject = config.rootpath / "pyproject.toml"
+    try:
+        table = tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}).get("uetf", {})
+    except (OSError, ValueError, AttributeError):
+        table = {}  # the full resolution below reports a broken file properly
+    if not isinstance(table, dict) or not (options.uetf or table.get("enabled") is True):
+        return None
+    sources = list(options.uetf_cov) or list(table.get("cov_source") or [])
+    gates = table.get("gates") if isinstance(table.get("gates"), dict) else {}
+    declared = [*gates, *(g.split("[")[0].split(">")[0].split("<")[0] for g in options.uetf_gate)]
+    if not sources and not any(name.strip() in _COVERAGE_GATES for name in declared):
+        return None
+    if getattr(options, "cov_source", None):
+        raise pytest.UsageError(
+            "uetf: pytest-cov (--cov) and UETF would both measure coverage; drop --cov "
+            "(UETF measures with the same coverage configuration) or drop --uetf-cov"
+        )
+    if sys.version_info >= (3, 12) and "COVERAGE_CORE" not in os.environ:
+        os.environ["COVERAGE_CORE"] = "sysmon"  # a fraction of the default tracer's cost
+    import coverage
+
+    cov = coverage.Coverage(
+        data_file=None, source=[str(s) for s in sources] or None, config_file=True, messages=False
+    )
+    cov._warn_unimported_source = False
+    cov._warn_no_data = False
+    cov.start()
+    return cov
+
+
 def _run_config(config: pytest.Config, options: Any) -> RunConfig | None:
     """The run's configuration, or ``None`` when UETF is off for this session."""
+    from uetf_core.config import CliOptions, read_pyproject, resolve_config
+    from uetf_core.errors import ConfigError
+
     try:
         table, pyproject = read_pyproject(config.rootpath)
         if not (options.uetf or table.get("enabled") is True):
@@ -113,19 +161,14 @@ def pytest_load_initial_conftests(
 ) -> None:
     # Start coverage before conftests and test modules are imported, so the
     # import-time lines of the code under test count (as pytest-cov does).
-    run_config = _run_config(early_config, early_config.known_args_namespace)
-    if run_config is None or not run_config.measures_coverage:
+    options = early_config.known_args_namespace
+    cov = _early_coverage(early_config, options)
+    run_config = _run_config(early_config, options)
+    if cov is None or run_config is None:
         return
-    if getattr(early_config.known_args_namespace, "cov_source", None):
-        raise pytest.UsageError(
-            "uetf: pytest-cov (--cov) and UETF would both measure coverage; drop --cov "
-            "(UETF measures with the same coverage configuration) or drop --uetf-cov"
-        )
     from uetf_core.measure import Measurement
 
-    measurement = Measurement(run_config.cov_sources, str(early_config.rootpath))
-    measurement.start()
-    early_config.stash[measurement_key] = measurement
+    early_config.stash[measurement_key] = Measurement.adopt(cov, str(early_config.rootpath))
 
 
 @pytest.hookimpl(trylast=True)
@@ -154,6 +197,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(session)
 
 
+def exit_on(error: UetfError) -> None:
+    """End the pytest session with the error's one line and its documented exit code."""
+    pytest.exit(str(error), returncode=error.exit_code)
+
+
 class WorkerCoverage:
     """On an xdist worker: hand the coverage measured here to the controller."""
 
@@ -164,8 +212,3 @@ class WorkerCoverage:
     def pytest_sessionfinish(self) -> None:
         # Runs inside xdist's own sessionfinish wrapper, before it sends workeroutput.
         self.config.workeroutput["uetf_cov"] = self.measurement.dumps()  # type: ignore[attr-defined]
-
-
-def exit_on(error: UetfError) -> None:
-    """End the pytest session with the error's one line and its documented exit code."""
-    pytest.exit(str(error), returncode=error.exit_code)

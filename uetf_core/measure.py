@@ -88,6 +88,16 @@ class Measurement:
         self.cov._warn_no_data = False
         self.started = False
 
+    @classmethod
+    def adopt(cls, cov: coverage.Coverage, rootdir: str) -> Measurement:
+        """Wrap a coverage.py session already started (by the plugin, before any import)."""
+        measurement = cls.__new__(cls)
+        measurement.rootdir = rootdir
+        measurement.sources = None
+        measurement.cov = cov
+        measurement.started = True
+        return measurement
+
     def start(self) -> None:
         self.cov.start()
         self.started = True

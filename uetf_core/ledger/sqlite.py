@@ -821,7 +821,7 @@ class SqliteLedger:
     def gates(self, run_id: str) -> list[dict[str, Any]]:
         pk = self._run_pk(run_id)
         rows = self._query(
-            "SELECT name, op, threshold, value, verdict, reason, mode, unit FROM gates"
+            "SELECT name, op, threshold, value, verdict, reason, mode, unit, path FROM gates"
             " WHERE run_pk = ? ORDER BY seq",
             (pk,),
         )
