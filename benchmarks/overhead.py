@@ -30,17 +30,49 @@ BASE = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
 def generate_suite(root: Path, tests: int, modules: int) -> None:
-    """Write ``tests`` trivial tests spread evenly over ``modules`` modules under root."""
+    """Write ``tests`` quick tests over ``modules`` modules, each calling code in ``pkg``.
+
+    The code under test lets the coverage comparison (--coverage) measure something.
+    """
     (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\ntestpaths = ['tests']\n")
     folder = root / "tests"
     folder.mkdir()
+    package = root / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
     per_module = tests // modules
     for m in range(modules):
-        body = "".join(
-            f"def test_{i:05d}():\n    assert {i} == {i}\n\n"
-            for i in range(m * per_module, (m + 1) * per_module)
+        numbers = range(m * per_module, (m + 1) * per_module)
+        code = "".join(
+            f"def f_{i:05d}(x):\n    if x > {i}:\n        return x - {i}\n    return x + {i}\n\n"
+            for i in numbers
+        )
+        (package / f"mod_{m:03d}.py").write_text(code)
+        body = f"from pkg import mod_{m:03d} as m\n\n" + "".join(
+            f"def test_{i:05d}():\n    assert m.f_{i:05d}(0) == {i}\n\n" for i in numbers
         )
         (folder / f"test_mod_{m:03d}.py").write_text(body)
+
+
+def coverage_commands(root: Path, extra: list[str]) -> dict[str, list[str]]:
+    """With coverage: plain pytest, pytest --uetf measuring pkg, and pytest-cov's --cov."""
+    found = {
+        "pytest": [*BASE, "-p", "no:uetf", "-p", "no:cov", *extra],
+        "pytest --uetf --uetf-cov": [
+            *BASE,
+            "-p",
+            "no:cov",
+            "--uetf",
+            "--uetf-ledger={ledger}",
+            "--uetf-cov=pkg",
+            *extra,
+        ],
+    }
+    if importlib.util.find_spec("pytest_cov"):
+        found["pytest --cov"] = [*BASE, "-p", "no:uetf", "--cov=pkg", *extra]
+    else:
+        print("note: pytest-cov is not installed; skipped")
+    return found
 
 
 def commands(root: Path, extra: list[str]) -> dict[str, list[str]]:
@@ -55,7 +87,7 @@ def commands(root: Path, extra: list[str]) -> dict[str, list[str]]:
         "pytest --junitxml": [*BASE, *off, "--junitxml", str(root / "junit.xml"), *extra],
     }
     if has_uetf:
-        found["pytest --uetf"] = [*BASE, "--uetf", "--uetf-ledger", "{ledger}", *extra]
+        found["pytest --uetf"] = [*BASE, "--uetf", "--uetf-ledger={ledger}", *extra]
     else:
         print("note: --uetf is not available (install this project); skipped")
     if importlib.util.find_spec("pytest_jsonreport"):
@@ -146,13 +178,17 @@ def main() -> int:
     parser.add_argument("--modules", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--coverage", action="store_true", help="compare coverage measurement with pytest-cov"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated suite")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more pytest args")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="uetf-bench-"))
     try:
         generate_suite(root, args.tests, args.modules)
-        rows = report(measure(commands(root, args.extra), root, args.rounds), args)
+        chosen = coverage_commands if args.coverage else commands
+        rows = report(measure(chosen(root, args.extra), root, args.rounds), args)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2))
     finally:

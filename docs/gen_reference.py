@@ -65,8 +65,10 @@ def configuration_md() -> str:
         rows.append(f"| `{key}` | {names} | {meaning} |")
     rows += [
         "",
-        "Options: `--uetf`, `--uetf-ledger PATH`, `--uetf-gate 'NAME OP VALUE'` (repeatable),",
-        "`--uetf-gate-mode fail|warn`.",
+        "Options: `--uetf`, `--uetf-ledger=PATH`, `--uetf-gate='NAME OP VALUE'` (repeatable),",
+        "`--uetf-gate-mode=fail|warn`, `--uetf-cov=SOURCE` (repeatable), `--uetf-base=REF`,",
+        "`--uetf-diff-file=PATH`, `--uetf-baseline=RUN`. Write them with `=`: pytest",
+        "settles its rootdir before plugins load and would take a separate value for a path.",
         "",
     ]
     return "\n".join(rows)

@@ -8,7 +8,6 @@ in memory (``data_file=None``): no ``.coverage`` files are left behind.
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from typing import Any
 import coverage
 from coverage.data import CoverageData
 from coverage.report_core import get_analysis_to_report
-from coverage.results import display_covered
+from coverage.results import Numbers, display_covered
 
 from uetf_core.errors import ConfigError
 
@@ -128,23 +127,22 @@ class Measurement:
         """Analyse the data the way coverage.py's reporters do."""
         core = self.core()
         self.stop()
-        out = io.StringIO()
-        try:
-            percent = self.cov.report(file=out, precision=2)
-        except coverage.exceptions.NoDataError:
-            percent = 0.0
-        except coverage.CoverageException as exc:
-            raise ConfigError(f"coverage report: {exc}") from None
         files: dict[str, FileCoverage] = {}
         n_statements = n_missing = n_branches = n_partial = 0
         data = self.cov.get_data()
         branch = bool(self.cov.config.branch)
+        # One pass of coverage.py's own analysis; its report's TOTAL is the sum
+        # of these Numbers, so summing them here gives the same figure.
+        total = Numbers(precision=2)
         try:
             analyses = list(get_analysis_to_report(self.cov, None))
         except coverage.exceptions.NoDataError:
             analyses = []
+        except coverage.CoverageException as exc:
+            raise ConfigError(f"coverage report: {exc}") from None
         for reporter, analysis in analyses:
             numbers = analysis.numbers
+            total += numbers
             path = os.path.relpath(reporter.filename, self.rootdir)
             arcs: tuple[tuple[int, int], ...] = ()
             if branch:
@@ -165,7 +163,7 @@ class Measurement:
         return CoverageResult(
             files=files,
             # coverage.py's own rounding: never 100 unless all covered, never 0 unless none.
-            percent=float(display_covered(float(percent), 2)),
+            percent=float(display_covered(total.pc_covered, 2)) if analyses else 0.0,
             core=core,
             branch=branch,
             n_statements=n_statements,
