@@ -38,7 +38,7 @@ def build(root: Path) -> None:
         code = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(30))
         (root / "pkg" / f"mod{m}.py").write_text(code)
     (root / "test_pkg.py").write_text(
-        "import pkg.mod0, pkg.mod1\n\ndef test_some():\n    assert pkg.mod0.f1(1) == 2\n"
+        "import pkg.mod0, pkg.mod1\n\ndef test_some():\n    assert pkg.mod0.f1(1) in (0, 2)\n"
     )
     git(root, "add", "-A")
     git(root, "commit", "-qm", "base")

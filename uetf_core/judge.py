@@ -53,6 +53,48 @@ def find_baseline(
     )
 
 
+def classify_failures(
+    ledger: Ledger, run_id: str, baseline: Baseline | None
+) -> list[dict[str, Any]]:
+    """Each failing test of the run, as new, pre-existing or flaky, with its first error line.
+
+    flaky: its outcome flipped between attempts in this run (it passed on a
+    retry, or failed only on a retry); pre-existing: it failed or errored in
+    the baseline too; new: anything else, including when there is no baseline.
+    """
+    attempts: dict[str, set[str]] = {}
+    for record in ledger.records(run_id):
+        attempts.setdefault(record["node_id"], set()).add(record["outcome"])
+    errors = {e["node_id"]: e for e in ledger.error_captures(run_id)}
+    failures = []
+    for node_id, outcome in sorted(ledger.outcomes(run_id).items()):
+        flipped = "passed" in attempts.get(node_id, set()) and len(attempts[node_id]) > 1
+        if outcome not in ("failed", "error") and not flipped:
+            continue
+        before = baseline.outcomes.get(node_id) if baseline else None
+        if flipped:
+            kind = "flaky"
+        elif before in ("failed", "error"):
+            kind = "pre-existing"
+        else:
+            kind = "new"
+        error = errors.get(node_id)
+        failures.append(
+            {
+                "node_id": node_id,
+                "outcome": outcome,
+                "classification": kind,
+                "baseline_outcome": before,
+                "message": (
+                    f"{error['exc_type']}: {error['message']}".splitlines()[0][:500]
+                    if error
+                    else None
+                ),
+            }
+        )
+    return failures
+
+
 def gate_context(
     ledger: Ledger,
     run_id: str,

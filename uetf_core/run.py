@@ -274,6 +274,8 @@ class RunRecorder:
             self.bus.publish(GateEvaluated(self.run_id, document))
         verdict = overall_verdict(results)
         exit_status = final_exit_status(test_status, verdict)
+        if patch is not None:
+            self.ledger.save_patch(self.run_id, {**patch, "state": "gated"})
         if test_status == ExitCode.USAGE_ERROR:
             self._end(RunState.ERRORED, "usage error", exit_status, verdict, now)
         elif exit_status == ExitCode.OK:

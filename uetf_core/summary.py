@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from uetf_core.judge import classify_failures, find_baseline
 from uetf_core.ledger.base import Ledger
 from uetf_core.timeutil import parse_iso
 
@@ -12,6 +13,8 @@ from uetf_core.timeutil import parse_iso
 def build_summary(ledger: Ledger, run_id: str) -> dict[str, Any]:
     """The ``run_summary`` document of ``run_id``, read from the ledger."""
     run = ledger.find_run(run_id)
+    config = ledger.run_config(run_id) or {}
+    baseline, _ = find_baseline(ledger, run_id, config.get("baseline"), ledger.patch(run_id))
     duration = None
     if run["finished_at"]:
         elapsed = parse_iso(run["finished_at"]) - parse_iso(run["started_at"])
@@ -36,6 +39,8 @@ def build_summary(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "head_commit": run.get("head_commit"),
         "coverage": _coverage(ledger.coverage(run_id)),
         "patch": _patch(ledger.patch(run_id), ledger.coverage(run_id)),
+        "baseline_run_id": baseline.run_id if baseline else None,
+        "failures": classify_failures(ledger, run_id, baseline),
     }
 
 

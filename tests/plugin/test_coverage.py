@@ -255,6 +255,11 @@ def test_coverage_drop_and_new_failures_against_baseline(project: Path) -> None:
     assert gates["coverage_drop"]["verdict"] == "failed" and gates["coverage_drop"]["value"] > 0
     assert gates["new_failures"]["value"] == 1  # test_add; test_known_broken failed before too
     assert gates["test_count_drop"]["value"] == 1  # test_sub vanished
+    classes = {f["node_id"]: f["classification"] for f in summary(project)["failures"]}
+    assert classes == {
+        "test_app.py::test_add": "new",
+        "test_app.py::test_known_broken": "pre-existing",
+    }
 
 
 def test_no_baseline_skips_with_reason(project: Path) -> None:

@@ -216,3 +216,29 @@ def test_hooks_observe_the_run(pytester: pytest.Pytester) -> None:
             " ('gate', 'passed'), ('end', 'passed')]"
         ]
     )
+
+
+def test_rerun_attempts_are_kept_and_classified_flaky(pytester: pytest.Pytester) -> None:
+    """Under pytest-rerunfailures every attempt is a record; a pass on retry is flaky."""
+    pytester.makepyfile(
+        """
+        import pathlib
+
+        def test_flaky(tmp_path_factory):
+            marker = pathlib.Path(str(tmp_path_factory.getbasetemp())) / "seen"
+            if not marker.exists():
+                marker.write_text("1")
+                assert False, "first attempt fails"
+        """
+    )
+    result = pytester.runpytest_subprocess("--uetf", "--reruns", "2")
+    assert result.ret == 0
+    ledger = ledger_of(pytester)
+    run_id = ledger.find_run("last")["run_id"]
+    assert [r["outcome"] for r in ledger.records(run_id)] == ["rerun", "passed"]
+    assert [r["attempt"] for r in ledger.records(run_id)] == [1, 2]
+    from uetf_core.summary import build_summary
+
+    (failure,) = build_summary(ledger, run_id)["failures"]
+    assert failure["classification"] == "flaky"
+    assert ledger.totals(run_id).reruns == 1
