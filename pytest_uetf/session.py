@@ -19,7 +19,6 @@ from uetf_core.errors import UetfError
 from uetf_core.events import GateEvaluated, RecordAdded, RunFinished, RunStarted
 from uetf_core.gates.catalog import PATCH_GATES
 from uetf_core.ledger import open_ledger
-from uetf_core.measure import coverage_document
 from uetf_core.patch import current_commit, detect_patch, patch_from_diff_file
 from uetf_core.render import gate_table, totals_line, uncovered_patch_rows, verdict_line
 from uetf_core.run import CONTROLLER, Outcome, RunRecorder
@@ -226,6 +225,8 @@ class UetfSession:
     def _coverage(self) -> dict[str, Any] | None:
         if self.measurement is None:
             return None
+        from uetf_core.measure import coverage_document  # coverage.py only when measuring
+
         return coverage_document(self.measurement.result())
 
     def _patch(self, recorder: RunRecorder) -> dict[str, Any] | None:

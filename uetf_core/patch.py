@@ -113,11 +113,12 @@ class Git:
 
 def current_commit(cwd: Path) -> tuple[str | None, str | None]:
     """HEAD's commit and branch name, or ``(None, None)`` outside a git work tree."""
-    git = Git(cwd)
-    head = git.resolves("HEAD")
-    if head is None:
+    # One git call for both: it runs at the start of every run.
+    done = Git(cwd).run("rev-parse", "HEAD", "--abbrev-ref", "HEAD")
+    lines = done.stdout.split()
+    if done.returncode != 0 or len(lines) != 2:
         return None, None
-    branch = git.run("rev-parse", "--abbrev-ref", "HEAD").stdout.strip() or None
+    head, branch = lines
     return head, None if branch == "HEAD" else branch
 
 

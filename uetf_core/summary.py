@@ -14,7 +14,9 @@ def build_summary(ledger: Ledger, run_id: str) -> dict[str, Any]:
     """The ``run_summary`` document of ``run_id``, read from the ledger."""
     run = ledger.find_run(run_id)
     config = ledger.run_config(run_id) or {}
-    baseline, _ = find_baseline(ledger, run_id, config.get("baseline"), ledger.patch(run_id))
+    coverage = ledger.coverage(run_id)
+    patch = ledger.patch(run_id)
+    baseline, _ = find_baseline(ledger, run_id, config.get("baseline"), patch)
     duration = None
     if run["finished_at"]:
         elapsed = parse_iso(run["finished_at"]) - parse_iso(run["started_at"])
@@ -37,8 +39,8 @@ def build_summary(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "gates": ledger.gates(run_id),
         "config": ledger.run_config(run_id),
         "head_commit": run.get("head_commit"),
-        "coverage": _coverage(ledger.coverage(run_id)),
-        "patch": _patch(ledger.patch(run_id), ledger.coverage(run_id)),
+        "coverage": _coverage(coverage),
+        "patch": _patch(patch, coverage),
         "baseline_run_id": baseline.run_id if baseline else None,
         "failures": classify_failures(ledger, run_id, baseline),
     }

@@ -412,12 +412,12 @@ class SqliteLedger:
 
     def coverage(self, run_id: str) -> dict[str, Any] | None:
         """A run's stored coverage, or ``None`` when it measured none."""
-        from coverage.numbits import numbits_to_nums
-
         pk = self._run_pk(run_id)
         totals = self._query("SELECT * FROM coverage_totals WHERE run_pk = ?", (pk,))
         if not totals:
             return None
+        from coverage.numbits import numbits_to_nums  # only runs that measured pay the import
+
         t = totals[0]
         files = [
             {
