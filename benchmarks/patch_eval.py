@@ -99,7 +99,7 @@ def diff_cover_once(root: Path) -> float:
         capture_output=True,
     )
     subprocess.run(
-        ["diff-cover", "cov.xml", "--compare-branch", "main"],
+        [sys.executable, "-m", "diff_cover.diff_cover_tool", "cov.xml", "--compare-branch", "main"],
         cwd=root,
         check=True,
         capture_output=True,

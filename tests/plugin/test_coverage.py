@@ -176,7 +176,16 @@ def diff_cover_percent(root: Path, tmp_path: Path) -> float:
         capture_output=True,
     )
     subprocess.run(
-        ["diff-cover", str(xml), "--compare-branch", "main", "--format", f"json:{report}"],
+        [
+            sys.executable,
+            "-m",
+            "diff_cover.diff_cover_tool",
+            str(xml),
+            "--compare-branch",
+            "main",
+            "--format",
+            f"json:{report}",
+        ],
         cwd=root,
         check=True,
         capture_output=True,
