@@ -123,12 +123,18 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
         os.environ["COVERAGE_CORE"] = "sysmon"  # a fraction of the default tracer's cost
     import coverage
 
-    cov = coverage.Coverage(
-        data_file=None, source=[str(s) for s in sources] or None, config_file=True, messages=False
-    )
+    try:
+        cov = coverage.Coverage(
+            data_file=None,
+            source=[str(s) for s in sources] or None,
+            config_file=True,
+            messages=False,
+        )
+        cov.start()
+    except coverage.CoverageException as exc:
+        raise pytest.UsageError(f"uetf: the coverage configuration is unusable: {exc}") from None
     cov._warn_unimported_source = False
     cov._warn_no_data = False
-    cov.start()
     return cov
 
 

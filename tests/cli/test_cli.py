@@ -103,3 +103,17 @@ def test_console_script_help() -> None:
         )
         assert done.returncode == 0
         assert "usage: uetf" in done.stdout
+
+
+def test_unwritable_export_is_one_line(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exporting coverage into a folder that does not exist is one line and exit 4."""
+    pytester.makepyfile(
+        mod="def f():\n    return 1\n", test_mod="import mod\ndef test_f(): mod.f()"
+    )
+    assert pytester.runpytest_subprocess("--uetf", "--uetf-cov=mod").ret == 0
+    monkeypatch.chdir(pytester.path)
+    assert main(["coverage", "export", "last", "no/such/dir/data"]) == 4
+    err = capsys.readouterr().err
+    assert "no/such/dir/data" in err and len(err.strip().splitlines()) == 1

@@ -356,3 +356,12 @@ def test_pytest_cov_together_is_one_line(project: Path) -> None:
     assert done.returncode == 4
     assert "pytest-cov (--cov) and UETF would both measure coverage" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_broken_coverage_configuration_is_one_line(project: Path) -> None:
+    """An unreadable coverage configuration exits 4 with one line, not a traceback."""
+    (project / ".coveragerc").write_text("[run]\nbranch = maybe-not\n")
+    done = pytest_run(project, "--uetf", "--uetf-cov=app")
+    assert done.returncode == 4
+    assert "coverage configuration is unusable" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

@@ -84,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except BrokenPipeError:  # `uetf runs | head` closed the pipe: not an error
         return int(ExitCode.OK)
+    except OSError as exc:  # a path the user gave cannot be read or written
+        print(f"uetf: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
     return status
 
 

@@ -166,9 +166,16 @@ def coverage_export(args: argparse.Namespace) -> int:
     from uetf_core.measure import export
 
     target = Path(args.path)
+    if not target.parent.is_dir():
+        raise NoLedgerError(f"cannot write {target}: folder {target.parent} does not exist")
     if target.exists():
         target.unlink()  # a coverage data file is replaced whole, as coverage.py does
-    export({f["path"]: f for f in stored["files"]}, run["rootdir"], str(target))
+    import coverage
+
+    try:
+        export({f["path"]: f for f in stored["files"]}, run["rootdir"], str(target))
+    except coverage.CoverageException as exc:
+        raise NoLedgerError(f"cannot write {target}: {exc}") from None
     print(f"wrote {target}: {len(stored['files'])} files, {stored['percent']:.2f}% covered")
     return int(ExitCode.OK)
 
