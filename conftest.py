@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,19 @@ def git(cwd: Path, *args: str) -> str:
     """Run git in ``cwd`` (no shell) and return its output."""
     done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
     return done.stdout
+
+
+def run_pytest(cwd: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """pytest in a fresh process in ``cwd``, free of this session's xdist and UETF variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_", "UETF_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git
+from conftest import git, run_pytest
 
 CORE = """\
 import os
@@ -43,18 +43,6 @@ def test_add():
 def test_sub():
     assert sub(3, 1) == 2
 """
-
-
-def pytest_run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_", "UETF_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
 
 
 def summary(root: Path) -> dict:  # type: ignore[type-arg]
@@ -120,7 +108,7 @@ def coverage_report_total(root: Path) -> float:
 def test_total_equals_coverage_report(project: Path, workers: list[str], validate) -> None:  # type: ignore[no-untyped-def]
     """The coverage gate's figure is coverage report's TOTAL, serially and under xdist."""
     expected = coverage_report_total(project)
-    done = pytest_run(project, "--uetf", "--uetf-cov=app", "--uetf-gate=coverage>=99", *workers)
+    done = run_pytest(project, "--uetf", "--uetf-cov=app", "--uetf-gate=coverage>=99", *workers)
     assert done.returncode == 6, done.stdout + done.stderr
     document = summary(project)
     validate("run_summary", document)
@@ -133,7 +121,7 @@ def test_total_equals_coverage_report(project: Path, workers: list[str], validat
 
 def test_export_feeds_coverage_reporters(project: Path, tmp_path: Path) -> None:
     """uetf coverage export writes a data file coverage.py's reporters read with the same total."""
-    assert pytest_run(project, "--uetf", "--uetf-cov=app").returncode == 0
+    assert run_pytest(project, "--uetf", "--uetf-cov=app").returncode == 0
     data = tmp_path / "exported.coverage"
     subprocess.run(
         [sys.executable, "-m", "uetf_core.cli", "coverage", "export", "last", str(data)],
@@ -219,7 +207,7 @@ def test_patch_coverage_equals_diff_cover(project: Path, tmp_path: Path) -> None
     )
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "change")
-    done = pytest_run(
+    done = run_pytest(
         project,
         "--uetf",
         "--uetf-cov=app",
@@ -242,7 +230,7 @@ def test_coverage_drop_and_new_failures_against_baseline(project: Path) -> None:
     """A change that loses coverage and breaks a test that passed at the base fails both gates."""
     (project / "test_app.py").write_text(TESTS + "\n\ndef test_known_broken():\n    assert False\n")
     git(project, "commit", "-qam", "a pre-existing failure")
-    base = pytest_run(project, "--uetf", "--uetf-cov=app")
+    base = run_pytest(project, "--uetf", "--uetf-cov=app")
     assert base.returncode == 1  # the baseline run: recorded at main's commit
     git(project, "checkout", "-q", "-b", "feature")
     (project / "test_app.py").write_text(
@@ -250,7 +238,7 @@ def test_coverage_drop_and_new_failures_against_baseline(project: Path) -> None:
         "def test_known_broken():\n    assert False\n"
     )
     git(project, "commit", "-qam", "drop a test, break another")
-    done = pytest_run(
+    done = run_pytest(
         project,
         "--uetf",
         "--uetf-cov=app",
@@ -274,7 +262,7 @@ def test_coverage_drop_and_new_failures_against_baseline(project: Path) -> None:
 def test_no_baseline_skips_with_reason(project: Path) -> None:
     """Without a recorded run at the merge-base, baseline gates are skipped, never passed."""
     git(project, "checkout", "-q", "-b", "feature")
-    done = pytest_run(project, "--uetf", "--uetf-base=main", "--uetf-gate=new_failures<=0")
+    done = run_pytest(project, "--uetf", "--uetf-base=main", "--uetf-gate=new_failures<=0")
     assert done.returncode == 0
     (gate,) = summary(project)["gates"]
     assert gate["verdict"] == "skipped"
@@ -302,7 +290,7 @@ def test_shallow_clone_says_how_to_fetch(project: Path, tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    done = pytest_run(
+    done = run_pytest(
         clone,
         "--uetf",
         "--uetf-cov=app",
@@ -318,7 +306,7 @@ def test_shallow_clone_says_how_to_fetch(project: Path, tmp_path: Path) -> None:
 
 def test_k_makes_the_run_partial(project: Path) -> None:
     """A run narrowed with -k is partial: whole-suite gates skip; the run is marked."""
-    done = pytest_run(
+    done = run_pytest(
         project,
         "--uetf",
         "--uetf-cov=app",
@@ -338,7 +326,7 @@ def test_diff_file_instead_of_git(project: Path, tmp_path: Path) -> None:
     """--uetf-diff-file takes the change from a unified diff."""
     diff = tmp_path / "change.diff"
     diff.write_text("--- a/app/core.py\n+++ b/app/core.py\n@@ -16,0 +17,3 @@\n+x\n+y\n+z\n")
-    done = pytest_run(
+    done = run_pytest(
         project,
         "--uetf",
         "--uetf-cov=app",
@@ -352,7 +340,7 @@ def test_diff_file_instead_of_git(project: Path, tmp_path: Path) -> None:
 
 def test_pytest_cov_together_is_one_line(project: Path) -> None:
     """With pytest-cov's --cov too, UETF says in one line what to change."""
-    done = pytest_run(project, "--uetf", "--uetf-cov=app", "--cov", "app")
+    done = run_pytest(project, "--uetf", "--uetf-cov=app", "--cov", "app")
     assert done.returncode == 4
     assert "pytest-cov (--cov) and UETF would both measure coverage" in done.stderr
     assert "Traceback" not in done.stderr
@@ -361,7 +349,7 @@ def test_pytest_cov_together_is_one_line(project: Path) -> None:
 def test_broken_coverage_configuration_is_one_line(project: Path) -> None:
     """An unreadable coverage configuration exits 4 with one line, not a traceback."""
     (project / ".coveragerc").write_text("[run]\nbranch = maybe-not\n")
-    done = pytest_run(project, "--uetf", "--uetf-cov=app")
+    done = run_pytest(project, "--uetf", "--uetf-cov=app")
     assert done.returncode == 4
     assert "coverage configuration is unusable" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout

@@ -6,10 +6,10 @@ import hashlib
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from conftest import run_pytest
 from uetf_core.ledger import SCHEMA_VERSION, open_ledger
 
 SLOW_THEN_KILLED = """
@@ -26,16 +26,6 @@ def test_kill():
     os.kill(os.getpid(), signal.SIGKILL)
 def test_never(): pass
 """
-
-
-def run_pytest(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_sigkill_run_is_abandoned_with_flushed_records(pytester: pytest.Pytester) -> None:
