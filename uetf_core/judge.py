@@ -62,13 +62,10 @@ def classify_failures(
     retry, or failed only on a retry); pre-existing: it failed or errored in
     the baseline too; new: anything else, including when there is no baseline.
     """
-    attempts: dict[str, set[str]] = {}
-    for record in ledger.records(run_id):
-        attempts.setdefault(record["node_id"], set()).add(record["outcome"])
     errors = {e["node_id"]: e for e in ledger.error_captures(run_id)}
     failures = []
-    for node_id, outcome in sorted(ledger.outcomes(run_id).items()):
-        flipped = "passed" in attempts.get(node_id, set()) and len(attempts[node_id]) > 1
+    for node_id, (outcome, seen) in sorted(ledger.troubled(run_id).items()):
+        flipped = "passed" in seen and len(seen) > 1
         if outcome not in ("failed", "error") and not flipped:
             continue
         before = baseline.outcomes.get(node_id) if baseline else None
@@ -112,6 +109,7 @@ def gate_context(
         baseline=baseline,
         baseline_missing=missing or "no baseline",
         partial=ledger.partial_reason(run_id),
-        outcomes=ledger.outcomes(run_id),
+        # Every test's outcome matters only when there is a baseline to compare with.
+        outcomes=ledger.outcomes(run_id) if baseline is not None else {},
         min_patch_lines=int(config.get("min_patch_lines", 1)),
     )

@@ -532,6 +532,23 @@ class SqliteLedger:
             for row in rows
         ]
 
+    def troubled(self, run_id: str) -> dict[str, tuple[str, set[str]]]:
+        """Tests with any attempt that did not pass: final outcome and all outcomes seen.
+
+        One grouped query, so a verdict on 5,000 passing tests reads nothing per test.
+        """
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            # With one max() in the query, SQLite takes the bare column e.outcome
+            # from the row with the highest attempt: the final outcome.
+            "SELECT t.node_id, e.outcome AS final, max(e.attempt),"
+            " group_concat(e.outcome, ',') AS seen"
+            " FROM executions e JOIN tests t USING (test_key) WHERE e.run_pk = ?"
+            " GROUP BY e.test_key HAVING sum(e.outcome IN ('failed', 'error', 'rerun')) > 0",
+            (pk,),
+        )
+        return {row["node_id"]: (row["final"], set(row["seen"].split(","))) for row in rows}
+
     def save_gates(self, run_id: str, gates: Sequence[dict[str, Any]]) -> None:
         with self.transaction() as db:
             pk = self._run_pk(run_id)
