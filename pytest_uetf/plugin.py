@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from uetf_core.errors import UetfError
     from uetf_core.measure import Measurement
 
+# uetf_core.gates.catalog.COVERAGE_GATES, repeated because this is read before
+# uetf_core may be imported; tests/plugin/test_options.py keeps the two equal.
 _COVERAGE_GATES = ("coverage", "path_coverage", "patch_coverage", "coverage_drop")
 
 session_key: pytest.StashKey[UetfSession] = pytest.StashKey()
@@ -174,7 +176,7 @@ def pytest_load_initial_conftests(
         return
     from uetf_core.measure import Measurement
 
-    early_config.stash[measurement_key] = Measurement.adopt(cov, str(early_config.rootpath))
+    early_config.stash[measurement_key] = Measurement(cov, str(early_config.rootpath))
 
 
 @pytest.hookimpl(trylast=True)

@@ -41,9 +41,6 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "min_patch_lines": (int, "below this many changed executable lines patch_coverage is skipped"),
 }
 
-# Gates that need coverage measured; declaring one turns measurement on.
-COVERAGE_GATES = frozenset({"coverage", "path_coverage", "patch_coverage", "coverage_drop"})
-
 
 @dataclass(frozen=True)
 class CliOptions:
@@ -76,11 +73,6 @@ class RunConfig:
     diff_file: str | None = None
     baseline: str | None = None
     min_patch_lines: int = 1
-
-    @property
-    def measures_coverage(self) -> bool:
-        """Whether this run measures coverage: a source was named or a coverage gate declared."""
-        return bool(self.cov_sources) or any(g.name in COVERAGE_GATES for g in self.gates)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``run_config`` document."""

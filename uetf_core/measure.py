@@ -9,7 +9,6 @@ in memory (``data_file=None``): no ``.coverage`` files are left behind.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,51 +53,17 @@ class CoverageResult:
     warnings: Sequence[str] = field(default_factory=tuple)
 
 
-def prefer_sysmon() -> None:
-    """Use coverage.py's sys.monitoring core on Python 3.12+ unless the user chose one.
-
-    It measures at a fraction of the default tracer's cost; coverage.py falls
-    back by itself (with a warning) where the configuration does not allow it.
-    """
-    if sys.version_info >= (3, 12) and "COVERAGE_CORE" not in os.environ:
-        os.environ["COVERAGE_CORE"] = "sysmon"
-
-
 class Measurement:
-    """One coverage.py session in this process: started early, stopped at session end."""
+    """One coverage.py session in this process, stopped at session end.
 
-    def __init__(self, sources: Sequence[str], rootdir: str, branch: bool | None = None) -> None:
+    The pytest plugin creates and starts the coverage.py object itself, before
+    any of uetf_core is imported (so a project measuring uetf_core sees all of
+    it); this class takes it from there.
+    """
+
+    def __init__(self, cov: coverage.Coverage, rootdir: str) -> None:
         self.rootdir = rootdir
-        self.sources = list(sources) or None
-        prefer_sysmon()
-        try:
-            self.cov = coverage.Coverage(
-                data_file=None,
-                source=self.sources,
-                branch=branch,
-                config_file=True,
-                messages=False,
-            )
-        except coverage.CoverageException as exc:
-            raise ConfigError(f"coverage configuration: {exc}") from None
-        # A worker, or a run narrowed to a few modules, does not import every
-        # source module; that is no reason to warn.
-        self.cov._warn_unimported_source = False
-        self.cov._warn_no_data = False
-        self.started = False
-
-    @classmethod
-    def adopt(cls, cov: coverage.Coverage, rootdir: str) -> Measurement:
-        """Wrap a coverage.py session already started (by the plugin, before any import)."""
-        measurement = cls.__new__(cls)
-        measurement.rootdir = rootdir
-        measurement.sources = None
-        measurement.cov = cov
-        measurement.started = True
-        return measurement
-
-    def start(self) -> None:
-        self.cov.start()
+        self.cov = cov
         self.started = True
 
     def stop(self) -> CoverageData:

@@ -166,6 +166,8 @@ def _test_count_drop(c: GateContext, _: str | None) -> float | Skip | Fault:
     return float(len(vanished))
 
 
+# Gates that need coverage measured; declaring one turns measurement on.
+COVERAGE_GATES = frozenset({"coverage", "path_coverage", "patch_coverage", "coverage_drop"})
 # Gates that need the change under test (and so git, or a diff file).
 PATCH_GATES = frozenset({"patch_coverage", "coverage_drop", "new_failures", "test_count_drop"})
 
