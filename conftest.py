@@ -32,9 +32,15 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def run_pytest(cwd: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """pytest in a fresh process in ``cwd``, free of this session's xdist and UETF variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_", "UETF_"))}
+def run_pytest(
+    cwd: Path, *args: str, timeout: float = 180, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """pytest in a fresh process in ``cwd``, free of this session's xdist and UETF variables.
+
+    ``env`` adds variables (a CI's, say) to that clean environment.
+    """
+    clean = ("PYTEST_", "COV_", "UETF_", "GITHUB_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(clean)} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=cwd,

@@ -80,6 +80,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="compare with this recorded run instead of the newest run at the merge-base",
     )
     group.addoption(
+        "--uetf-report",
+        action="append",
+        default=[],
+        metavar="FORMAT[:PATH]",
+        help="write a report at the end: markdown, github, json, html, junit or cobertura; "
+        "repeatable; without PATH under .ledger/reports/ (github: $GITHUB_STEP_SUMMARY)",
+    )
+    group.addoption(
         "--uetf-gate-mode",
         choices=("fail", "warn"),
         default=None,
@@ -157,6 +165,7 @@ def _run_config(config: pytest.Config, options: Any) -> RunConfig | None:
             base=options.uetf_base,
             diff_file=options.uetf_diff_file,
             baseline=options.uetf_baseline,
+            reports=tuple(options.uetf_report),
         )
         return resolve_config(config.rootpath, table, cli, os.environ, pyproject)
     except ConfigError as exc:

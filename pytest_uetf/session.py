@@ -26,6 +26,7 @@ from uetf_core.states import RunState, WorkerState
 
 if TYPE_CHECKING:
     from uetf_core.measure import Measurement
+    from uetf_core.reports import Written
 
 
 class UetfSession:
@@ -44,6 +45,8 @@ class UetfSession:
         self._attempts: dict[str, int] = {}
         self._tasks_recorded = False
         self._xdist = False
+        self.reports: Written | None = None
+        self.report_problem: str | None = None
 
     # -- start ------------------------------------------------------------
 
@@ -207,7 +210,7 @@ class UetfSession:
         coverage = None
         problem: UetfError | None = None
         try:
-            coverage = self._coverage()
+            coverage = self._coverage(recorder)
         except UetfError as exc:
             # Finish the run (errored, every record kept), then say what to fix.
             problem, status = exc, int(exc.exit_code)
@@ -221,13 +224,33 @@ class UetfSession:
         if problem is not None:
             exit_on(problem)
         session.exitstatus = self.outcome.exit_status
+        if self.run_config.reports:
+            self._write_reports(session, recorder)
 
-    def _coverage(self) -> dict[str, Any] | None:
+    def _write_reports(self, session: pytest.Session, recorder: RunRecorder) -> None:
+        """The reports the run asked for, from the ledger, as ``uetf report`` would write them."""
+        from uetf_core.reports import parse_report_spec, write_reports
+
+        try:
+            self.reports = write_reports(
+                recorder.ledger,
+                recorder.run_id,
+                [parse_report_spec(text) for text in self.run_config.reports],
+                self.run_config.rootdir / ".ledger" / "reports",
+            )
+        except UetfError as exc:
+            # The run is recorded and judged; say what to fix, and fail a run that passed.
+            self.report_problem = f"uetf: {exc}"
+            if session.exitstatus == 0:
+                session.exitstatus = int(exc.exit_code)
+
+    def _coverage(self, recorder: RunRecorder) -> dict[str, Any] | None:
         if self.measurement is None:
             return None
         from uetf_core.measure import coverage_document  # coverage.py only when measuring
 
-        return coverage_document(self.measurement.result())
+        # The ledger keeps each unchanged file's parse, so a repeat run skips it.
+        return coverage_document(self.measurement.result(store=recorder.ledger))
 
     def _patch(self, recorder: RunRecorder) -> dict[str, Any] | None:
         """The change under test, when a gate or option asks for it."""
@@ -254,6 +277,12 @@ class UetfSession:
         summary = outcome.summary
         line = verdict_line(summary, self.recorder.ledger.location)
         failing = any(g["verdict"] in ("failed", "error") for g in summary["gates"])
+        written = self.reports
+        # Workflow commands must reach standard output whatever the verbosity.
+        for command in written.stdout if written else ():
+            terminalreporter.write_line(command)
+        if self.report_problem:
+            terminalreporter.write_line(self.report_problem, red=True)
         if terminalreporter.verbosity < 0:
             if failing:
                 terminalreporter.write_line(line)
@@ -265,6 +294,11 @@ class UetfSession:
         for row in uncovered_patch_rows(summary):
             terminalreporter.write_line(row)
         terminalreporter.write_line(totals_line(summary["totals"]))
+        if written:
+            for note in written.notes:
+                terminalreporter.write_line(note)
+            for document in written.files:
+                terminalreporter.write_line(f"report ({document['kind']}): {document['path']}")
         terminalreporter.write_line(
             line, red=failing, green=not failing and outcome.exit_status == 0
         )

@@ -199,9 +199,64 @@ VALID: dict[str, dict[str, Any]] = {
     "gate_report": {
         "run_id": RUN,
         "verdict": "failed",
+        "state": "failed",
         "exit_status": 6,
-        "gates": [GATE],
         "generated_at": AT,
+        "started_at": AT,
+        "duration_seconds": 1.5,
+        "head_commit": None,
+        "partial": False,
+        "uetf_version": "0.1.0",
+        "totals": {
+            "collected": 2,
+            "passed": 1,
+            "failed": 1,
+            "skipped": 0,
+            "xfailed": 0,
+            "xpassed": 0,
+            "errors": 0,
+            "reruns": 0,
+        },
+        "pass_rate": 50.0,
+        "gates": [GATE],
+        "failures": [
+            {
+                "node_id": "t.py::b",
+                "outcome": "failed",
+                "classification": "new",
+                "baseline_outcome": None,
+                "message": "AssertionError: 1 != 2",
+                "path": "t.py",
+                "line": 4,
+                "traceback": "t.py:4: AssertionError",
+            }
+        ],
+        "coverage": None,
+        "patch": {
+            "base_ref": "origin/main",
+            "merge_base": "a" * 40,
+            "problem": None,
+            "files": [
+                {
+                    "path": "app.py",
+                    "added_lines": [[3, 5]],
+                    "uncovered_lines": [[5, 5]],
+                    "covered_lines": [[3, 4]],
+                }
+            ],
+        },
+        "slowest": [{"node_id": "t.py::a", "duration": 0.5, "outcome": "passed"}],
+        "baseline": None,
+        "trend": [
+            {
+                "run_id": RUN,
+                "started_at": AT,
+                "tests": 2,
+                "pass_rate": 50.0,
+                "coverage": None,
+                "duration_seconds": 1.5,
+            }
+        ],
     },
     "cost_record": {
         "run_id": RUN,
@@ -286,6 +341,8 @@ INVALID: list[tuple[str, Any, str]] = [
     ("test_gate", _set("verdict", "ok"), "unknown verdict"),
     ("test_gate", _set("op", "=>"), "bad operator"),
     ("gate_report", _set("gates", [{"name": "pass_rate"}]), "embedded gate incomplete"),
+    ("gate_report", _set("verdict", "skipped"), "a report's verdict is never skipped"),
+    ("gate_report", _set("trend", [{"run_id": RUN}]), "trend point without its figures"),
     ("cost_record", _set("scope", "galaxy"), "unknown scope"),
     ("run_summary", _drop("totals"), "missing totals"),
     ("run_summary", _set("totals", {**TOTALS, "passd": 1}), "misspelt total"),

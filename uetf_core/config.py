@@ -39,6 +39,10 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "cov_source": (list, "what coverage measures: packages or paths, as coverage.py's --source"),
     "base": (str, "the base ref a change is judged against (default: from CI, then origin/HEAD)"),
     "min_patch_lines": (int, "below this many changed executable lines patch_coverage is skipped"),
+    "reports": (
+        list,
+        "reports written at the end of every run: FORMAT[:PATH], see docs/reports.md",
+    ),
 }
 
 
@@ -53,6 +57,7 @@ class CliOptions:
     base: str | None = None
     diff_file: str | None = None
     baseline: str | None = None
+    reports: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class RunConfig:
     diff_file: str | None = None
     baseline: str | None = None
     min_patch_lines: int = 1
+    reports: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The ``run_config`` document."""
@@ -91,6 +97,7 @@ class RunConfig:
             "diff_file": self.diff_file,
             "baseline": self.baseline,
             "min_patch_lines": self.min_patch_lines,
+            "reports": list(self.reports),
         }
 
 
@@ -180,6 +187,15 @@ def resolve_config(
     if min_patch_lines < 0:
         raise ConfigError(f"{where}: key 'min_patch_lines' must be >= 0, got {min_patch_lines!r}")
 
+    reports = tuple(cli.reports) or tuple(table.get("reports", ()))
+    if reports:
+        from uetf_core.reports import parse_report_spec  # a bad format is a usage error now
+
+        for report in reports:
+            if not isinstance(report, str):
+                raise ConfigError(f"{where}: reports entries must be strings like 'html:r.html'")
+            parse_report_spec(report)
+
     batch_size = table.get("batch_size", 500)
     flush_interval = float(table.get("flush_interval", 1.0))
     stale_after = float(table.get("stale_after", 3600.0))
@@ -207,6 +223,7 @@ def resolve_config(
         diff_file=cli.diff_file,
         baseline=cli.baseline,
         min_patch_lines=min_patch_lines,
+        reports=reports,
     )
 
 

@@ -8,13 +8,17 @@ in memory (``data_file=None``): no ``.coverage`` files are left behind.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import coverage
 from coverage.data import CoverageData
+from coverage.files import GlobMatcher, prep_patterns
+from coverage.python import PythonFileReporter
 from coverage.report_core import get_analysis_to_report
 from coverage.results import Numbers, display_covered
 
@@ -51,6 +55,20 @@ class CoverageResult:
     n_branches: int = 0
     n_partial_branches: int = 0
     warnings: Sequence[str] = field(default_factory=tuple)
+    # How many files were analysed from the ledger's cache instead of parsed.
+    reused: int = 0
+
+
+class AnalysisStore(Protocol):
+    """Where the static part of coverage.py's analysis is kept between runs (the ledger).
+
+    An entry is ``{"statements": [...], "excluded": [...], "multiline": [[line, first], ...]}``
+    under a key that changes whenever the source or anything shaping its parse does.
+    """
+
+    def static_analyses(self, keys: Collection[str]) -> dict[str, dict[str, Any]]: ...
+
+    def save_static_analyses(self, entries: Mapping[str, dict[str, Any]]) -> None: ...
 
 
 class Measurement:
@@ -88,19 +106,59 @@ class Measurement:
         other.loads(serialized)
         self.cov.get_data().update(other)
 
-    def result(self) -> CoverageResult:
-        """Analyse the data the way coverage.py's reporters do."""
+    def result(self, store: AnalysisStore | None = None) -> CoverageResult:
+        """Analyse the data the way coverage.py's reporters do.
+
+        Parsing the measured sources is most of the cost of a report (on Python
+        3.12 more than the tracing itself). With a ``store``, the statements,
+        excluded lines and multi-line map of each unchanged Python file come from
+        the previous run instead; executed lines are always this run's. Branch
+        coverage needs coverage.py's arc analysis and always parses.
+        """
         core = self.core()
         self.stop()
         files: dict[str, FileCoverage] = {}
         n_statements = n_missing = n_branches = n_partial = 0
         data = self.cov.get_data()
         branch = bool(self.cov.config.branch)
-        # One pass of coverage.py's own analysis; its report's TOTAL is the sum
-        # of these Numbers, so summing them here gives the same figure.
+        # coverage.py's report TOTAL is the sum of each file's Numbers, so
+        # summing them here, cached or not, gives the same figure.
         total = Numbers(precision=2)
+        keys: dict[str, str] = {}
+        known: dict[str, dict[str, Any]] = {}
+        if store is not None and not branch:
+            keys = self._analysis_keys(data)
+            known = store.static_analyses(set(keys.values())) if keys else {}
+        reused = 0
+        for filename, key in keys.items():
+            entry = known.get(key)
+            if entry is None:
+                continue
+            statements = frozenset(entry["statements"])
+            multiline = {int(line): int(first) for line, first in entry["multiline"]}
+            lines = data.lines(filename) or ()
+            executed = frozenset(multiline.get(n, n) for n in lines) & statements
+            numbers = Numbers(
+                precision=2,
+                n_files=1,
+                n_statements=len(statements),
+                n_excluded=len(entry["excluded"]),
+                n_missing=len(statements - executed),
+            )
+            total += numbers
+            path = os.path.relpath(filename, self.rootdir)
+            files[path] = FileCoverage(path=path, statements=statements, executed=executed)
+            n_statements += numbers.n_statements
+            n_missing += numbers.n_missing
+            reused += 1
+        # Everything not answered from the store: changed files, and those left
+        # to coverage.py (plugins, non-.py sources), which it filters as usual.
+        parse = None
+        if store is not None and not branch:
+            parse = [f for f in data.measured_files() if keys.get(f) not in known]
+        fresh: dict[str, dict[str, Any]] = {}
         try:
-            analyses = list(get_analysis_to_report(self.cov, None))
+            analyses = list(get_analysis_to_report(self.cov, parse)) if parse != [] else []
         except coverage.exceptions.NoDataError:
             analyses = []
         except coverage.CoverageException as exc:
@@ -108,6 +166,9 @@ class Measurement:
         for reporter, analysis in analyses:
             numbers = analysis.numbers
             total += numbers
+            new_key = keys.get(reporter.filename)
+            if new_key is not None and isinstance(reporter, PythonFileReporter):
+                fresh[new_key] = _static_analysis(reporter, analysis.statements, analysis.excluded)
             path = os.path.relpath(reporter.filename, self.rootdir)
             arcs: tuple[tuple[int, int], ...] = ()
             if branch:
@@ -125,17 +186,63 @@ class Measurement:
             n_missing += numbers.n_missing
             n_branches += numbers.n_branches
             n_partial += numbers.n_partial_branches
+        if store is not None and fresh:
+            store.save_static_analyses(fresh)
         return CoverageResult(
             files=files,
             # coverage.py's own rounding: never 100 unless all covered, never 0 unless none.
-            percent=float(display_covered(total.pc_covered, 2)) if analyses else 0.0,
+            percent=float(display_covered(total.pc_covered, 2)) if files else 0.0,
             core=core,
             branch=branch,
             n_statements=n_statements,
             n_missing=n_missing,
             n_branches=n_branches,
             n_partial_branches=n_partial,
+            reused=reused,
         )
+
+    def _analysis_keys(self, data: CoverageData) -> dict[str, str]:
+        """For each plain Python file coverage.py would report on, the key of its analysis.
+
+        The key hashes the source bytes with everything else that shapes the
+        parse: coverage.py's and Python's versions and the exclusion patterns.
+        Files handled by a coverage.py plugin, or not named ``*.py``, are left
+        to coverage.py's full analysis.
+        """
+        config = self.cov.config
+        include = config.report_include and GlobMatcher(
+            prep_patterns(config.report_include), "report_include"
+        )
+        omit = config.report_omit and GlobMatcher(prep_patterns(config.report_omit), "report_omit")
+        settings = repr(
+            (coverage.__version__, sys.version_info[:2], sorted(config.exclude_list))
+        ).encode()
+        keys: dict[str, str] = {}
+        for filename in data.measured_files():
+            if not filename.endswith(".py") or data.file_tracer(filename):
+                continue
+            if (include and not include.match(filename)) or (omit and omit.match(filename)):
+                continue
+            try:
+                with open(filename, "rb") as source:
+                    digest = hashlib.blake2b(settings, digest_size=16)
+                    digest.update(source.read())
+            except OSError:
+                continue  # coverage.py's own analysis reports it (or ignores it, if told to)
+            keys[filename] = digest.hexdigest()
+        return keys
+
+
+def _static_analysis(
+    reporter: PythonFileReporter, statements: set[int], excluded: set[int]
+) -> dict[str, Any]:
+    """What a later run needs of this file's parse: statements, excluded, multi-line map."""
+    multiline = []
+    for line in range(1, len(reporter.source().splitlines()) + 2):
+        first = min(reporter.translate_lines([line]))
+        if first != line:
+            multiline.append([line, first])
+    return {"statements": sorted(statements), "excluded": sorted(excluded), "multiline": multiline}
 
 
 def coverage_document(result: CoverageResult) -> dict[str, Any]:

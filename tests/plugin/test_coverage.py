@@ -116,6 +116,9 @@ def test_total_equals_coverage_report(project: Path, workers: list[str], validat
     (gate,) = document["gates"]
     assert gate["value"] == expected and gate["verdict"] == "failed"
     assert [f["path"] for f in document["coverage"]["files"]] == ["app/core.py"]  # omit honoured
+    # A second run reuses the ledger's analysis of the unchanged source: same figures.
+    assert run_pytest(project, "--uetf", "--uetf-cov=app", *workers).returncode == 0
+    assert summary(project)["coverage"]["files"] == document["coverage"]["files"]
     assert git(project, "status", "--porcelain") == ""  # no .coverage files left behind
 
 

@@ -55,6 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
     gate.set_defaults(handler=commands.gate)
 
+    rep = sub.add_parser(
+        "report",
+        parents=[common],
+        help="write a run's reports (markdown, github, json, html, junit, cobertura)",
+    )
+    rep.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
+    rep.add_argument(
+        "--format",
+        action="append",
+        required=True,
+        metavar="FORMAT[:PATH]",
+        help="repeatable; without PATH the report goes to standard output",
+    )
+    rep.set_defaults(handler=commands.report)
+
     cov = sub.add_parser("coverage", help="a run's coverage data")
     cov_sub = cov.add_subparsers(dest="coverage_command", metavar="ACTION", required=True)
     export = cov_sub.add_parser(

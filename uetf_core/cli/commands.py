@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,28 @@ def gate(args: argparse.Namespace) -> int:
     word = "held" if verdict in (Verdict.PASSED, Verdict.WARNED) else verdict.value
     print(f"uetf: run {run_id}: gates {word}; exit {status}")
     return status
+
+
+def report(args: argparse.Namespace) -> int:
+    """Write reports of a recorded run: the same documents the run itself wrote."""
+    from uetf_core.reports import parse_report_spec, print_lines, write_reports
+
+    specs = [parse_report_spec(text) for text in args.format]
+    ledger = _open(args)
+    try:
+        run = ledger.find_run(args.run)
+        root = Path(run["rootdir"])
+        written = write_reports(
+            ledger, run["run_id"], specs, root / ".ledger" / "reports", default_stdout=True
+        )
+    finally:
+        ledger.close()
+    print_lines(written.stdout)
+    for note in written.notes:
+        print(f"uetf: {note}", file=sys.stderr)
+    for document in written.files:
+        print(f"uetf: wrote {document['kind']} report {document['path']}", file=sys.stderr)
+    return int(ExitCode.OK)
 
 
 def coverage_export(args: argparse.Namespace) -> int:

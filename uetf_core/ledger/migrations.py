@@ -259,6 +259,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN branch_name TEXT;
     CREATE INDEX runs_head ON runs(head_commit);
     """,
+    # 4: coverage.py's static analysis of unchanged sources, reused across runs.
+    """
+    CREATE TABLE analysis_cache (
+        key TEXT PRIMARY KEY,
+        statements BLOB NOT NULL,
+        excluded BLOB NOT NULL,
+        multiline_json TEXT NOT NULL,
+        used_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

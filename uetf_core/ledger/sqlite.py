@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -408,6 +408,60 @@ class SqliteLedger:
                     )
                     for f in coverage["files"]
                 ],
+            )
+
+    # Unused entries older than this are dropped when new ones are stored, so
+    # the cache follows the sources instead of growing with every edit.
+    ANALYSIS_CACHE_DAYS = 30
+
+    def static_analyses(self, keys: Collection[str]) -> dict[str, dict[str, Any]]:
+        """Cached static analyses of source files, by key (see ``uetf_core.measure``)."""
+        from coverage.numbits import numbits_to_nums  # only runs that measure pay the import
+
+        found: dict[str, dict[str, Any]] = {}
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(
+                f"SELECT key, statements, excluded, multiline_json FROM analysis_cache"
+                f" WHERE key IN ({marks})",
+                chunk,
+            ):
+                found[row[0]] = {
+                    "statements": numbits_to_nums(row[1]),
+                    "excluded": numbits_to_nums(row[2]),
+                    "multiline": json.loads(row[3]),
+                }
+        if found:
+            with self.transaction() as db:
+                db.executemany(
+                    "UPDATE analysis_cache SET used_at = ? WHERE key = ?",
+                    [(time.time(), key) for key in found],
+                )
+        return found
+
+    def save_static_analyses(self, entries: Mapping[str, dict[str, Any]]) -> None:
+        from coverage.numbits import nums_to_numbits
+
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO analysis_cache VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        key,
+                        nums_to_numbits(entry["statements"]),
+                        nums_to_numbits(entry["excluded"]),
+                        json.dumps(entry["multiline"]),
+                        now,
+                    )
+                    for key, entry in entries.items()
+                ],
+            )
+            db.execute(
+                "DELETE FROM analysis_cache WHERE used_at < ?",
+                (now - self.ANALYSIS_CACHE_DAYS * 86400,),
             )
 
     def coverage(self, run_id: str) -> dict[str, Any] | None:
@@ -872,6 +926,94 @@ class SqliteLedger:
             errors=counts.get("error", 0) + collect_errors,
             reruns=reruns,
         )
+
+    def slowest(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        """The ``limit`` longest test executions of the run, longest first."""
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT t.node_id, e.duration, e.outcome, e.worker FROM executions e"
+            " JOIN tests t USING (test_key) WHERE e.run_pk = ?"
+            " ORDER BY e.duration DESC, t.node_id LIMIT ?",
+            (pk, limit),
+        )
+        return [dict(row) for row in rows]
+
+    def history(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        """The run and the finished runs of its branch before it, oldest first, at most ``limit``.
+
+        Per run: totals, coverage percent and duration, as the trend charts draw them.
+        """
+        rows = self._query(
+            "SELECT pk, started_at, branch_name FROM runs WHERE run_id = ?", (run_id,)
+        )
+        if not rows:
+            raise RunNotFoundError(f"no run {run_id!r} in ledger {self.location}")
+        pk, started_at, branch = rows[0]
+        found = self._query(
+            "SELECT r.run_id, r.started_at, r.finished_at, r.state, c.percent FROM runs r"
+            " LEFT JOIN coverage_totals c ON c.run_pk = r.pk"
+            " WHERE (r.pk = ? OR (r.finished_at IS NOT NULL AND r.partial = 0"
+            " AND r.branch_name IS ? AND (r.started_at, r.pk) < (?, ?)))"
+            " ORDER BY r.started_at DESC, r.pk DESC LIMIT ?",
+            (pk, branch, started_at, pk, limit),
+        )
+        runs = []
+        for row in reversed(found):
+            totals = self.totals(row["run_id"])
+            finished = row["finished_at"]
+            runs.append(
+                {
+                    "run_id": row["run_id"],
+                    "started_at": iso(row["started_at"]),
+                    "state": row["state"],
+                    "totals": totals.as_dict(),
+                    "coverage": row["percent"],
+                    "duration_seconds": (
+                        round(finished - row["started_at"], 3) if finished is not None else None
+                    ),
+                }
+            )
+        return runs
+
+    def add_document(self, document: dict[str, Any]) -> None:
+        """Record a report that was written (``doc_metadata``)."""
+        from uetf_core.timeutil import parse_iso
+
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO documents (kind, format, path, sha256, size_bytes, run_ids_json,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    document["kind"],
+                    document["format"],
+                    document["path"],
+                    document["sha256"],
+                    document["size_bytes"],
+                    json.dumps(document["run_ids"]),
+                    parse_iso(document["created_at"]).timestamp(),
+                ),
+            )
+
+    def documents(self, run_id: str) -> list[dict[str, Any]]:
+        """The reports written of ``run_id``, oldest first, as ``doc_metadata`` documents."""
+        rows = self._query(
+            "SELECT kind, format, path, sha256, size_bytes, run_ids_json, created_at"
+            " FROM documents WHERE EXISTS (SELECT 1 FROM json_each(run_ids_json)"
+            " WHERE value = ?) ORDER BY pk",
+            (run_id,),
+        )
+        return [
+            {
+                "kind": row["kind"],
+                "format": row["format"],
+                "path": row["path"],
+                "sha256": row["sha256"],
+                "size_bytes": row["size_bytes"],
+                "run_ids": json.loads(row["run_ids_json"]),
+                "created_at": iso(row["created_at"]),
+            }
+            for row in rows
+        ]
 
     def metrics(self, run_id: str, now: float | None = None) -> RunMetrics:
         pk = self._run_pk(run_id)

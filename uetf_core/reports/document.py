@@ -1,0 +1,180 @@
+"""The gate report: everything a reviewer reads about one run, as one JSON-ready document.
+
+Every format (markdown, GitHub, HTML, JSON) renders this document, and it is
+built only from the ledger, so ``uetf report`` later gives the same bytes the
+run wrote. Its ``generated_at`` is the time of the run's verdict for the same
+reason.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from uetf_core.judge import find_baseline
+from uetf_core.ledger.base import Ledger
+from uetf_core.summary import build_summary, ranges
+from uetf_core.timeutil import parse_iso
+
+SLOWEST = 10
+TREND_RUNS = 20
+# A traceback in a report is for reading, not archiving: the ledger keeps the full one.
+TRACEBACK_CHARS = 4000
+
+
+def pass_rate(totals: dict[str, int]) -> float | None:
+    """Percent of executed tests (skips excluded) that did not fail or error, as the gate."""
+    executed = totals["passed"] + totals["failed"] + totals["errors"] + totals["xfailed"]
+    executed += totals["xpassed"]
+    if executed == 0:
+        return None
+    return round(100.0 * (executed - totals["failed"] - totals["errors"]) / executed, 2)
+
+
+def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
+    """The ``gate_report`` document of ``run_id``."""
+    summary = build_summary(ledger, run_id)
+    rootdir = summary["rootdir"]
+    errors: dict[str, dict[str, Any]] = {}
+    for error in ledger.error_captures(run_id):
+        errors.setdefault(error["node_id"], error)  # the first error of a test explains it
+    failures = []
+    for failure in summary["failures"]:
+        capture = errors.get(failure["node_id"])
+        failures.append(
+            {
+                **failure,
+                "path": _relative(capture["path"], rootdir)
+                if capture and capture["path"]
+                else None,
+                "line": capture["lineno"] if capture else None,
+                "traceback": capture["traceback"][-TRACEBACK_CHARS:] if capture else None,
+            }
+        )
+    # Collection errors have no task and no outcome row; a reviewer still needs them.
+    for error in errors.values():
+        if error["phase"] == "collect":
+            failures.append(
+                {
+                    "node_id": error["node_id"],
+                    "outcome": "error",
+                    "classification": "new",
+                    "baseline_outcome": None,
+                    "message": f"{error['exc_type']}: {error['message']}".splitlines()[0][:500],
+                    "path": _relative(error["path"], rootdir) if error["path"] else None,
+                    "line": error["lineno"],
+                    "traceback": error["traceback"][-TRACEBACK_CHARS:],
+                }
+            )
+    history = ledger.history(run_id, TREND_RUNS)
+    return {
+        "run_id": run_id,
+        "verdict": _verdict(summary),
+        "state": summary["state"],
+        "exit_status": summary["exit_status"] if summary["exit_status"] is not None else -1,
+        "generated_at": summary["finished_at"] or summary["started_at"],
+        "started_at": summary["started_at"],
+        "duration_seconds": summary["duration_seconds"],
+        "head_commit": summary["head_commit"],
+        "partial": summary["partial"],
+        "uetf_version": summary["uetf_version"],
+        "totals": summary["totals"],
+        "pass_rate": pass_rate(summary["totals"]),
+        "gates": summary["gates"],
+        "failures": failures,
+        "coverage": summary["coverage"],
+        "patch": _patch(summary["patch"], ledger.coverage(run_id) if summary["patch"] else None),
+        "slowest": [
+            {
+                "node_id": row["node_id"],
+                "duration": round(row["duration"], 6),
+                "outcome": row["outcome"],
+            }
+            for row in ledger.slowest(run_id, SLOWEST)
+        ],
+        "baseline": _since_baseline(ledger, run_id, summary),
+        "trend": [
+            {
+                "run_id": run["run_id"],
+                "started_at": run["started_at"],
+                "tests": run["totals"]["collected"],
+                "pass_rate": pass_rate(run["totals"]),
+                "coverage": run["coverage"],
+                "duration_seconds": run["duration_seconds"],
+            }
+            for run in history
+        ],
+    }
+
+
+def _verdict(summary: dict[str, Any]) -> str:
+    """passed, failed, warned or error: the gates' verdict, and the tests' when they failed."""
+    if summary["state"] in ("errored", "abandoned", "interrupted"):
+        return "error"
+    if summary["state"] == "failed" or summary["verdict"] == "failed":
+        return "failed"
+    if summary["verdict"] == "error":
+        return "error"
+    if summary["verdict"] == "warned":
+        return "warned"
+    return "passed" if summary["state"] == "passed" else "error"
+
+
+def _relative(path: str, rootdir: str) -> str:
+    if os.path.isabs(path):
+        try:
+            relative = os.path.relpath(path, rootdir)
+        except ValueError:  # another drive on Windows
+            return path
+        return path if relative.startswith("..") else relative
+    return path
+
+
+def _patch(patch: dict[str, Any] | None, coverage: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The change: per file its added lines, and which of them ran and which did not."""
+    if patch is None:
+        return None
+    measured = {f["path"]: f for f in coverage["files"]} if coverage else {}
+
+    def covered(path: str, added: list[list[int]]) -> list[list[int]]:
+        if path not in measured:
+            return []
+        lines = {n for a, b in added for n in range(a, b + 1)}
+        return ranges(lines & set(measured[path]["executed"]) & set(measured[path]["statements"]))
+
+    return {
+        "base_ref": patch["base_ref"],
+        "merge_base": patch["merge_base"],
+        "problem": patch["problem"],
+        "files": [
+            {
+                "path": f["path"],
+                "added_lines": f["added_lines"],
+                "uncovered_lines": f["uncovered_lines"],
+                "covered_lines": covered(f["path"], f["added_lines"]),
+            }
+            for f in patch["files"]
+        ],
+    }
+
+
+def _since_baseline(ledger: Ledger, run_id: str, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """This run beside its baseline: tests, outcomes, coverage, duration."""
+    config = summary["config"] or {}
+    baseline, _ = find_baseline(ledger, run_id, config.get("baseline"), ledger.patch(run_id))
+    if baseline is None:
+        return None
+    before = ledger.find_run(baseline.run_id)
+    totals = ledger.totals(baseline.run_id).as_dict()
+    duration = None
+    if before["finished_at"]:
+        elapsed = parse_iso(before["finished_at"]) - parse_iso(before["started_at"])
+        duration = round(elapsed.total_seconds(), 3)
+    return {
+        "run_id": baseline.run_id,
+        "head_commit": before["head_commit"],
+        "totals": totals,
+        "pass_rate": pass_rate(totals),
+        "coverage": ledger.coverage_percent(baseline.run_id),
+        "duration_seconds": duration,
+    }

@@ -1,0 +1,325 @@
+"""One self-contained HTML file: verdict, gates, failures, coverage in the source, trends.
+
+No script, no stylesheet or font from elsewhere, no image but inline SVG; a
+Content-Security-Policy forbids the page any request, so it opens the same
+from a CI artifact, a mail attachment or a laptop without a network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from uetf_core.render import format_ranges
+from uetf_core.reports.charts import trend_svg
+from uetf_core.reports.escape import html_text as h
+from uetf_core.reports.markdown import headline
+
+# Shown where a figure does not exist (no baseline, no coverage).
+NOTHING = "-"
+# Lines of source shown around an uncovered range, and at most per file.
+CONTEXT = 2
+MAX_SOURCE_LINES = 400
+SOURCE_FILES = 20
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328;
+background:#fff}
+main{max-width:1100px;margin:0 auto;padding:16px 24px 48px}
+h1{font-size:20px;margin:8px 0}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d0d7de}
+.banner{padding:12px 16px;border-radius:6px;color:#fff;font-weight:600}
+.passed{background:#1a7f37}.failed{background:#cf222e}.warned{background:#9a6700}
+.error{background:#6e7781}
+.facts{color:#57606a;margin:6px 0 0}
+table{border-collapse:collapse;width:100%;margin:6px 0}
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.v-passed{color:#1a7f37}.v-failed,.v-error{color:#cf222e}.v-warned{color:#9a6700}
+.v-skipped{color:#57606a}
+code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+pre{background:#f6f8fa;padding:8px;overflow:auto;white-space:pre-wrap;word-break:break-word}
+details{margin:4px 0}summary{cursor:pointer}
+.kind{display:inline-block;padding:0 6px;border-radius:10px;font-size:12px;background:#eaeef2}
+.kind-new{background:#ffebe9}.kind-flaky{background:#fff8c5}
+.src{border:1px solid #d0d7de;margin:6px 0 14px}
+.src div{white-space:pre;font:12px/1.5 ui-monospace,Menlo,Consolas,monospace;
+padding:0 8px}
+.src .no{display:inline-block;width:4em;color:#6e7781;user-select:none}
+.src .miss{background:#ffebe9}.src .hit{background:#dafbe1}
+.src .gap{color:#6e7781;background:#f6f8fa}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+svg.chart{border:1px solid #d0d7de;background:#fff}
+svg.chart polyline{fill:none;stroke:#0969da;stroke-width:2}svg.chart circle{fill:#0969da}
+svg.chart text{font:10px sans-serif;fill:#57606a}
+svg.chart .chart-title{font-weight:600;fill:#1f2328}
+svg.chart .baseline{stroke:#d0d7de}
+"""
+
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:;"
+    " base-uri 'none'; form-action 'none'"
+)
+
+
+def render_html(report: dict[str, Any], rootdir: str) -> str:
+    """The report as one HTML page; sources are read from ``rootdir`` for the coverage views."""
+    # The headline without its emoji: not every system font has one.
+    title = headline(report).lstrip("# ").split(" ", 1)[1]
+    body = [
+        f'<div class="banner {h(report["verdict"])}">{h(title)}</div>',
+        f'<p class="facts">{_facts(report)}</p>',
+        "<h2>Gates</h2>",
+        _gates(report["gates"]),
+        *_failures(report["failures"]),
+        *_patch(report, rootdir),
+        *_coverage(report, rootdir),
+        *_slowest(report["slowest"]),
+        *_baseline(report),
+        *_trends(report["trend"]),
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>UETF report {h(report['run_id'])}</title><style>{STYLE}</style></head>"
+        "<body><main>\n<h1>UETF report</h1>\n" + "\n".join(body) + "\n</main></body></html>\n"
+    )
+
+
+def _facts(report: dict[str, Any]) -> str:
+    totals = report["totals"]
+    parts = [f"{totals['collected']} tests"]
+    parts += [
+        f"{totals[name]} {name}"
+        for name in ("passed", "failed", "errors", "skipped", "xfailed", "xpassed", "reruns")
+        if totals.get(name)
+    ]
+    if report["coverage"] is not None:
+        parts.append(f"coverage {report['coverage']['percent']:.2f} %")
+    if report["duration_seconds"] is not None:
+        parts.append(f"{report['duration_seconds']:.2f} s")
+    parts.append(f"run <code>{h(report['run_id'])}</code>")
+    if report["head_commit"]:
+        parts.append(f"commit <code>{h(report['head_commit'][:12])}</code>")
+    parts.append(f"finished {h(report['generated_at'])}")
+    if report["partial"]:
+        parts.append("<strong>partial run</strong>")
+    return " · ".join(parts)
+
+
+def _value(value: float | None, unit: str | None) -> str:
+    if value is None:
+        return NOTHING
+    text = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    return h(f"{text} {unit}" if unit == "%" else f"{text}{unit or ''}")
+
+
+def _gates(gates: Sequence[dict[str, Any]]) -> str:
+    if not gates:
+        return "<p>No gates declared.</p>"
+    rows = [
+        "<table><thead><tr><th>gate</th><th>threshold</th><th>measured</th><th>verdict</th>"
+        "</tr></thead><tbody>"
+    ]
+    for g in gates:
+        name = g["name"] + (f"[{g['path']}]" if g.get("path") else "")
+        reason = f": {g['reason']}" if g.get("reason") else ""
+        threshold = _value(g["threshold"], g.get("unit"))
+        rows.append(
+            f"<tr><td><code>{h(name)}</code></td><td>{h(g['op'])} {threshold}"
+            f'</td><td class="num">{_value(g["value"], g.get("unit"))}</td>'
+            f'<td class="v-{h(g["verdict"])}">{h(g["verdict"])}{h(reason)}</td></tr>'
+        )
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
+def _failures(failures: Sequence[dict[str, Any]]) -> list[str]:
+    if not failures:
+        return []
+    out = [f"<h2>Failures ({len(failures)})</h2>"]
+    order = {"new": 0, "pre-existing": 1, "flaky": 2}
+    for f in sorted(failures, key=lambda f: (order[f["classification"]], f["node_id"])):
+        where = f" at <code>{h(f['path'])}:{h(f['line'])}</code>" if f["path"] else ""
+        out.append(
+            f'<details><summary><span class="kind kind-{h(f["classification"])}">'
+            f"{h(f['classification'])}</span> {h(f['outcome'])} <code>{h(f['node_id'])}</code>"
+            f"{': ' + h(f['message']) if f['message'] else ''}</summary>"
+            f"<p>baseline: {h(f['baseline_outcome'] or 'not run')}{where}</p>"
+            f"<pre>{h(f['traceback'] or '(no traceback recorded)')}</pre></details>"
+        )
+    return out
+
+
+def _read_source(rootdir: str, path: str) -> list[str] | None:
+    try:
+        with open(os.path.join(rootdir, path), encoding="utf-8", errors="replace") as source:
+            return source.read().splitlines()
+    except OSError:
+        return None
+
+
+def _expand(ranges: Sequence[Sequence[int]]) -> set[int]:
+    return {n for a, b in ranges for n in range(a, b + 1)}
+
+
+def _source_view(lines: list[str], shown: set[int], missed: set[int], hit: set[int]) -> str:
+    """The lines in ``shown`` with context, uncovered and covered ones marked."""
+    wanted = sorted(
+        {n for line in shown for n in range(line - CONTEXT, line + CONTEXT + 1)}
+        & set(range(1, len(lines) + 1))
+    )[:MAX_SOURCE_LINES]
+    out = ['<div class="src">']
+    previous = 0
+    for number in wanted:
+        if previous and number != previous + 1:
+            out.append('<div class="gap">…</div>')
+        mark = ' class="miss"' if number in missed else ' class="hit"' if number in hit else ""
+        out.append(f'<div{mark}><span class="no">{number}</span>{h(lines[number - 1])}</div>')
+        previous = number
+    out.append("</div>")
+    return "".join(out)
+
+
+def _patch(report: dict[str, Any], rootdir: str) -> list[str]:
+    patch = report["patch"]
+    if patch is None:
+        return []
+    out = ["<h2>Change under test</h2>"]
+    base = patch["base_ref"] or "a diff file"
+    out.append(
+        f"<p>against <code>{h(base)}</code>"
+        + (
+            f" (merge base <code>{h(patch['merge_base'][:12])}</code>)"
+            if patch["merge_base"]
+            else ""
+        )
+        + "</p>"
+    )
+    if patch["problem"]:
+        out.append(f'<p class="v-error">{h(patch["problem"])}</p>')
+        return out
+    if not patch["files"]:
+        out.append("<p>No changed Python lines.</p>")
+        return out
+    out.append(
+        "<table><thead><tr><th>file</th><th>changed lines</th><th>not covered</th>"
+        "</tr></thead><tbody>"
+    )
+    for f in patch["files"]:
+        out.append(
+            f"<tr><td><code>{h(f['path'])}</code></td><td>{h(format_ranges(f['added_lines']))}</td>"
+            f'<td class="v-failed">{h(format_ranges(f["uncovered_lines"]))}</td></tr>'
+        )
+    out.append("</tbody></table>")
+    for f in patch["files"][:SOURCE_FILES]:
+        if not f["uncovered_lines"] and not f["covered_lines"]:
+            continue
+        lines = _read_source(rootdir, f["path"])
+        out.append(f"<h3><code>{h(f['path'])}</code></h3>")
+        if lines is None:
+            out.append("<p>source not available here</p>")
+            continue
+        missed = _expand(f["uncovered_lines"])
+        out.append(
+            _source_view(lines, _expand(f["added_lines"]), missed, _expand(f["covered_lines"]))
+        )
+    return out
+
+
+def _coverage(report: dict[str, Any], rootdir: str) -> list[str]:
+    coverage = report["coverage"]
+    if coverage is None:
+        return []
+    out = [
+        f"<h2>Coverage: {coverage['percent']:.2f} %</h2>",
+        f"<p>{coverage['statements']} statements, {coverage['missing']} not run"
+        f" (coverage.py, {h(coverage['core'])} core{', branch' if coverage['branch'] else ''})</p>",
+        "<table><thead><tr><th>file</th><th>statements</th><th>missing</th><th>cover</th>"
+        "<th>missing lines</th></tr></thead><tbody>",
+    ]
+    for f in coverage["files"]:
+        out.append(
+            f'<tr><td><code>{h(f["path"])}</code></td><td class="num">{f["statements"]}</td>'
+            f'<td class="num">{f["missing"]}</td><td class="num">{f["percent"]:.2f} %</td>'
+            f"<td>{h(format_ranges(f['missing_lines']))}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    # Without a change to show, the files with the most lines not run, in their source.
+    if report["patch"] is None:
+        worst = sorted((f for f in coverage["files"] if f["missing"]), key=lambda f: -f["missing"])
+        for f in worst[:SOURCE_FILES]:
+            lines = _read_source(rootdir, f["path"])
+            if lines is None:
+                continue
+            missed = _expand(f["missing_lines"])
+            out.append(
+                f"<details><summary>lines not run in <code>{h(f['path'])}</code></summary>"
+                + _source_view(lines, missed, missed, set())
+                + "</details>"
+            )
+    return out
+
+
+def _slowest(slowest: Sequence[dict[str, Any]]) -> list[str]:
+    if not slowest:
+        return []
+    rows = "".join(
+        f'<tr><td><code>{h(t["node_id"])}</code></td><td class="num">{t["duration"]:.3f} s</td>'
+        f"<td>{h(t['outcome'])}</td></tr>"
+        for t in slowest
+    )
+    return [
+        f"<h2>Slowest {len(slowest)} tests</h2>",
+        "<table><thead><tr><th>test</th><th>duration</th><th>outcome</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>",
+    ]
+
+
+def _baseline(report: dict[str, Any]) -> list[str]:
+    base = report["baseline"]
+    if base is None:
+        return ["<h2>Baseline</h2><p>No baseline run recorded for this change's merge base.</p>"]
+    coverage = report["coverage"]["percent"] if report["coverage"] else None
+    rows = [
+        (name, base["totals"][name], report["totals"][name])
+        for name in ("collected", "passed", "failed", "errors", "skipped")
+    ]
+    rows += [
+        ("pass rate %", base["pass_rate"], report["pass_rate"]),
+        ("coverage %", base["coverage"], coverage),
+        ("duration s", base["duration_seconds"], report["duration_seconds"]),
+    ]
+    cells = []
+    for name, before, after in rows:
+        change = (
+            NOTHING
+            if before is None or after is None
+            else f"{after - before:+.2f}".replace(".00", "")
+        )
+        cells.append(
+            f'<tr><td>{h(name)}</td><td class="num">{_value(before, None)}</td>'
+            f'<td class="num">{_value(after, None)}</td><td class="num">{h(change)}</td></tr>'
+        )
+    return [
+        f"<h2>Since the baseline (run <code>{h(base['run_id'])}</code>)</h2>",
+        "<table><thead><tr><th></th><th>baseline</th><th>this run</th><th>change</th></tr>"
+        f"</thead><tbody>{''.join(cells)}</tbody></table>",
+    ]
+
+
+def _trends(trend: Sequence[dict[str, Any]]) -> list[str]:
+    if not trend:
+        return []
+    charts = [
+        ("pass rate", "pass_rate", " %"),
+        ("coverage", "coverage", " %"),
+        ("duration", "duration_seconds", " s"),
+        ("tests", "tests", ""),
+    ]
+    svgs = [
+        trend_svg(f"{title} ({len(trend)} runs)", [(r["run_id"], r[key]) for r in trend], unit)
+        for title, key, unit in charts
+    ]
+    return ["<h2>Trends on this branch</h2>", f'<div class="charts">{"".join(svgs)}</div>']
