@@ -289,3 +289,41 @@ def test_html_opens_in_headless_chromium_without_requests(reported, tmp_path: Pa
     )
     _, console = open_page(open_csp)
     assert console == []
+
+
+def test_every_format_in_process_equals_the_run(reported, tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
+    """write_reports itself (no subprocess): same bytes, recorded documents, defaults, notes."""
+    from uetf_core.errors import ConfigError
+    from uetf_core.reports import ReportSpec, parse_report_spec, write_reports
+
+    run_id = json.loads((reported["out"] / "json").read_text())["run_id"]
+    ledger = open_ledger(str(reported["root"] / ".ledger" / "uetf.db"))
+    try:
+        before = len(ledger.documents(run_id))
+        specs = [parse_report_spec(f"{fmt}:{tmp_path / fmt}") for fmt in FORMATS]
+        written = write_reports(ledger, run_id, specs, tmp_path / "unused")
+        for fmt in ("markdown", "json", "html", "junit"):
+            assert (tmp_path / fmt).read_bytes() == (reported["out"] / fmt).read_bytes(), fmt
+        run_commands = [line for line in reported["stdout"].splitlines() if line.startswith("::")]
+        assert written.stdout == run_commands
+        assert len(ledger.documents(run_id)) == before + len(FORMATS)
+        for document in written.files:
+            validate("doc_metadata", document)
+
+        # Defaults: files under .ledger/reports (ignored by git); github off GitHub Actions.
+        default_dir = tmp_path / ".ledger" / "reports"
+        quiet = write_reports(
+            ledger, run_id, [ReportSpec("markdown"), ReportSpec("github")], default_dir, env={}
+        )
+        assert (default_dir / "uetf-report.md").is_file()
+        assert (tmp_path / ".ledger" / ".gitignore").read_text().endswith("*\n")
+        assert quiet.notes and "GITHUB_STEP_SUMMARY is not set" in quiet.notes[0]
+
+        blocked = tmp_path / "a-file"
+        blocked.write_text("")
+        with pytest.raises(ConfigError, match="cannot write the html report"):
+            write_reports(ledger, run_id, [ReportSpec("html", str(blocked / "r.html"))], tmp_path)
+        with pytest.raises(ConfigError, match="names no path"):
+            parse_report_spec("html:")
+    finally:
+        ledger.close()

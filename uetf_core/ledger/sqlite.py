@@ -938,6 +938,24 @@ class SqliteLedger:
         )
         return [dict(row) for row in rows]
 
+    def final_results(self, run_id: str) -> list[tuple[str, int, str, float, str | None]]:
+        """Per test, its last attempt: node id, attempt, outcome, duration, skip or xfail reason.
+
+        In run order; a lean read for reports that list every test (JUnit).
+        """
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT t.node_id, e.attempt, e.outcome, e.duration,"
+            " coalesce(e.skip_reason, e.xfail_reason) FROM executions e"
+            " JOIN tests t USING (test_key) WHERE e.run_pk = ? AND e.outcome != 'rerun'"
+            " ORDER BY e.rowid",
+            (pk,),
+        )
+        final: dict[str, tuple[str, int, str, float, str | None]] = {}
+        for row in rows:
+            final[row[0]] = (row[0], row[1], row[2], row[3], row[4])
+        return list(final.values())
+
     def history(self, run_id: str, limit: int) -> list[dict[str, Any]]:
         """The run and the finished runs of its branch before it, oldest first, at most ``limit``.
 

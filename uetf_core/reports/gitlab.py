@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import xml.etree.ElementTree as ET
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 from uetf_core.errors import ConfigError
 from uetf_core.ledger.base import Ledger
@@ -22,7 +22,10 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _xml(text: object) -> str:
-    return _NOT_XML.sub("", plain(text))
+    value = str(text)
+    if not (value.isascii() and value.isprintable()):  # most names: nothing to remove
+        value = _NOT_XML.sub("", plain(value))
+    return value
 
 
 def _names(node_id: str) -> tuple[str, str]:
@@ -35,56 +38,53 @@ def _names(node_id: str) -> tuple[str, str]:
     return classname, parts[-1] if len(parts) > 1 else parts[0]
 
 
+def _case(node_id: str, seconds: float | None, inner: str = "") -> str:
+    classname, name = _names(node_id)
+    time_attr = f' time="{seconds:.6f}"' if seconds is not None else ""
+    head = (
+        f"<testcase classname={quoteattr(_xml(classname))} name={quoteattr(_xml(name))}{time_attr}"
+    )
+    return f"{head}>{inner}</testcase>" if inner else f"{head} />"
+
+
+def _problem(tag: str, message: str, text: str | None) -> str:
+    body = escape(_xml(text)) if text else ""
+    return f"<{tag} message={quoteattr(_xml(message)[:1000])}>{body}</{tag}>"
+
+
 def render_junit(ledger: Ledger, run_id: str, report: dict[str, Any]) -> str:
-    """The run as one JUnit ``testsuite``."""
-    final: dict[str, dict[str, Any]] = {}
-    for record in ledger.records(run_id):
-        known = final.get(record["node_id"])
-        if known is None or record["attempt"] > known["attempt"]:
-            final[record["node_id"]] = record
+    """The run as one JUnit ``testsuite`` (written as text: ElementTree is 3x slower here)."""
+    errors: dict[tuple[str, int], dict[str, Any]] = {}
+    for capture in ledger.error_captures(run_id):
+        errors.setdefault((capture["node_id"], capture["attempt"]), capture)
+    results = ledger.final_results(run_id)
     totals = report["totals"]
-    suite = ET.Element(
-        "testsuite",
-        name="uetf",
-        tests=str(len(final)),
-        failures=str(totals["failed"]),
-        errors=str(totals["errors"]),
-        skipped=str(totals["skipped"] + totals["xfailed"]),
-        time=f"{report['duration_seconds'] or 0:.3f}",
-        timestamp=report["started_at"],
-    )
-    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="uetf_run_id", value=run_id)
-    for record in final.values():
-        classname, name = _names(record["node_id"])
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=_xml(classname),
-            name=_xml(name),
-            time=f"{record['duration']:.6f}",
-        )
-        outcome = record["outcome"]
-        error = record["error"]
-        message = _xml(f"{error['exc_type']}: {error['message']}") if error else outcome
-        text = _xml(error["traceback"]) if error else None
-        if outcome == "failed":
-            ET.SubElement(case, "failure", message=message[:1000]).text = text
-        elif outcome == "error":
-            ET.SubElement(case, "error", message=message[:1000]).text = text
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        f'<testsuite name="uetf" tests="{len(results)}" failures="{totals["failed"]}"'
+        f' errors="{totals["errors"]}" skipped="{totals["skipped"] + totals["xfailed"]}"'
+        f' time="{report["duration_seconds"] or 0:.3f}"'
+        f" timestamp={quoteattr(report['started_at'])}>",
+        f'<properties><property name="uetf_run_id" value="{run_id}" /></properties>',
+    ]
+    seen = set()
+    for node_id, attempt, outcome, duration, reason in results:
+        seen.add(node_id)
+        inner = ""
+        if outcome in ("failed", "error"):
+            error = errors.get((node_id, attempt))
+            message = f"{error['exc_type']}: {error['message']}" if error else outcome
+            tag = "failure" if outcome == "failed" else "error"
+            inner = _problem(tag, message, error["traceback"] if error else None)
         elif outcome in ("skipped", "xfailed"):
-            reason = record["skip_reason"] or record["xfail_reason"] or outcome
-            ET.SubElement(case, "skipped", message=_xml(reason)[:1000])
+            inner = f"<skipped message={quoteattr(_xml(reason or outcome)[:1000])} />"
+        lines.append(_case(node_id, duration, inner))
     for failure in report["failures"]:  # collection errors have no record
-        if failure["node_id"] not in final and failure["outcome"] == "error":
-            classname, name = _names(failure["node_id"])
-            case = ET.SubElement(suite, "testcase", classname=_xml(classname), name=_xml(name))
-            ET.SubElement(case, "error", message=_xml(failure["message"] or "error")).text = _xml(
-                failure["traceback"] or ""
-            )
-    ET.indent(suite)
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
-    )
+        if failure["node_id"] not in seen and failure["outcome"] == "error":
+            problem = _problem("error", failure["message"] or "error", failure["traceback"])
+            lines.append(_case(failure["node_id"], None, problem))
+    lines.append("</testsuite>")
+    return "\n".join(lines) + "\n"
 
 
 def render_cobertura(ledger: Ledger, run_id: str, rootdir: str) -> str:
