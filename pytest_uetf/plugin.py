@@ -88,6 +88,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "repeatable; without PATH under .ledger/reports/ (github: $GITHUB_STEP_SUMMARY)",
     )
     group.addoption(
+        "--uetf-dist",
+        choices=("duration", "module", "hash"),
+        default=None,
+        help="with xdist's -n: route tests to workers by recorded duration (longest first), "
+        "by module, or by a stable hash of the node id",
+    )
+    group.addoption(
+        "--uetf-order",
+        choices=("failed-first", "new-first", "longest-first"),
+        default=None,
+        help="run tests that failed last time, tests never recorded, or the longest first",
+    )
+    group.addoption(
+        "--uetf-shard",
+        metavar="K/N",
+        default=None,
+        help="run the K-th of N shards, balanced by recorded duration (one CI job each)",
+    )
+    group.addoption(
+        "--uetf-workstream",
+        metavar="ID",
+        default=None,
+        help="the CI build this run is a step of (default: the CI's build id)",
+    )
+    group.addoption(
+        "--uetf-phase",
+        metavar="NAME",
+        default=None,
+        help="the workstream phase of this run, e.g. unit or integration (default: test)",
+    )
+    group.addoption(
+        "--uetf-depends-on",
+        metavar="PHASE",
+        action="append",
+        default=[],
+        help="a phase this phase depends on (repeatable)",
+    )
+    group.addoption(
         "--uetf-gate-mode",
         choices=("fail", "warn"),
         default=None,
@@ -166,6 +204,12 @@ def _run_config(config: pytest.Config, options: Any) -> RunConfig | None:
             diff_file=options.uetf_diff_file,
             baseline=options.uetf_baseline,
             reports=tuple(options.uetf_report),
+            dist=options.uetf_dist,
+            order=options.uetf_order,
+            shard=options.uetf_shard,
+            workstream=options.uetf_workstream,
+            phase=options.uetf_phase,
+            depends_on=tuple(options.uetf_depends_on),
         )
         return resolve_config(config.rootpath, table, cli, os.environ, pyproject)
     except ConfigError as exc:
@@ -195,6 +239,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         if measurement is not None:
             config.pluginmanager.register(WorkerCoverage(config, measurement), "uetf-worker-cov")
+        wire = config.workerinput.get("uetf_plan")
+        if wire is not None:
+            from pytest_uetf.ordering import PlannedItems
+            from uetf_core.planning import Plan
+
+            config.pluginmanager.register(PlannedItems(Plan.from_wire(wire)), "uetf-plan")
         return
     run_config = _run_config(config, config.option)
     if run_config is None:

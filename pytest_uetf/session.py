@@ -26,6 +26,7 @@ from uetf_core.states import RunState, WorkerState
 
 if TYPE_CHECKING:
     from uetf_core.measure import Measurement
+    from uetf_core.planning import Plan
     from uetf_core.reports import Written
 
 
@@ -47,6 +48,8 @@ class UetfSession:
         self._xdist = False
         self.reports: Written | None = None
         self.report_problem: str | None = None
+        self.plan: Plan | None = None
+        self._routes: list[tuple[Any, ...]] = []
 
     # -- start ------------------------------------------------------------
 
@@ -59,9 +62,27 @@ class UetfSession:
             self._bridge_hooks(self.recorder)
             self.recorder.start()
             self.recorder.set_commit(*current_commit(self.config.rootpath))
-            partial = partial_reason(self.config)
+            config = self.run_config
+            partial = ", ".join(
+                reason
+                for reason in (
+                    partial_reason(self.config),
+                    config.shard and f"shard {config.shard}",
+                )
+                if reason
+            )
             if partial:
                 self.recorder.mark_partial(partial)
+            if config.workstream:
+                ledger.add_step(
+                    config.workstream,
+                    config.phase,
+                    self.recorder.run_id,
+                    config.shard,
+                    config.depends_on,
+                )
+            if config.dist or config.order or config.shard:
+                self._plan(ledger)
             self.recorder.transition(RunState.COLLECTING)
         except UetfError as exc:
             exit_on(exc)
@@ -70,6 +91,50 @@ class UetfSession:
         )
         if not self._xdist:
             self.recorder.worker(CONTROLLER, WorkerState.READY)
+
+    def _plan(self, ledger: Any) -> None:
+        """Durations and outcomes from the ledger, for routing, ordering and sharding."""
+        from pytest_uetf.ordering import PlannedItems
+        from uetf_core.planning import Plan, parse_shard
+
+        config = self.run_config
+        outcomes = ledger.last_outcomes(20) if config.order == "failed-first" else {}
+        self.plan = Plan.from_history(
+            ledger.recent_durations(20, exclude_workstream=config.workstream),
+            failed=[n for n, outcome in outcomes.items() if outcome in ("failed", "error")],
+            known=ledger.known_tests() if config.order == "new-first" else (),
+            order=config.order,
+            shard=parse_shard(config.shard) if config.shard else None,
+        )
+        # Serial runs order and shard here; xdist workers get the plan (pytest_configure_node).
+        self.config.pluginmanager.register(
+            PlannedItems(self.plan, on_ordered=self._record_schedule), "uetf-plan"
+        )
+
+    def _record_schedule(self, node_ids: list[str]) -> None:
+        assert self.recorder is not None and self.plan is not None
+        shard = f"shard {self.run_config.shard}" if self.run_config.shard else None
+        entries = []
+        for position, node_id in enumerate(node_ids):
+            priority, reason = self.plan.priority(node_id)
+            entries.append((node_id, position, priority, shard, reason))
+        self.recorder.ledger.add_schedule(self.recorder.run_id, entries)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.plan is not None:
+            node.workerinput["uetf_plan"] = self.plan.to_wire()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if self.plan is None or self.run_config.dist is None:
+            return None
+        from pytest_uetf.scheduling import PlannedScheduling
+
+        return PlannedScheduling(config, log, self.plan, self.run_config.dist, self._route)
+
+    def _route(self, *decision: Any) -> None:
+        self._routes.append(decision)
 
     def _bridge_hooks(self, recorder: RunRecorder) -> None:
         """Forward the core's events to the ``pytest_uetf_*`` hooks that have implementations."""
@@ -110,6 +175,8 @@ class UetfSession:
         # Every worker collects the same items; the first list is the run's tasks.
         if self.recorder is not None and not self._tasks_recorded:
             self._record_tasks([(node_id, node_id.split("::", 1)[0]) for node_id in ids])
+            if self.plan is not None and self.plan.order is not None:
+                self._record_schedule(list(ids))
 
     def _record_tasks(self, items: list[tuple[str, str]]) -> None:
         assert self.recorder is not None
@@ -169,14 +236,20 @@ class UetfSession:
         else:  # xdist reports a test whose worker crashed with when="???"
             entry = self._open.pop(nodeid, None)
             attempt = entry[2] if entry else self._attempts.get(nodeid, 0) + 1
-            worker = getattr(report, "worker_id", None) or CONTROLLER
+            # xdist's report of a crashed worker carries the worker's node, not its id.
+            node = getattr(report, "node", None)
+            worker = getattr(report, "worker_id", None) or (
+                _worker_id(node) if node is not None else CONTROLLER
+            )
             self._add(crash_record(report, attempt, worker))
 
     def _add(self, record: Any) -> None:
         recorder = self.recorder
         if recorder is None:
             return
-        if recorder.worker_state(record.worker) is not WorkerState.BUSY:
+        state = recorder.worker_state(record.worker)
+        # A crashed worker's last test is reported after the worker is recorded down.
+        if state not in (WorkerState.BUSY, WorkerState.CRASHED, WorkerState.STOPPED):
             recorder.worker(record.worker, WorkerState.BUSY)
         try:
             recorder.add_record(record)
@@ -206,6 +279,9 @@ class UetfSession:
                     record = _interrupted(record)
                 recorder.add_record(record)
             del self._open[nodeid]
+        if self._routes:
+            recorder.ledger.add_routing(recorder.run_id, self._routes)
+            self._routes = []
         status = int(exitstatus)
         coverage = None
         problem: UetfError | None = None
@@ -224,6 +300,11 @@ class UetfSession:
         if problem is not None:
             exit_on(problem)
         session.exitstatus = self.outcome.exit_status
+        if self.run_config.workstream:
+            state = self.outcome.state.value
+            recorder.ledger.set_step_state(
+                recorder.run_id, state if state in ("passed", "failed") else "errored"
+            )
         if self.run_config.reports:
             self._write_reports(session, recorder)
 

@@ -58,6 +58,12 @@ class CliOptions:
     diff_file: str | None = None
     baseline: str | None = None
     reports: Sequence[str] = ()
+    dist: str | None = None
+    order: str | None = None
+    shard: str | None = None
+    workstream: str | None = None
+    phase: str | None = None
+    depends_on: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,12 @@ class RunConfig:
     baseline: str | None = None
     min_patch_lines: int = 1
     reports: tuple[str, ...] = ()
+    dist: str | None = None
+    order: str | None = None
+    shard: str | None = None
+    workstream: str | None = None
+    phase: str = "test"
+    depends_on: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The ``run_config`` document."""
@@ -98,6 +110,12 @@ class RunConfig:
             "baseline": self.baseline,
             "min_patch_lines": self.min_patch_lines,
             "reports": list(self.reports),
+            "dist": self.dist,
+            "order": self.order,
+            "shard": self.shard,
+            "workstream": self.workstream,
+            "phase": self.phase,
+            "depends_on": list(self.depends_on),
         }
 
 
@@ -196,6 +214,23 @@ def resolve_config(
                 raise ConfigError(f"{where}: reports entries must be strings like 'html:r.html'")
             parse_report_spec(report)
 
+    from uetf_core.planning import ORDERS, STRATEGIES, parse_shard
+
+    dist = cli.dist or table.get("dist")
+    if dist is not None and dist not in STRATEGIES:
+        raise ConfigError(f"dist {dist!r} is not one of {', '.join(STRATEGIES)} (--uetf-dist)")
+    order = cli.order or table.get("order")
+    if order is not None and order not in ORDERS:
+        raise ConfigError(f"order {order!r} is not one of {', '.join(ORDERS)} (--uetf-order)")
+    if cli.shard is not None:
+        parse_shard(cli.shard)
+    workstream = cli.workstream or (ci_build_id(env) if cli.shard or cli.phase else None)
+    if cli.shard and not workstream:
+        raise ConfigError(
+            "--uetf-shard needs the CI build it belongs to: give --uetf-workstream ID "
+            "(on GitHub Actions, GitLab CI, Buildkite, Azure Pipelines and Jenkins it is found)"
+        )
+
     batch_size = table.get("batch_size", 500)
     flush_interval = float(table.get("flush_interval", 1.0))
     stale_after = float(table.get("stale_after", 3600.0))
@@ -224,7 +259,32 @@ def resolve_config(
         baseline=cli.baseline,
         min_patch_lines=min_patch_lines,
         reports=reports,
+        dist=dist,
+        order=order,
+        shard=cli.shard,
+        workstream=workstream,
+        phase=cli.phase or "test",
+        depends_on=tuple(cli.depends_on),
     )
+
+
+# The id of the CI build a job belongs to: every job of one build shares it.
+CI_BUILD_VARIABLES = (
+    ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT"),  # GitHub Actions: a re-run is a new build
+    ("CI_PIPELINE_ID", None),  # GitLab CI
+    ("BUILDKITE_BUILD_ID", None),
+    ("BUILD_BUILDID", None),  # Azure Pipelines
+    ("BUILD_TAG", None),  # Jenkins
+)
+
+
+def ci_build_id(env: Mapping[str, str]) -> str | None:
+    """The CI's id of the current build, or ``None`` off CI."""
+    for name, attempt in CI_BUILD_VARIABLES:
+        if env.get(name):
+            suffix = f"-{env[attempt]}" if attempt and env.get(attempt) else ""
+            return f"{env[name]}{suffix}"
+    return None
 
 
 _REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./@{}~^-]*$")

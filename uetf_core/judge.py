@@ -112,4 +112,15 @@ def gate_context(
         # Every test's outcome matters only when there is a baseline to compare with.
         outcomes=ledger.outcomes(run_id) if baseline is not None else {},
         min_patch_lines=int(config.get("min_patch_lines", 1)),
+        shard_problems=_shard_problems(ledger, config),
     )
+
+
+def _shard_problems(ledger: Ledger, config: dict[str, Any]) -> tuple[str, ...] | None:
+    """For the verdict run of a workstream, its shards' problems; ``None`` for any other run."""
+    if not config.get("merged_steps") or not config.get("workstream"):
+        return None
+    from uetf_core.workstream import shard_problems
+
+    workstream = ledger.workstream(config["workstream"])
+    return tuple(shard_problems(ledger, workstream, config.get("expect_shards")))

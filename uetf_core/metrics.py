@@ -97,3 +97,5 @@ class GateContext:
     partial: str | None = None
     outcomes: Mapping[str, str] = field(default_factory=dict)
     min_patch_lines: int = 1
+    # For the verdict of a sharded workstream: what is wrong with its shards.
+    shard_problems: tuple[str, ...] | None = None

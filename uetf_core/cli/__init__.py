@@ -53,7 +53,39 @@ def build_parser() -> argparse.ArgumentParser:
         "gate", parents=[common], help="evaluate a run's gates again; exit as the run did"
     )
     gate.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
+    gate.add_argument(
+        "--workstream",
+        metavar="ID",
+        help="judge a CI build split over jobs: combine its steps into one run and gate it",
+    )
+    gate.add_argument(
+        "--expect-shards",
+        type=_positive_int,
+        metavar="N",
+        help="with --workstream: fail unless shards 1..N each ran exactly once",
+    )
+    gate.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="FORMAT[:PATH]",
+        help="with --workstream: write these reports of the verdict (repeatable)",
+    )
     gate.set_defaults(handler=commands.gate)
+
+    plan = sub.add_parser(
+        "plan", parents=[common], help="split the suite into shards by recorded duration"
+    )
+    plan.add_argument("--shards", type=_positive_int, required=True, metavar="N")
+    plan.add_argument("--json", action="store_true", help="each shard's tests and seconds")
+    plan.set_defaults(handler=commands.plan)
+
+    merge = sub.add_parser(
+        "merge", help="merge ledgers (CI job artifacts) into one; merging twice changes nothing"
+    )
+    merge.add_argument("--into", required=True, metavar="TARGET", help="the ledger to merge into")
+    merge.add_argument("ledgers", nargs="+", metavar="LEDGER", help="ledger files to merge")
+    merge.set_defaults(handler=commands.merge)
 
     rep = sub.add_parser(
         "report",

@@ -134,6 +134,8 @@ def _specs(config: dict[str, Any] | None) -> list[GateSpec]:
 
 
 def gate(args: argparse.Namespace) -> int:
+    if args.workstream:
+        return _gate_workstream(args)
     ledger = _open(args)
     run = ledger.find_run(args.run)
     run_id = run["run_id"]
@@ -155,6 +157,85 @@ def gate(args: argparse.Namespace) -> int:
     word = "held" if verdict in (Verdict.PASSED, Verdict.WARNED) else verdict.value
     print(f"uetf: run {run_id}: gates {word}; exit {status}")
     return status
+
+
+def _gate_workstream(args: argparse.Namespace) -> int:
+    """Combine a workstream's steps into one run, gate it, and write its reports."""
+    from uetf_core.workstream import gate_workstream
+
+    ledger = _open(args)
+    try:
+        run_id, results, problems, status = gate_workstream(
+            ledger, args.workstream, args.expect_shards
+        )
+        for problem in problems:
+            print(f"uetf: {problem}")
+        for row in gate_table([result.as_dict() for result in results]):
+            print(row)
+        print(f"tests     {totals_line(ledger.totals(run_id).as_dict())}")
+        if args.report:
+            from uetf_core.reports import parse_report_spec, write_reports
+
+            root = Path(ledger.find_run(run_id)["rootdir"])
+            specs = [parse_report_spec(text) for text in args.report]
+            written = write_reports(ledger, run_id, specs, root / ".ledger" / "reports")
+            for line in written.stdout:
+                print(line)
+            for document in written.files:
+                print(f"uetf: wrote {document['kind']} report {document['path']}")
+    finally:
+        ledger.close()
+    print(f"uetf: workstream {args.workstream}: verdict run {run_id}; exit {status}")
+    return status
+
+
+def plan(args: argparse.Namespace) -> int:
+    """The shards of the suite last recorded, balanced by recorded duration."""
+    from uetf_core.planning import Plan, shard_plan
+
+    ledger = _open(args)
+    try:
+        runs = [r for r in ledger.list_runs(50) if r["finished_at"] and not r["partial"]]
+        if runs:
+            tests = [t["node_id"] for t in ledger.tasks(runs[0]["run_id"])]
+        else:  # only sharded runs so far: every test they ran
+            tests = sorted(ledger.recent_durations(50))
+        history = Plan.from_history(ledger.recent_durations(20), (), ())
+    finally:
+        ledger.close()
+    if not tests:
+        raise NoLedgerError("the ledger has no recorded tests to plan; run pytest --uetf first")
+    shards = shard_plan(tests, history, args.shards)
+    if args.json:
+        _print_json(shards)
+        return int(ExitCode.OK)
+    total = sum(s["seconds"] for s in shards)
+    print(f"{len(tests)} tests, {total:.1f} s expected in all; {args.shards} shards:")
+    for entry in shards:
+        print(
+            f"  shard {entry['shard']:>7}  {len(entry['tests']):>6} tests"
+            f"  {entry['seconds']:>9.1f} s"
+        )
+    longest = max(s["seconds"] for s in shards)
+    if total:
+        print(
+            f"longest shard {longest:.1f} s = {longest / (total / args.shards):.3f} x an even split"
+        )
+    return int(ExitCode.OK)
+
+
+def merge(args: argparse.Namespace) -> int:
+    """Merge ledgers (the artifacts of CI jobs) into one; idempotent."""
+    from uetf_core.ledger.merge import merge_into
+
+    target = open_ledger(str(Path(args.into)))
+    try:
+        for source in args.ledgers:
+            result = merge_into(target, Path(source))
+            print(f"merged {source}: {result.added} runs added, {result.present} already present")
+    finally:
+        target.close()
+    return int(ExitCode.OK)
 
 
 def report(args: argparse.Namespace) -> int:

@@ -166,6 +166,12 @@ def _test_count_drop(c: GateContext, _: str | None) -> float | Skip | Fault:
     return float(len(vanished))
 
 
+def _missing_shards(c: GateContext, _: str | None) -> float | Skip | Fault:
+    if c.shard_problems is None:
+        return Skip("not the verdict of a sharded workstream (uetf gate --workstream)")
+    return float(len(c.shard_problems))
+
+
 # Gates that need coverage measured; declaring one turns measurement on.
 COVERAGE_GATES = frozenset({"coverage", "path_coverage", "patch_coverage", "coverage_drop"})
 # Gates that need the change under test (and so git, or a diff file).
@@ -258,6 +264,14 @@ GATES: dict[str, GateKind] = {
             _test_count_drop,
             "tests of the baseline that this run no longer has",
             whole_suite=True,
+        ),
+        GateKind(
+            "missing_shards",
+            "<=",
+            None,
+            _missing_shards,
+            "shards of a workstream that are missing, ran twice, or ran a test twice"
+            " (added by uetf gate --workstream)",
         ),
     )
 }

@@ -751,7 +751,10 @@ class SqliteLedger:
         """The run named by ``ref``: ``last``, a run id, or a unique prefix of one."""
         if ref in ("last", "latest"):
             rows = self._query(
-                f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY started_at DESC, pk DESC LIMIT 1"
+                # The run with the newest activity: a workstream's verdict run starts
+                # with its first step but ends after its last one.
+                f"SELECT {self._RUN_COLUMNS} FROM runs"
+                " ORDER BY coalesce(finished_at, started_at) DESC, pk DESC LIMIT 1"
             )
             if not rows:
                 raise RunNotFoundError(f"ledger {self.location} has no runs yet; run pytest --uetf")
@@ -955,6 +958,257 @@ class SqliteLedger:
         for row in rows:
             final[row[0]] = (row[0], row[1], row[2], row[3], row[4])
         return list(final.values())
+
+    def _recent_run_pks(self, runs: int, exclude_workstream: str | None = None) -> list[int]:
+        rows = self._query(
+            "SELECT pk FROM runs WHERE finished_at IS NOT NULL AND state IN ('passed', 'failed')"
+            " AND run_id NOT IN (SELECT run_id FROM steps WHERE workstream_id IS ?"
+            " AND run_id IS NOT NULL) ORDER BY started_at DESC, pk DESC LIMIT ?",
+            (exclude_workstream, runs),
+        )
+        return [row[0] for row in rows]
+
+    def recent_durations(
+        self, runs: int, exclude_workstream: str | None = None
+    ) -> dict[str, list[float]]:
+        """Per test, its durations in the newest ``runs`` finished runs, newest first.
+
+        Runs of ``exclude_workstream`` are left out: the shards of one CI build
+        must plan from the same history, whatever ran before them in it.
+        """
+        pks = self._recent_run_pks(runs, exclude_workstream)
+        if not pks:
+            return {}
+        marks = ",".join("?" * len(pks))
+        rows = self._query(
+            "SELECT t.node_id, e.duration FROM executions e JOIN tests t USING (test_key)"
+            f" WHERE e.run_pk IN ({marks}) AND e.outcome != 'rerun'"
+            " ORDER BY e.run_pk DESC",
+            pks,
+        )
+        found: dict[str, list[float]] = {}
+        for node_id, duration in rows:
+            found.setdefault(node_id, []).append(duration)
+        return found
+
+    def last_outcomes(self, runs: int) -> dict[str, str]:
+        """Per test, its outcome the last time it ran, within the newest ``runs`` finished runs."""
+        pks = self._recent_run_pks(runs)
+        if not pks:
+            return {}
+        marks = ",".join("?" * len(pks))
+        rows = self._query(
+            "SELECT t.node_id, e.outcome FROM executions e JOIN tests t USING (test_key)"
+            f" WHERE e.run_pk IN ({marks}) AND e.outcome != 'rerun'"
+            " ORDER BY e.run_pk ASC, e.rowid ASC",
+            pks,
+        )
+        return {node_id: outcome for node_id, outcome in rows}  # the newest wins
+
+    def known_tests(self) -> set[str]:
+        return {row[0] for row in self._query("SELECT node_id FROM tests")}
+
+    def add_routing(self, run_id: str, decisions: Sequence[tuple[Any, ...]]) -> None:
+        """(node_id, target, strategy, estimate, fallback_reason, at) per routed test."""
+        with self.transaction() as db:
+            pk = self._run_pk(run_id)
+            db.executemany(
+                "INSERT INTO routing_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        pk,
+                        test_key(node_id),
+                        target,
+                        strategy,
+                        estimate,
+                        int(reason is not None),
+                        reason,
+                        at,
+                    )
+                    for node_id, target, strategy, estimate, reason, at in decisions
+                ],
+            )
+
+    def routing_decisions(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT t.node_id, r.target, r.strategy, r.estimate_seconds, r.fallback,"
+            " r.fallback_reason, r.at FROM routing_decisions r JOIN tests t USING (test_key)"
+            " WHERE r.run_pk = ? ORDER BY r.rowid",
+            (pk,),
+        )
+        return [
+            {
+                "run_id": run_id,
+                "node_id": row[0],
+                "target": row[1],
+                "strategy": row[2],
+                "estimate_seconds": row[3],
+                "fallback": bool(row[4]),
+                "fallback_reason": row[5],
+                "at": iso(row[6]),
+            }
+            for row in rows
+        ]
+
+    def add_schedule(self, run_id: str, entries: Sequence[tuple[Any, ...]]) -> None:
+        """(node_id, position, priority, constraint, reason) per scheduled test."""
+        with self.transaction() as db:
+            pk = self._run_pk(run_id)
+            db.executemany(
+                "INSERT INTO schedule_entries VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (pk, test_key(node_id), position, priority, constraint, reason)
+                    for node_id, position, priority, constraint, reason in entries
+                ],
+            )
+
+    def schedule_entries(self, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(run_id)
+        rows = self._query(
+            "SELECT t.node_id, s.position, s.priority, s.constraint_text, s.reason"
+            " FROM schedule_entries s JOIN tests t USING (test_key)"
+            " WHERE s.run_pk = ? ORDER BY s.position",
+            (pk,),
+        )
+        return [
+            {
+                "run_id": run_id,
+                "node_id": row[0],
+                "position": row[1],
+                "priority": row[2],
+                "constraint": row[3],
+                "reason": row[4],
+            }
+            for row in rows
+        ]
+
+    def add_step(
+        self,
+        workstream_id: str,
+        phase: str,
+        run_id: str,
+        shard: str | None,
+        depends_on: Sequence[str] = (),
+    ) -> None:
+        """Record this run as a step of a workstream (a CI build), in a phase, maybe a shard."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO workstreams (workstream_id, state, created_at, updated_at)"
+                " VALUES (?, 'running', ?, ?) ON CONFLICT (workstream_id) DO UPDATE"
+                " SET state = 'running', updated_at = excluded.updated_at",
+                (workstream_id, now, now),
+            )
+            db.execute(
+                "INSERT INTO phases VALUES (?, ?, 'running') ON CONFLICT DO UPDATE"
+                " SET state = 'running'",
+                (workstream_id, phase),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, 'running')",
+                (workstream_id, phase, run_id, run_id, shard),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO dependencies VALUES (?, ?, ?)",
+                [(workstream_id, phase, other) for other in depends_on],
+            )
+
+    def combine_runs(self, run: NewRun, run_ids: Sequence[str], labels: Sequence[str]) -> None:
+        """Create ``run`` holding the tasks, executions, errors and workers of ``run_ids``.
+
+        Worker ids are prefixed with each run's label (its shard), since every
+        shard has its own gw0. Coverage and the patch are stored by the caller.
+        """
+        self.create_run(run)
+        with self.transaction() as db:
+            new = self._run_pk(run.run_id)
+            for source, label in zip(run_ids, labels, strict=True):
+                old = self._run_pk(source)
+                db.execute(
+                    "INSERT OR IGNORE INTO tasks (run_pk, test_key, idx, path, state)"
+                    " SELECT ?, test_key, idx, path, state FROM tasks WHERE run_pk = ?",
+                    (new, old),
+                )
+                db.execute(
+                    "INSERT INTO executions SELECT ?, test_key, attempt, ? || ':' || worker,"
+                    " outcome, setup_outcome, setup_duration, call_outcome, call_duration,"
+                    " teardown_outcome, teardown_duration, duration, started_at, finished_at,"
+                    " skip_reason, xfail_reason FROM executions WHERE run_pk = ?",
+                    (new, label, old),
+                )
+                db.execute(
+                    "INSERT INTO error_captures SELECT ?, node_id, attempt, phase, exc_type,"
+                    " message, path, lineno, traceback, truncated FROM error_captures"
+                    " WHERE run_pk = ?",
+                    (new, old),
+                )
+                db.execute(
+                    "INSERT INTO workers SELECT ?, ? || ':' || worker_id, state, tests_run,"
+                    " started_at, stopped_at, reason FROM workers WHERE run_pk = ?",
+                    (new, label, old),
+                )
+
+    def set_step_state(self, run_id: str, state: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE steps SET state = ? WHERE run_id = ?", (state, run_id))
+
+    def set_workstream_state(
+        self, workstream_id: str, state: str, expect_shards: int | None = None
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE workstreams SET state = ?, updated_at = ?,"
+                " expect_shards = coalesce(?, expect_shards) WHERE workstream_id = ?",
+                (state, time.time(), expect_shards, workstream_id),
+            )
+
+    def workstream(self, workstream_id: str) -> dict[str, Any]:
+        """A workstream with its phases, steps and dependencies (their schema documents)."""
+        rows = self._query("SELECT * FROM workstreams WHERE workstream_id = ?", (workstream_id,))
+        if not rows:
+            raise RunNotFoundError(
+                f"no workstream {workstream_id!r} in ledger {self.location}; runs join one"
+                " with --uetf-workstream ID or --uetf-shard K/N"
+            )
+        ws = rows[0]
+        return {
+            "workstream_id": workstream_id,
+            "state": ws["state"],
+            "created_at": iso(ws["created_at"]),
+            "updated_at": iso(ws["updated_at"]),
+            "expect_shards": ws["expect_shards"],
+            "phases": [
+                {"workstream_id": workstream_id, "phase": row["phase"], "state": row["state"]}
+                for row in self._query(
+                    "SELECT phase, state FROM phases WHERE workstream_id = ? ORDER BY phase",
+                    (workstream_id,),
+                )
+            ],
+            "steps": [
+                {
+                    "workstream_id": workstream_id,
+                    "phase": row["phase"],
+                    "step_id": row["step_id"],
+                    "run_id": row["run_id"],
+                    "shard": row["shard"],
+                    "state": row["state"],
+                }
+                for row in self._query(
+                    "SELECT s.* FROM steps s LEFT JOIN runs r ON r.run_id = s.run_id"
+                    " WHERE s.workstream_id = ? ORDER BY r.started_at, s.step_id",
+                    (workstream_id,),
+                )
+            ],
+            "dependencies": [
+                {"workstream_id": workstream_id, "phase": row[0], "depends_on": row[1]}
+                for row in self._query(
+                    "SELECT phase, depends_on FROM dependencies WHERE workstream_id = ?"
+                    " ORDER BY phase, depends_on",
+                    (workstream_id,),
+                )
+            ],
+        }
 
     def history(self, run_id: str, limit: int) -> list[dict[str, Any]]:
         """The run and the finished runs of its branch before it, oldest first, at most ``limit``.

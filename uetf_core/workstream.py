@@ -1,0 +1,215 @@
+"""One verdict for a CI build split over jobs: its steps combined into one run and gated.
+
+Each job (a shard, a phase) records its own run as a step of the workstream.
+``uetf gate --workstream ID`` checks the shards (each present once, no test in
+two), combines the steps into one new run (tests, outcomes, errors, coverage
+as the union of the lines each shard executed) and judges the gates of the
+steps' configuration on it, plus ``missing_shards``. Every later command
+(``uetf show``, ``uetf report``, ``uetf gate RUN``) works on that run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from uetf_core import __version__
+from uetf_core.errors import UetfError
+from uetf_core.exitcodes import ExitCode
+from uetf_core.gates.evaluate import GateResult, evaluate_gates, overall_verdict
+from uetf_core.gates.spec import GateSpec
+from uetf_core.ids import new_run_id
+from uetf_core.ledger.base import Ledger, NewRun
+from uetf_core.verdict import final_exit_status
+
+
+class WorkstreamError(UetfError):
+    """The workstream cannot be judged: no finished step to combine."""
+
+    slug = "workstream"
+    exit_code = ExitCode.USAGE_ERROR
+
+
+def shard_problems(
+    ledger: Ledger, workstream: dict[str, Any], expect_shards: int | None
+) -> list[str]:
+    """What is wrong with the shards of each phase: missing, run twice, a test in two."""
+    problems: list[str] = []
+    by_phase: dict[str, list[dict[str, Any]]] = {}
+    for step in workstream["steps"]:
+        by_phase.setdefault(step["phase"], []).append(step)
+    for phase, steps in sorted(by_phase.items()):
+        sharded = [s for s in steps if s["shard"]]
+        if not sharded:
+            continue
+        counts = {int(s["shard"].split("/")[1]) for s in sharded}
+        if len(counts) > 1:
+            problems.append(f"phase {phase}: shards disagree on their number ({sorted(counts)})")
+        total = expect_shards or max(counts)
+        seen: dict[int, list[str]] = {}
+        for step in sharded:
+            seen.setdefault(int(step["shard"].split("/")[0]), []).append(step["run_id"])
+        for index in range(1, total + 1):
+            runs = seen.get(index, [])
+            if not runs:
+                problems.append(f"phase {phase}: shard {index}/{total} is missing")
+            elif len(runs) > 1:
+                problems.append(
+                    f"phase {phase}: shard {index}/{total} ran {len(runs)} times"
+                    f" ({', '.join(runs)})"
+                )
+        owner: dict[str, str] = {}
+        for step in sharded:
+            for task in ledger.tasks(step["run_id"]):
+                other = owner.setdefault(task["node_id"], step["shard"])
+                if other != step["shard"]:
+                    problems.append(
+                        f"phase {phase}: {task['node_id']} ran in shards {other}"
+                        f" and {step['shard']}"
+                    )
+        for step in steps:
+            if step["state"] not in ("passed", "failed"):
+                problems.append(f"phase {phase}: step run {step['run_id']} ended {step['state']}")
+    return problems
+
+
+def combined_coverage(ledger: Ledger, run_ids: Sequence[str]) -> dict[str, Any] | None:
+    """The coverage of several runs of one code base: per file, the union of executed lines."""
+    from coverage.results import Numbers, display_covered
+
+    stored = [c for c in (ledger.coverage(run_id) for run_id in run_ids) if c is not None]
+    if not stored:
+        return None
+    files: dict[str, dict[str, Any]] = {}
+    for coverage in stored:
+        for f in coverage["files"]:
+            entry = files.setdefault(
+                f["path"], {"statements": set(f["statements"]), "executed": set()}
+            )
+            entry["executed"] |= set(f["executed"])
+    total = Numbers(precision=2)
+    documents = []
+    for path in sorted(files):
+        statements, executed = (
+            files[path]["statements"],
+            files[path]["executed"] & files[path]["statements"],
+        )
+        total += Numbers(
+            precision=2,
+            n_files=1,
+            n_statements=len(statements),
+            n_missing=len(statements - executed),
+        )
+        documents.append(
+            {
+                "path": path,
+                "statements": sorted(statements),
+                "executed": sorted(executed),
+                "n_branches": 0,
+                "n_partial_branches": 0,
+                "n_missing_branches": 0,
+                "arcs": [],
+            }
+        )
+    return {
+        "percent": float(display_covered(total.pc_covered, 2)) if documents else 0.0,
+        "n_statements": total.n_statements,
+        "n_missing": total.n_missing,
+        "n_branches": 0,
+        "n_partial_branches": 0,
+        "core": stored[0]["core"],
+        "branch": False,  # lines are combined; branch figures stay with each shard's run
+        "files": documents,
+    }
+
+
+def gate_workstream(
+    ledger: Ledger, workstream_id: str, expect_shards: int | None = None
+) -> tuple[str, list[GateResult], list[str], int]:
+    """Combine the workstream's steps into one run and gate it.
+
+    Returns the new run's id, the gate results, the shard problems and the exit status.
+    """
+    from uetf_core.judge import gate_context
+
+    workstream = ledger.workstream(workstream_id)
+    steps = [s for s in workstream["steps"] if s["run_id"]]
+    if not steps:
+        raise WorkstreamError(f"workstream {workstream_id!r} has no recorded step to judge")
+    problems = shard_problems(ledger, workstream, expect_shards)
+    runs = [ledger.find_run(step["run_id"]) for step in steps]
+    finished = [run for run in runs if run["finished_at"]]
+    config = dict(ledger.run_config(steps[0]["run_id"]) or {})
+    config.update(
+        workstream=workstream_id,
+        shard=None,
+        expect_shards=expect_shards,
+        merged_steps=[step["run_id"] for step in steps],
+        reports=[],
+    )
+    started = min(_timestamp(run["started_at"]) for run in runs)
+    run_id = new_run_id(time.time())
+    ledger.combine_runs(
+        NewRun(
+            run_id=run_id,
+            state="gating",
+            started_at=started,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            rootdir=runs[0]["rootdir"],
+            uetf_version=__version__,
+            config=config,
+        ),
+        [step["run_id"] for step in steps],
+        [step["shard"] or step["phase"] for step in steps],
+    )
+    head = runs[0]["head_commit"]
+    ledger.set_commit(run_id, head, None)
+    coverage = combined_coverage(ledger, [step["run_id"] for step in steps])
+    if coverage is not None:
+        ledger.save_coverage(run_id, coverage)
+    patch = ledger.patch(steps[0]["run_id"])
+    if patch is not None:
+        ledger.save_patch(run_id, {**patch, "run_id": run_id})
+    specs = [
+        GateSpec(g["name"], g["op"], g["threshold"], g["mode"], g.get("path"))
+        for g in config.get("gates", [])
+        if g["name"] != "missing_shards"
+    ] + [GateSpec("missing_shards", "<=", 0.0, "fail", None)]
+    context = gate_context(ledger, run_id, config)
+    results = evaluate_gates(specs, context, config.get("gate_mode", "fail"))
+    results = [
+        replace(r, reason="; ".join(problems[:3]) + (" ..." if len(problems) > 3 else ""))
+        if r.spec.name == "missing_shards" and problems
+        else r
+        for r in results
+    ]
+    ledger.save_gates(run_id, [r.as_dict() for r in results])
+    totals = ledger.totals(run_id)
+    test_status = 1 if totals.failed or totals.errors else 0
+    verdict = overall_verdict(results)
+    status = final_exit_status(test_status, verdict)
+    # From the first step's start to this verdict: the build's wall-clock time.
+    finished_at = max([time.time(), *(_timestamp(run["finished_at"]) for run in finished)])
+    ledger.set_run_state(
+        run_id,
+        "passed" if status == 0 else "failed",
+        finished_at=finished_at,
+        exit_status=status,
+        end_reason=f"verdict of workstream {workstream_id}",
+        verdict=verdict.value,
+    )
+    ledger.set_workstream_state(
+        workstream_id, "passed" if status == 0 else "failed", expect_shards=expect_shards
+    )
+    return run_id, results, problems, status
+
+
+def _timestamp(text: str) -> float:
+    from uetf_core.timeutil import parse_iso
+
+    return parse_iso(text).timestamp()
