@@ -165,7 +165,7 @@ def gate_workstream(
             config=config,
         ),
         [step["run_id"] for step in steps],
-        [step["shard"] or step["phase"] for step in steps],
+        _labels(steps),
     )
     head = runs[0]["head_commit"]
     ledger.set_commit(run_id, head, None)
@@ -207,6 +207,16 @@ def gate_workstream(
         workstream_id, "passed" if status == 0 else "failed", expect_shards=expect_shards
     )
     return run_id, results, problems, status
+
+
+def _labels(steps: Sequence[dict[str, Any]]) -> list[str]:
+    """A name per step for its workers (``2/4:gw0``); a shard that ran twice gets ``#2``."""
+    labels: list[str] = []
+    for step in steps:
+        label = step["shard"] or step["phase"]
+        repeat = sum(1 for seen in labels if seen.split("#")[0] == label)
+        labels.append(f"{label}#{repeat + 1}" if repeat else label)
+    return labels
 
 
 def _timestamp(text: str) -> float:
