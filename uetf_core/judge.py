@@ -58,14 +58,16 @@ def classify_failures(
 ) -> list[dict[str, Any]]:
     """Each failing test of the run, as new, pre-existing or flaky, with its first error line.
 
-    flaky: its outcome flipped between attempts in this run (it passed on a
-    retry, or failed only on a retry); pre-existing: it failed or errored in
-    the baseline too; new: anything else, including when there is no baseline.
+    flaky: it passed on a retry in this run, or it fails now and its outcome
+    flipped in the ledger's recent history (on one commit, or between attempts);
+    pre-existing: it failed or errored in the baseline too; new: anything else,
+    including when there is no baseline.
     """
     errors = {e["node_id"]: e for e in ledger.error_captures(run_id)}
     failures = []
-    for node_id, (outcome, seen) in sorted(ledger.troubled(run_id).items()):
-        flipped = "passed" in seen and len(seen) > 1
+    flaky = flaky_in_run(ledger, run_id)
+    for node_id, (outcome, _) in sorted(ledger.troubled(run_id).items()):
+        flipped = node_id in flaky
         if outcome not in ("failed", "error") and not flipped:
             continue
         before = baseline.outcomes.get(node_id) if baseline else None
@@ -113,7 +115,22 @@ def gate_context(
         outcomes=ledger.outcomes(run_id) if baseline is not None else {},
         min_patch_lines=int(config.get("min_patch_lines", 1)),
         shard_problems=_shard_problems(ledger, config),
+        flaky=frozenset(flaky_in_run(ledger, run_id)),
     )
+
+
+# Runs of history a failure is compared with to call it flaky.
+FLAKY_WINDOW = 30
+
+
+def flaky_in_run(ledger: Ledger, run_id: str) -> set[str]:
+    """Tests of the run that passed on a retry, or failed now and flipped recently."""
+    troubled = ledger.troubled(run_id)
+    retried = {n for n, (final, seen) in troubled.items() if "passed" in seen and len(seen) > 1}
+    failing = {n for n, (final, _) in troubled.items() if final in ("failed", "error")}
+    if not failing:
+        return retried
+    return retried | (failing & ledger.flaky_tests(FLAKY_WINDOW, until_run_id=run_id))
 
 
 def _shard_problems(ledger: Ledger, config: dict[str, Any]) -> tuple[str, ...] | None:

@@ -99,3 +99,6 @@ class GateContext:
     min_patch_lines: int = 1
     # For the verdict of a sharded workstream: what is wrong with its shards.
     shard_problems: tuple[str, ...] | None = None
+    # Tests of this run that are flaky: passed on a retry here, or failed now and
+    # flipped in the ledger's recent history. None: not computed (no ledger).
+    flaky: frozenset[str] | None = None

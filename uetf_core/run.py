@@ -252,6 +252,7 @@ class RunRecorder:
                 self.worker(worker_id, WorkerState.STOPPED)
         self.flush()
         self.ledger.settle_tasks(self.run_id)
+        self.ledger.record_flips(self.run_id)
         for result in self._tools:
             self.ledger.add_tool_result(self.run_id, result)
         if coverage is not None:

@@ -25,6 +25,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _date(text: str) -> float:
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 date, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.timestamp()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``uetf`` subcommand."""
     parser = argparse.ArgumentParser(
@@ -42,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", parents=[common], help="list the runs, newest first")
     runs.add_argument("--limit", type=_positive_int, default=20, help="at most N runs (20)")
     runs.add_argument("--json", action="store_true", help="a JSON list of run summaries")
+    runs.add_argument("--branch", metavar="B", help="only runs of git branch B")
+    runs.add_argument(
+        "--since", type=_date, metavar="DATE", help="only runs started on or after DATE (ISO 8601)"
+    )
     runs.set_defaults(handler=commands.runs)
 
     show = sub.add_parser("show", parents=[common], help="one run: totals, gates, failures")
@@ -72,6 +88,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --workstream: write these reports of the verdict (repeatable)",
     )
     gate.set_defaults(handler=commands.gate)
+
+    flaky = sub.add_parser(
+        "flaky", parents=[common], help="tests whose outcome flips, with rates and last failures"
+    )
+    flaky.add_argument(
+        "--since", type=_positive_int, default=30, metavar="N", help="the last N runs (30)"
+    )
+    flaky.add_argument("--json", action="store_true")
+    flaky.set_defaults(handler=commands.flaky)
+
+    history = sub.add_parser(
+        "history", parents=[common], help="one test across runs: outcomes, durations, commits"
+    )
+    history.add_argument("test", help="the test's node id")
+    history.add_argument("--limit", type=_positive_int, default=50, help="at most N runs (50)")
+    history.add_argument("--json", action="store_true")
+    history.set_defaults(handler=commands.history)
+
+    prune = sub.add_parser(
+        "prune", parents=[common], help="keep the newest N runs per branch, and their baselines"
+    )
+    prune.add_argument("--keep", type=_positive_int, required=True, metavar="N")
+    prune.add_argument("--dry-run", action="store_true", help="say what would go, delete nothing")
+    prune.set_defaults(handler=commands.prune)
 
     plan = sub.add_parser(
         "plan", parents=[common], help="split the suite into shards by recorded duration"

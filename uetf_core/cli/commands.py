@@ -66,7 +66,7 @@ def _print_json(document: Any) -> None:
 
 def runs(args: argparse.Namespace) -> int:
     ledger = _open(args)
-    listed = ledger.list_runs(args.limit)
+    listed = ledger.list_runs(args.limit, branch=args.branch, since=args.since)
     if args.json:
         summaries = [build_summary(ledger, run["run_id"]) for run in listed]
         for summary in summaries:
@@ -220,6 +220,89 @@ def plan(args: argparse.Namespace) -> int:
     if total:
         print(
             f"longest shard {longest:.1f} s = {longest / (total / args.shards):.3f} x an even split"
+        )
+    return int(ExitCode.OK)
+
+
+def flaky(args: argparse.Namespace) -> int:
+    """Tests whose outcome flips: on one commit across runs, or passing on a retry."""
+    ledger = _open(args)
+    try:
+        found = ledger.flaky(args.since)
+    finally:
+        ledger.close()
+    if args.json:
+        _print_json(found)
+        return int(ExitCode.OK)
+    if not found:
+        print(f"no flaky test in the last {args.since} runs")
+        return int(ExitCode.OK)
+    print(
+        f"flaky tests in the last {args.since} runs (rate = runs with a flip / runs with the test)"
+    )
+    for test in found:
+        last = test["last_failure"]
+        when = f"; last failed {last['at'][:19]} in {last['run_id']}" if last else ""
+        print(f"  {test['rate']:>6.1%}  {test['flips']}/{test['runs']}  {test['node_id']}{when}")
+        if last and last["message"]:
+            print(f"          {last['message']}")
+    return int(ExitCode.OK)
+
+
+def history(args: argparse.Namespace) -> int:
+    """One test across runs: outcome, duration, attempts, the commit it ran on."""
+    ledger = _open(args)
+    try:
+        found = ledger.test_history(args.test, args.limit)
+    finally:
+        ledger.close()
+    if args.json:
+        _print_json(found)
+        return int(ExitCode.OK)
+    if not found:
+        raise NoLedgerError(f"no recorded run of {args.test!r}; give its full node id")
+    print(f"{args.test}: {len(found)} runs, newest first")
+    for row in found:
+        commit = (row["commit"] or "-")[:10]
+        retries = f"  ({row['attempts']} attempts)" if row["attempts"] > 1 else ""
+        print(
+            f"  {row['started_at'][:19]}  {row['run_id']}  {commit:<10}  {row['outcome']:<8}"
+            f"  {row['duration']:.3f} s{retries}"
+        )
+    return int(ExitCode.OK)
+
+
+def prune(args: argparse.Namespace) -> int:
+    """Keep the newest N runs of each branch and every baseline those runs use."""
+    from uetf_core.judge import find_baseline
+
+    ledger = _open(args)
+    try:
+        doomed = set(ledger.prune(args.keep, set(), dry_run=True)["runs"])
+        protect: set[str] = set()
+        for run in ledger.list_runs():
+            if run["run_id"] in doomed:
+                continue
+            config = ledger.run_config(run["run_id"]) or {}
+            baseline, _ = find_baseline(
+                ledger, run["run_id"], config.get("baseline"), ledger.patch(run["run_id"])
+            )
+            if baseline is not None:
+                protect.add(baseline.run_id)
+        freed = ledger.prune(args.keep, protect, dry_run=args.dry_run)
+    finally:
+        ledger.close()
+    verb = "would delete" if args.dry_run else "deleted"
+    kept = len(protect & doomed)
+    print(
+        f"{verb} {len(freed['runs'])} runs ({freed['rows'].get('executions', 0)} execution"
+        f" records); kept {kept} older run(s) still used as a baseline"
+    )
+    if not args.dry_run:
+        print(
+            f"ledger file {freed['file_bytes'] / 1e6:.1f} MB, of which"
+            f" {freed['reusable_bytes'] / 1e6:.1f} MB is now free for new records"
+            " (run 'sqlite3 FILE VACUUM' to shrink the file)"
         )
     return int(ExitCode.OK)
 

@@ -150,7 +150,10 @@ def new_failures(c: GateContext) -> list[str]:
     if c.baseline is None:
         return []
     before = c.baseline.outcomes
-    return sorted(t for t, o in c.outcomes.items() if o in _BAD and before.get(t) in _GOOD)
+    flaky = c.flaky or frozenset()  # a flaky test failing again is not a new failure
+    return sorted(
+        t for t, o in c.outcomes.items() if o in _BAD and before.get(t) in _GOOD and t not in flaky
+    )
 
 
 def _new_failures(c: GateContext, _: str | None) -> float | Skip | Fault:
@@ -164,6 +167,12 @@ def _test_count_drop(c: GateContext, _: str | None) -> float | Skip | Fault:
         return Skip(c.baseline_missing)
     vanished = set(c.baseline.outcomes) - set(c.outcomes)
     return float(len(vanished))
+
+
+def _max_flaky(c: GateContext, _: str | None) -> float | Skip | Fault:
+    if c.flaky is None:
+        return Skip("flakiness is not known for this run")
+    return float(len(c.flaky))
 
 
 def _missing_shards(c: GateContext, _: str | None) -> float | Skip | Fault:
@@ -264,6 +273,14 @@ GATES: dict[str, GateKind] = {
             _test_count_drop,
             "tests of the baseline that this run no longer has",
             whole_suite=True,
+        ),
+        GateKind(
+            "max_flaky",
+            "<=",
+            None,
+            _max_flaky,
+            "flaky tests in the run: passed on a retry, or failed and flipped in the recent"
+            " history of the ledger",
         ),
         GateKind(
             "missing_shards",

@@ -269,6 +269,20 @@ MIGRATIONS: tuple[str, ...] = (
         used_at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 5: flakiness and history: outcome flips per run, tests' runs, branches' runs.
+    """
+    CREATE TABLE flips (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        test_key INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        other_run_pk INTEGER,
+        PRIMARY KEY (run_pk, test_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX executions_test ON executions(test_key, run_pk);
+    CREATE INDEX runs_branch ON runs(branch_name, started_at);
+    CREATE INDEX runs_started ON runs(started_at);
+    CREATE INDEX error_captures_node ON error_captures(node_id, run_pk);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -739,13 +739,101 @@ class SqliteLedger:
             "head_commit": row["head_commit"],
         }
 
-    def list_runs(self, limit: int | None = None) -> list[dict[str, Any]]:
-        sql = f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY started_at DESC, pk DESC"
-        params: tuple[Any, ...] = ()
+    def list_runs(
+        self, limit: int | None = None, branch: str | None = None, since: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Runs newest first; only ``branch``'s, only those started at or after ``since``."""
+        sql = f"SELECT {self._RUN_COLUMNS} FROM runs WHERE 1"
+        params: list[Any] = []
+        if branch is not None:
+            sql += " AND branch_name = ?"
+            params.append(branch)
+        if since is not None:
+            sql += " AND started_at >= ?"
+            params.append(since)
+        sql += " ORDER BY started_at DESC, pk DESC"
         if limit is not None:
             sql += " LIMIT ?"
-            params = (limit,)
+            params.append(limit)
         return [self._run_row(row) for row in self._query(sql, params)]
+
+    def test_history(self, node_id: str, limit: int) -> list[dict[str, Any]]:
+        """The test's final outcome and duration in its newest ``limit`` runs, newest first."""
+        rows = self._query(
+            "SELECT r.run_id, r.started_at, r.head_commit, r.branch_name, e.outcome,"
+            " e.duration, max(e.attempt) AS attempts FROM executions e"
+            " JOIN runs r ON r.pk = e.run_pk WHERE e.test_key = ?"
+            " GROUP BY e.run_pk ORDER BY r.started_at DESC LIMIT ?",
+            (test_key(node_id), limit),
+        )
+        return [
+            {
+                "run_id": row["run_id"],
+                "started_at": iso(row["started_at"]),
+                "commit": row["head_commit"],
+                "branch": row["branch_name"],
+                "outcome": row["outcome"],
+                "duration": row["duration"],
+                "attempts": row["attempts"],
+            }
+            for row in rows
+        ]
+
+    def prune(self, keep: int, protect: set[str], dry_run: bool = False) -> dict[str, Any]:
+        """Delete all but the newest ``keep`` finished runs of each branch, never ``protect``.
+
+        Runs still going are never deleted. Returns what was (or would be) freed.
+        """
+        rows = self._query(
+            "SELECT pk, run_id, branch_name, state FROM runs ORDER BY started_at DESC, pk DESC"
+        )
+        seen: dict[str | None, int] = {}
+        doomed: list[tuple[int, str]] = []
+        for row in rows:
+            branch = row["branch_name"]
+            seen[branch] = seen.get(branch, 0) + 1
+            finished = row["state"] in ("passed", "failed", "errored", "abandoned")
+            if seen[branch] > keep and finished and row["run_id"] not in protect:
+                doomed.append((row["pk"], row["run_id"]))
+        page_size = self._query("PRAGMA page_size")[0][0]
+        pages_before = self._query("PRAGMA page_count")[0][0]
+        tables = [
+            row[0]
+            for row in self._query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'runs'"
+            )
+            if any(col[1] == "run_pk" for col in self._query(f"PRAGMA table_info({row[0]})"))
+        ]
+        deleted: dict[str, int] = {}
+        pks = [pk for pk, _ in doomed]
+        if pks and not dry_run:
+            with self.transaction() as db:
+                for start in range(0, len(pks), 500):
+                    chunk = pks[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for table in tables:
+                        cursor = db.execute(f"DELETE FROM {table} WHERE run_pk IN ({marks})", chunk)
+                        deleted[table] = deleted.get(table, 0) + cursor.rowcount
+                    ids = [run_id for _, run_id in doomed[start : start + 500]]
+                    db.execute(f"DELETE FROM steps WHERE run_id IN ({marks})", ids)
+                    db.execute(f"DELETE FROM runs WHERE pk IN ({marks})", chunk)
+        elif pks:
+            for start in range(0, len(pks), 500):
+                chunk = pks[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                deleted["executions"] = (
+                    deleted.get("executions", 0)
+                    + self._query(
+                        f"SELECT count(*) FROM executions WHERE run_pk IN ({marks})", chunk
+                    )[0][0]
+                )
+        free_pages = self._query("PRAGMA freelist_count")[0][0]
+        return {
+            "runs": [run_id for _, run_id in doomed],
+            "rows": deleted,
+            "file_bytes": pages_before * page_size,
+            "reusable_bytes": free_pages * page_size,
+        }
 
     def find_run(self, ref: str) -> dict[str, Any]:
         """The run named by ``ref``: ``last``, a run id, or a unique prefix of one."""
@@ -1004,6 +1092,128 @@ class SqliteLedger:
             pks,
         )
         return {node_id: outcome for node_id, outcome in rows}  # the newest wins
+
+    # The final outcome of each test of a run: its highest attempt (SQLite takes
+    # the bare column from the row max() picked).
+    _FINAL = (
+        "SELECT test_key, outcome, max(attempt) FROM executions WHERE run_pk = ? GROUP BY test_key"
+    )
+
+    def record_flips(self, run_id: str) -> int:
+        """Note the run's flaky tests: passed on a retry here, or flipped since an earlier
+        run of the same commit. Done once at run end, so flakiness queries read few rows."""
+        rows = self._query("SELECT pk, head_commit FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
+            raise RunNotFoundError(f"no run {run_id!r} in ledger {self.location}")
+        pk, head = rows[0]
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO flips SELECT run_pk, test_key, 'retry', NULL"
+                " FROM executions WHERE run_pk = ? GROUP BY test_key"
+                " HAVING sum(outcome = 'passed') > 0"
+                " AND sum(outcome IN ('failed', 'error', 'rerun')) > 0",
+                (pk,),
+            )
+            if head:
+                other = db.execute(
+                    "SELECT pk FROM runs WHERE head_commit = ? AND pk != ?"
+                    " AND state IN ('passed', 'failed') ORDER BY started_at DESC LIMIT 1",
+                    (head, pk),
+                ).fetchone()
+                if other:
+                    db.execute(
+                        f"INSERT OR IGNORE INTO flips SELECT ?, a.test_key, 'commit', ?"
+                        f" FROM ({self._FINAL}) a JOIN ({self._FINAL}) b USING (test_key)"
+                        " WHERE (a.outcome = 'passed' AND b.outcome IN ('failed', 'error'))"
+                        " OR (b.outcome = 'passed' AND a.outcome IN ('failed', 'error'))",
+                        (pk, other[0], pk, other[0]),
+                    )
+            count = db.execute("SELECT count(*) FROM flips WHERE run_pk = ?", (pk,)).fetchone()
+        return int(count[0])
+
+    def _window(self, runs: int, until_run_id: str | None) -> list[int]:
+        """The newest ``runs`` finished runs (up to and including ``until_run_id``)."""
+        until = ""
+        params: list[Any] = []
+        if until_run_id is not None:
+            until = " AND started_at <= (SELECT started_at FROM runs WHERE run_id = ?)"
+            params.append(until_run_id)
+        rows = self._query(
+            "SELECT pk FROM runs WHERE state IN ('passed', 'failed')"
+            + until
+            + " ORDER BY started_at DESC LIMIT ?",
+            (*params, runs),
+        )
+        return [row[0] for row in rows]
+
+    def flaky_tests(self, runs: int, until_run_id: str | None = None) -> set[str]:
+        """Node ids with a flip in the window."""
+        window = self._window(runs, until_run_id)
+        if not window:
+            return set()
+        marks = ",".join("?" * len(window))
+        rows = self._query(
+            "SELECT DISTINCT t.node_id FROM flips f JOIN tests t USING (test_key)"
+            f" WHERE f.run_pk IN ({marks})",
+            window,
+        )
+        return {row[0] for row in rows}
+
+    def flaky(self, runs: int, until_run_id: str | None = None) -> list[dict[str, Any]]:
+        """Flaky tests of the window: flips, runs that ran them, rate, last failure."""
+        window = self._window(runs, until_run_id)
+        if not window:
+            return []
+        marks = ",".join("?" * len(window))
+        flipped = self._query(
+            "SELECT f.test_key, t.node_id, count(*) AS flips,"
+            " sum(f.kind = 'retry') AS retries FROM flips f JOIN tests t USING (test_key)"
+            f" WHERE f.run_pk IN ({marks}) GROUP BY f.test_key",
+            window,
+        )
+        found = []
+        for row in flipped:
+            seen = self._query(
+                "SELECT count(DISTINCT run_pk) FROM executions"
+                f" WHERE test_key = ? AND run_pk IN ({marks})",
+                (row["test_key"], *window),
+            )[0][0]
+            last = self._query(
+                "SELECT r.run_id, r.started_at, r.head_commit, e.outcome FROM executions e"
+                " JOIN runs r ON r.pk = e.run_pk WHERE e.test_key = ?"
+                f" AND e.run_pk IN ({marks}) AND e.outcome IN ('failed', 'error', 'rerun')"
+                " ORDER BY r.started_at DESC LIMIT 1",
+                (row["test_key"], *window),
+            )
+            failure = None
+            if last:
+                message = self._query(
+                    "SELECT exc_type, message FROM error_captures WHERE node_id = ?"
+                    " AND run_pk = (SELECT pk FROM runs WHERE run_id = ?) LIMIT 1",
+                    (row["node_id"], last[0]["run_id"]),
+                )
+                failure = {
+                    "run_id": last[0]["run_id"],
+                    "at": iso(last[0]["started_at"]),
+                    "commit": last[0]["head_commit"],
+                    "message": (
+                        f"{message[0][0]}: {message[0][1]}".splitlines()[0][:300]
+                        if message
+                        else None
+                    ),
+                }
+            found.append(
+                {
+                    "node_id": row["node_id"],
+                    "flips": row["flips"],
+                    "retries": row["retries"],
+                    "runs": seen,
+                    "rate": round(row["flips"] / seen, 4) if seen else 1.0,
+                    "last_failure": failure,
+                }
+            )
+        found.sort(key=lambda f: (-f["rate"], -f["flips"], f["node_id"]))
+        return found
 
     def known_tests(self) -> set[str]:
         return {row[0] for row in self._query("SELECT node_id FROM tests")}
