@@ -119,7 +119,7 @@ def test_prune_keeps_the_newest_runs_and_the_baselines_in_use(project: Path) -> 
     for _ in range(3):
         run_pytest(project, "--uetf")  # r3, r4, r5 on main at B
     ledger = open_ledger(str(project / ".ledger" / "uetf.db"))
-    r5, r4, r3, r2, r1 = (run["run_id"] for run in ledger.list_runs())
+    r5, r4, _r3, r2, r1 = (run["run_id"] for run in ledger.list_runs())
     ledger.close()
 
     dry = uetf(project, "prune", "--keep", "2", "--dry-run")
