@@ -364,6 +364,8 @@ class UetfSession:
             terminalreporter.write_line(command)
         if self.report_problem:
             terminalreporter.write_line(self.report_problem, red=True)
+        for note in outcome.notes:  # an expired waiver matters even under -q
+            terminalreporter.write_line(f"uetf: {note}", yellow=True)
         if terminalreporter.verbosity < 0:
             if failing:
                 terminalreporter.write_line(line)

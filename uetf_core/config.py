@@ -18,6 +18,8 @@ from typing import Any
 
 from uetf_core.errors import ConfigError
 from uetf_core.gates.spec import MODES, GateSpec, parse_gate, parse_gate_table
+from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
+from uetf_core.waivers import Waiver, load_waivers
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -91,6 +93,7 @@ class RunConfig:
     workstream: str | None = None
     phase: str = "test"
     depends_on: tuple[str, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The ``run_config`` document."""
@@ -116,6 +119,7 @@ class RunConfig:
             "workstream": self.workstream,
             "phase": self.phase,
             "depends_on": list(self.depends_on),
+            "waivers": [waiver.as_dict() for waiver in self.waivers],
         }
 
 
@@ -265,6 +269,7 @@ def resolve_config(
         workstream=workstream,
         phase=cli.phase or "test",
         depends_on=tuple(cli.depends_on),
+        waivers=load_waivers(rootdir / table.get("waivers", DEFAULT_WAIVERS)),
     )
 
 

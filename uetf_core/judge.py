@@ -6,10 +6,18 @@ recomputed later from the ledger is the verdict the run reached.
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from uetf_core.gates.evaluate import GateResult, Verdict, evaluate_gates
+from uetf_core.gates.spec import GateSpec
 from uetf_core.ledger.base import Ledger
 from uetf_core.metrics import Baseline, CoverageFigures, GateContext, PatchFigures
+from uetf_core.timeutil import parse_iso
+from uetf_core.waivers import Waiver, expired_note, for_gate, from_config, waived_tests
 
 
 def coverage_figures(stored: dict[str, Any] | None) -> CoverageFigures | None:
@@ -66,12 +74,15 @@ def classify_failures(
     errors = {e["node_id"]: e for e in ledger.error_captures(run_id)}
     failures = []
     flaky = flaky_in_run(ledger, run_id)
+    waived = test_waivers(ledger, run_id, ledger.run_config(run_id) or {})[0]
     for node_id, (outcome, _) in sorted(ledger.troubled(run_id).items()):
         flipped = node_id in flaky
         if outcome not in ("failed", "error") and not flipped:
             continue
         before = baseline.outcomes.get(node_id) if baseline else None
-        if flipped:
+        if node_id in waived and outcome in ("failed", "error"):
+            kind = "waived"
+        elif flipped:
             kind = "flaky"
         elif before in ("failed", "error"):
             kind = "pre-existing"
@@ -104,8 +115,21 @@ def gate_context(
     config = config or {}
     patch = ledger.patch(run_id)
     baseline, missing = find_baseline(ledger, run_id, config.get("baseline"), patch)
+    metrics = ledger.metrics(run_id, now=now)
+    waived = test_waivers(ledger, run_id, config, now)[0]
+    if waived:
+        # A waived failure counts for none of the gates: as if the test had not run.
+        finals = {n: final for n, (final, _) in ledger.troubled(run_id).items() if n in waived}
+        failed = sum(1 for final in finals.values() if final == "failed")
+        errors = sum(1 for final in finals.values() if final == "error")
+        totals = replace(
+            metrics.totals,
+            failed=metrics.totals.failed - failed,
+            errors=metrics.totals.errors - errors,
+        )
+        metrics = replace(metrics, totals=totals)
     return GateContext(
-        metrics=ledger.metrics(run_id, now=now),
+        metrics=metrics,
         coverage=coverage_figures(ledger.coverage(run_id)),
         patch=patch_figures(patch),
         baseline=baseline,
@@ -116,7 +140,58 @@ def gate_context(
         min_patch_lines=int(config.get("min_patch_lines", 1)),
         shard_problems=_shard_problems(ledger, config),
         flaky=frozenset(flaky_in_run(ledger, run_id)),
+        waived=frozenset(waived),
     )
+
+
+def _today(ledger: Ledger, run_id: str, now: float | None) -> dt.date:
+    """The date a run is judged on: its end (so judging it again later agrees), else now."""
+    if now is None:
+        finished = ledger.find_run(run_id)["finished_at"]
+        now = parse_iso(finished).timestamp() if finished else time.time()
+    return dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
+
+
+def test_waivers(
+    ledger: Ledger, run_id: str, config: dict[str, Any], now: float | None = None
+) -> tuple[dict[str, Waiver], list[str]]:
+    """The run's failing tests an active waiver covers, and notes on expired ones."""
+    waivers = from_config(config)
+    if not any(w.test for w in waivers):
+        return {}, []
+    failing = [
+        n for n, (final, _) in ledger.troubled(run_id).items() if final in ("failed", "error")
+    ]
+    return waived_tests(waivers, failing, _today(ledger, run_id, now))
+
+
+def judge_gates(
+    ledger: Ledger,
+    run_id: str,
+    specs: Sequence[GateSpec],
+    config: dict[str, Any],
+    now: float | None = None,
+) -> tuple[list[GateResult], list[str]]:
+    """The gates evaluated, with waivers applied; notes say which waivers expired."""
+    context = gate_context(ledger, run_id, config, now=now)
+    results = evaluate_gates(specs, context, config.get("gate_mode", "fail"))
+    notes = test_waivers(ledger, run_id, config, now)[1]
+    waivers = from_config(config)
+    if not waivers:
+        return results, notes
+    today = _today(ledger, run_id, now)
+    judged = []
+    for result in results:
+        waiver = for_gate(waivers, result.spec.name, result.spec.path)
+        if waiver is None or result.verdict not in (Verdict.FAILED, Verdict.ERROR):
+            judged.append(result)
+        elif waiver.active(today):
+            judged.append(replace(result, verdict=Verdict.WAIVED, reason=waiver.describe()))
+        else:
+            notes.append(expired_note(waiver))
+            reason = f"waiver by {waiver.owner} expired {waiver.expires.isoformat()}"
+            judged.append(replace(result, reason=result.reason or reason))
+    return judged, notes
 
 
 # Runs of history a failure is compared with to call it flaky.

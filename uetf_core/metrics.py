@@ -102,3 +102,5 @@ class GateContext:
     # Tests of this run that are flaky: passed on a retry here, or failed now and
     # flipped in the ledger's recent history. None: not computed (no ledger).
     flaky: frozenset[str] | None = None
+    # Failing tests an active waiver covers: they count for no gate.
+    waived: frozenset[str] = frozenset()

@@ -26,9 +26,9 @@ from uetf_core.events import (
     StateChanged,
 )
 from uetf_core.exitcodes import ExitCode
-from uetf_core.gates.evaluate import GateResult, Verdict, evaluate_gates, overall_verdict
+from uetf_core.gates.evaluate import GateResult, Verdict, overall_verdict
 from uetf_core.ids import new_run_id
-from uetf_core.judge import gate_context
+from uetf_core.judge import judge_gates, test_waivers
 from uetf_core.ledger.base import Batch, Ledger, NewRun
 from uetf_core.records import ErrorCapture, Event, ExecutionRecord
 from uetf_core.schemas import digest, validation_record
@@ -49,6 +49,7 @@ class Outcome:
     verdict: Verdict | None
     exit_status: int
     summary: dict[str, Any]
+    notes: tuple[str, ...] = ()  # what the user should know: waivers that expired
 
 
 class RunRecorder:
@@ -267,8 +268,12 @@ class RunRecorder:
             return self._outcome([], None, int(test_status))
 
         self.transition(RunState.GATING)
-        context = gate_context(self.ledger, self.run_id, self.config.as_dict(), now=now)
-        results = evaluate_gates(self.config.gates, context, self.config.gate_mode)
+        config = self.config.as_dict()
+        results, notes = judge_gates(self.ledger, self.run_id, self.config.gates, config, now)
+        for note in notes:
+            self.note("waiver_expired", self.run_id, message=note)
+        if test_status == ExitCode.TESTS_FAILED and self._all_failures_waived(config, now):
+            test_status = ExitCode.OK
         documents = [result.as_dict() for result in results]
         self.ledger.save_gates(self.run_id, documents)
         for document in documents:
@@ -288,7 +293,18 @@ class RunRecorder:
             accepted = exit_status == ExitCode.OK
             state = "accepted" if accepted else "rejected"
             self.ledger.save_patch(self.run_id, {**patch, "state": state})
-        return self._outcome(results, verdict, exit_status)
+        return self._outcome(results, verdict, exit_status, notes)
+
+    def _all_failures_waived(self, config: dict[str, Any], now: float) -> bool:
+        waived = test_waivers(self.ledger, self.run_id, config, now)[0]
+        if not waived:
+            return False
+        troubled = self.ledger.troubled(self.run_id)
+        failing = {n for n, (final, _) in troubled.items() if final in ("failed", "error")}
+        collection_broke = any(
+            e["phase"] == "collect" for e in self.ledger.error_captures(self.run_id)
+        )
+        return failing <= set(waived) and not collection_broke
 
     def _end(
         self,
@@ -309,13 +325,17 @@ class RunRecorder:
         )
 
     def _outcome(
-        self, results: Sequence[GateResult], verdict: Verdict | None, exit_status: int
+        self,
+        results: Sequence[GateResult],
+        verdict: Verdict | None,
+        exit_status: int,
+        notes: Sequence[str] = (),
     ) -> Outcome:
         # The summary is built by this code from the ledger; the tests validate
         # it, and `uetf show --json` validates it before printing.
         summary = build_summary(self.ledger, self.run_id)
         self.bus.publish(RunFinished(self.run_id, summary))
-        return Outcome(self.state, results, verdict, exit_status, summary)
+        return Outcome(self.state, results, verdict, exit_status, summary, tuple(notes))
 
 
 def _failure_reason(test_status: int, verdict: Verdict) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from uetf_core import __version__
 from uetf_core.errors import UetfError
 from uetf_core.exitcodes import ExitCode
-from uetf_core.gates.evaluate import GateResult, evaluate_gates, overall_verdict
+from uetf_core.gates.evaluate import GateResult, overall_verdict
 from uetf_core.gates.spec import GateSpec
 from uetf_core.ids import new_run_id
 from uetf_core.ledger.base import Ledger, NewRun
@@ -134,7 +134,7 @@ def gate_workstream(
 
     Returns the new run's id, the gate results, the shard problems and the exit status.
     """
-    from uetf_core.judge import gate_context
+    from uetf_core.judge import judge_gates
 
     workstream = ledger.workstream(workstream_id)
     steps = [s for s in workstream["steps"] if s["run_id"]]
@@ -180,8 +180,7 @@ def gate_workstream(
         for g in config.get("gates", [])
         if g["name"] != "missing_shards"
     ] + [GateSpec("missing_shards", "<=", 0.0, "fail", None)]
-    context = gate_context(ledger, run_id, config)
-    results = evaluate_gates(specs, context, config.get("gate_mode", "fail"))
+    results, _ = judge_gates(ledger, run_id, specs, config)
     results = [
         replace(r, reason="; ".join(problems[:3]) + (" ..." if len(problems) > 3 else ""))
         if r.spec.name == "missing_shards" and problems

@@ -14,9 +14,9 @@ from typing import Any
 from uetf_core.config import DEFAULT_LEDGER, LEDGER_ENV, read_pyproject, resolve_ledger_location
 from uetf_core.errors import UetfError
 from uetf_core.exitcodes import ExitCode
-from uetf_core.gates.evaluate import Verdict, evaluate_gates, overall_verdict
+from uetf_core.gates.evaluate import Verdict, overall_verdict
 from uetf_core.gates.spec import GateSpec
-from uetf_core.judge import gate_context
+from uetf_core.judge import judge_gates
 from uetf_core.ledger import SCHEMA_VERSION, open_ledger
 from uetf_core.ledger.sqlite import SqliteLedger
 from uetf_core.render import gate_table, totals_line
@@ -140,8 +140,9 @@ def gate(args: argparse.Namespace) -> int:
     run = ledger.find_run(args.run)
     run_id = run["run_id"]
     config = ledger.run_config(run_id)
-    mode = config["gate_mode"] if config else "fail"
-    results = evaluate_gates(_specs(config), gate_context(ledger, run_id, config), mode)
+    results, notes = judge_gates(ledger, run_id, _specs(config), config or {})
+    for note in notes:
+        print(f"uetf: {note}")
     documents = [result.as_dict() for result in results]
     for row in gate_table(documents) if documents else ["no gates declared"]:
         print(row)

@@ -150,7 +150,8 @@ def new_failures(c: GateContext) -> list[str]:
     if c.baseline is None:
         return []
     before = c.baseline.outcomes
-    flaky = c.flaky or frozenset()  # a flaky test failing again is not a new failure
+    # A flaky test failing again is not a new failure, nor is a waived one.
+    flaky = (c.flaky or frozenset()) | c.waived
     return sorted(
         t for t, o in c.outcomes.items() if o in _BAD and before.get(t) in _GOOD and t not in flaky
     )

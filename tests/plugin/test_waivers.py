@@ -1,0 +1,123 @@
+"""Waivers: a gate or a failing test excused, with an owner, until a date."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import run_pytest
+
+TESTS = """\
+def test_ok(): pass
+def test_known_broken(): assert 1 == 2
+"""
+
+
+def waivers(root: Path, text: str) -> None:
+    (root / ".uetf").mkdir(exist_ok=True)
+    (root / ".uetf" / "waivers.toml").write_text(text)
+
+
+def summary(root: Path) -> dict:  # type: ignore[type-arg]
+    done = subprocess.run(
+        [sys.executable, "-m", "uetf_core.cli", "show", "last", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def project(git_project) -> Path:  # type: ignore[no-untyped-def]
+    return git_project({"test_w.py": TESTS})
+
+
+def test_waived_test_failure_and_gate(project: Path, validate) -> None:  # type: ignore[no-untyped-def]
+    waivers(
+        project,
+        """
+[[waiver]]
+test = "test_w.py::test_known_broken"
+owner = "alice"
+reason = "fixed upstream in 2.1"
+link = "https://tracker.example/UETF-7"
+expires = 2999-01-01
+
+[[waiver]]
+gate = "min_tests"
+owner = "bob"
+reason = "the suite is being split"
+expires = "2999-06-30"
+""",
+    )
+    done = run_pytest(project, "--uetf", "--uetf-gate=pass_rate>=100", "--uetf-gate=min_tests>=5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = summary(project)
+    validate("run_summary", document)
+    gates = {g["name"]: g for g in document["gates"]}
+    assert gates["pass_rate"]["verdict"] == "passed"  # the waived failure does not count
+    assert gates["min_tests"]["verdict"] == "waived"
+    assert gates["min_tests"]["reason"].startswith("waived by bob until 2999-06-30")
+    (failure,) = document["failures"]
+    assert failure["classification"] == "waived"
+    assert document["totals"]["failed"] == 1  # the record stays true
+    regate = subprocess.run(
+        [sys.executable, "-m", "uetf_core.cli", "gate"], cwd=project, capture_output=True, text=True
+    )
+    assert regate.returncode == 0 and "waived" in regate.stdout
+
+
+def test_expired_waiver_stops_waiving_and_says_so(project: Path) -> None:
+    waivers(
+        project,
+        """
+[[waiver]]
+gate = "min_tests"
+owner = "bob"
+reason = "the suite is being split"
+expires = 2020-01-31
+""",
+    )
+    (project / "test_w.py").write_text("def test_ok(): pass\n")
+    done = run_pytest(project, "--uetf", "--uetf-gate=min_tests>=5")
+    assert done.returncode == 6
+    assert "uetf: the waiver of gate min_tests by bob expired on 2020-01-31" in done.stdout
+    (gate,) = summary(project)["gates"]
+    assert gate["verdict"] == "failed" and "expired 2020-01-31" in gate["reason"]
+
+
+GATE_WAIVER = '[[waiver]]\ngate = "coverage"\nowner = "a"\nreason = "r"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            GATE_WAIVER + "expires = 2030-01-01\nowners = 1\n",
+            "unknown key 'owners'",
+        ),
+        (
+            '[[waiver]]\ngate = "coverage"\nowner = "a"\nreason = "r"\nexpires = "next week"\n',
+            "'expires' must be a date like 2026-12-31",
+        ),
+        (
+            '[[waiver]]\nowner = "a"\nreason = "r"\nexpires = 2030-01-01\n',
+            "name exactly one of 'gate' or 'test'",
+        ),
+        (
+            '[[waiver]]\ngate = "coverage"\nreason = "r"\nexpires = 2030-01-01\n',
+            "'owner' is required",
+        ),
+    ],
+)
+def test_bad_waivers_file_is_one_line(project: Path, text: str, message: str) -> None:
+    waivers(project, text)
+    done = run_pytest(project, "--uetf")
+    assert done.returncode == 4
+    assert message in done.stderr and "Traceback" not in done.stderr + done.stdout
