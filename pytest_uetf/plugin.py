@@ -239,6 +239,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         if measurement is not None:
             config.pluginmanager.register(WorkerCoverage(config, measurement), "uetf-worker-cov")
+        if config.workerinput.get("uetf"):
+            from pytest_uetf.costs import WorkerCosts
+
+            config.pluginmanager.register(WorkerCosts(config), "uetf-worker-costs")
         wire = config.workerinput.get("uetf_plan")
         if wire is not None:
             from pytest_uetf.ordering import PlannedItems
@@ -262,6 +266,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[session_key]
         session.close()
         config.pluginmanager.unregister(session)
+
+
+@pytest.fixture
+def uetf_cost(request: pytest.FixtureRequest) -> Any:
+    """Declare what a test costs: ``uetf_cost.add("openai_tokens", 1234)``, ``add("usd", 0.02)``.
+
+    Recorded with the test by ``pytest --uetf``; see ``uetf costs`` and the ``max_cost`` gate.
+    """
+    from pytest_uetf.costs import CostRecorder
+
+    return CostRecorder(request.node)
 
 
 def exit_on(error: UetfError) -> None:

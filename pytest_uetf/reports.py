@@ -52,6 +52,7 @@ def build_record(
     teardown: pytest.TestReport | None,
     attempt: int,
     worker: str,
+    cpu: float | None = None,
 ) -> ExecutionRecord:
     """One execution record from the (up to) three reports of one test attempt."""
     first = setup or call or teardown
@@ -103,6 +104,7 @@ def build_record(
         skip_reason=skip,
         xfail_reason=xfail or None,
         error=error,
+        cpu=None if cpu is None else round(cpu, 6),
     )
 
 

@@ -7,10 +7,12 @@ the recorder writes batches.
 
 from __future__ import annotations
 
+from time import perf_counter, process_time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_uetf.costs import COST_PROPERTY, peak_rss_mb
 from pytest_uetf.options import partial_reason
 from pytest_uetf.plugin import exit_on
 from pytest_uetf.reports import build_record, crash_record, error_capture
@@ -50,6 +52,7 @@ class UetfSession:
         self.report_problem: str | None = None
         self.plan: Plan | None = None
         self._routes: list[tuple[Any, ...]] = []
+        self._cpu_mark = process_time()
 
     # -- start ------------------------------------------------------------
 
@@ -122,6 +125,7 @@ class UetfSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["uetf"] = True  # workers measure their tests' CPU and memory
         if self.plan is not None:
             node.workerinput["uetf_plan"] = self.plan.to_wire()
 
@@ -192,6 +196,7 @@ class UetfSession:
     def pytest_runtestloop(self, session: pytest.Session) -> Any:
         if self.recorder is not None and self.recorder.state is RunState.COLLECTING:
             self.recorder.transition(RunState.RUNNING)
+        self._cpu_mark = process_time()
         return (yield)
 
     # -- xdist workers ----------------------------------------------------
@@ -206,9 +211,14 @@ class UetfSession:
         if self.recorder is None:
             return
         worker_id = _worker_id(node)
-        data = getattr(node, "workeroutput", {}).get("uetf_cov")
+        output = getattr(node, "workeroutput", {})
+        data = output.get("uetf_cov")
         if data is not None and self.measurement is not None:
             self.measurement.merge(data)
+        if output.get("uetf_peak_rss_mb") is not None:
+            self.recorder.add_cost(
+                "worker", worker_id, "peak_rss_mb", output["uetf_peak_rss_mb"], "MB"
+            )
         if error:
             self.recorder.worker(worker_id, WorkerState.CRASHED, reason=str(error)[:500])
         else:
@@ -231,8 +241,17 @@ class UetfSession:
             entry = self._open.pop(nodeid, None)
             if entry is None:
                 entry = [None, None, self._attempts.get(nodeid, 0) + 1]
-            worker = getattr(report, "worker_id", None) or CONTROLLER
-            self._add(build_record(entry[0], entry[1], report, entry[2], worker))
+            worker = getattr(report, "worker_id", None)
+            if worker is None:  # ran in this process: its CPU since the previous test ended
+                worker = CONTROLLER
+                mark = process_time()
+                cpu: float | None = mark - self._cpu_mark
+                self._cpu_mark = mark
+            else:  # measured on the xdist worker (WorkerCosts)
+                cpu = getattr(report, "uetf_cpu", None)
+            self._add(build_record(entry[0], entry[1], report, entry[2], worker, cpu))
+            if report.user_properties:
+                self._custom_costs(nodeid, report.user_properties)
         else:  # xdist reports a test whose worker crashed with when="???"
             entry = self._open.pop(nodeid, None)
             attempt = entry[2] if entry else self._attempts.get(nodeid, 0) + 1
@@ -242,6 +261,15 @@ class UetfSession:
                 _worker_id(node) if node is not None else CONTROLLER
             )
             self._add(crash_record(report, attempt, worker))
+
+    def _custom_costs(self, nodeid: str, properties: list[tuple[str, Any]]) -> None:
+        """The costs a test declared through the ``uetf_cost`` fixture."""
+        if self.recorder is None:
+            return
+        for key, value in properties:
+            if key == COST_PROPERTY:
+                name, amount, unit = value
+                self.recorder.add_cost("test", nodeid, name, amount, unit)
 
     def _add(self, record: Any) -> None:
         recorder = self.recorder
@@ -282,6 +310,9 @@ class UetfSession:
         if self._routes:
             recorder.ledger.add_routing(recorder.run_id, self._routes)
             self._routes = []
+        peak = peak_rss_mb()
+        if peak is not None:
+            recorder.add_cost("worker", CONTROLLER, "peak_rss_mb", peak, "MB")
         status = int(exitstatus)
         coverage = None
         problem: UetfError | None = None
@@ -331,7 +362,12 @@ class UetfSession:
         from uetf_core.measure import coverage_document  # coverage.py only when measuring
 
         # The ledger keeps each unchanged file's parse, so a repeat run skips it.
-        return coverage_document(self.measurement.result(store=recorder.ledger))
+        started = perf_counter()
+        document = coverage_document(self.measurement.result(store=recorder.ledger))
+        # What measuring cost after the tests: combining and analysing the data.
+        seconds = round(perf_counter() - started, 6)
+        recorder.add_cost("run", recorder.run_id, "coverage_analysis_seconds", seconds, "s")
+        return document
 
     def _patch(self, recorder: RunRecorder) -> dict[str, Any] | None:
         """The change under test, when a gate or option asks for it."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from uetf_core.costs import check_prices
 from uetf_core.errors import ConfigError
 from uetf_core.gates.spec import MODES, GateSpec, parse_gate, parse_gate_table
 from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
@@ -45,6 +46,10 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
         list,
         "reports written at the end of every run: FORMAT[:PATH], see docs/reports.md",
     ),
+    "dist": (str, "route tests to xdist workers: 'duration', 'module' or 'hash'"),
+    "order": (str, "run order: 'failed-first', 'new-first' or 'longest-first'"),
+    "waivers": (str, "the waivers file, relative to the rootdir (default .uetf/waivers.toml)"),
+    "costs": (dict, "prices per unit of each cost, e.g. cpu_seconds = 0.00005; currency = 'usd'"),
 }
 
 
@@ -94,6 +99,7 @@ class RunConfig:
     phase: str = "test"
     depends_on: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    prices: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``run_config`` document."""
@@ -120,6 +126,7 @@ class RunConfig:
             "phase": self.phase,
             "depends_on": list(self.depends_on),
             "waivers": [waiver.as_dict() for waiver in self.waivers],
+            "prices": dict(self.prices),
         }
 
 
@@ -270,6 +277,7 @@ def resolve_config(
         phase=cli.phase or "test",
         depends_on=tuple(cli.depends_on),
         waivers=load_waivers(rootdir / table.get("waivers", DEFAULT_WAIVERS)),
+        prices=check_prices(table.get("costs", {}), where),
     )
 
 

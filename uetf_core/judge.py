@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from uetf_core.costs import amounts
 from uetf_core.gates.evaluate import GateResult, Verdict, evaluate_gates
 from uetf_core.gates.spec import GateSpec
 from uetf_core.ledger.base import Ledger
@@ -141,6 +142,12 @@ def gate_context(
         shard_problems=_shard_problems(ledger, config),
         flaky=frozenset(flaky_in_run(ledger, run_id)),
         waived=frozenset(waived),
+        costs=amounts(ledger.cost_totals(run_id), config.get("prices", {})),
+        baseline_costs=(
+            amounts(ledger.cost_totals(baseline.run_id), config.get("prices", {}))
+            if baseline is not None
+            else None
+        ),
     )
 
 

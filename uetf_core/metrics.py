@@ -104,3 +104,6 @@ class GateContext:
     flaky: frozenset[str] | None = None
     # Failing tests an active waiver covers: they count for no gate.
     waived: frozenset[str] = frozenset()
+    # The run's costs by name (seconds, declared units, money), and the baseline's.
+    costs: Mapping[str, float] = field(default_factory=dict)
+    baseline_costs: Mapping[str, float] | None = None

@@ -106,6 +106,7 @@ class ExecutionRecord:
     skip_reason: str | None = None
     xfail_reason: str | None = None
     error: ErrorCapture | None = None
+    cpu: float | None = None  # CPU seconds of the process while the test ran
 
     def as_dict(self, run_id: str) -> dict[str, Any]:
         """The ``test_execution_record`` document."""
@@ -124,6 +125,7 @@ class ExecutionRecord:
             "skip_reason": self.skip_reason,
             "xfail_reason": self.xfail_reason,
             "error": self.error.as_dict() if self.error else None,
+            "cpu_seconds": self.cpu,
         }
 
 

@@ -204,6 +204,10 @@ class RunRecorder:
         if len(batch.records) >= self._batch_size or time.monotonic() >= self._next_flush:
             self.flush()
 
+    def add_cost(self, scope: str, subject: str, name: str, amount: float, unit: str) -> None:
+        """A cost of a test, worker or the run (custom costs, peak memory), batched."""
+        self._batch.costs.append((scope, subject, name, amount, unit))
+
     def add_error(self, error: ErrorCapture) -> None:
         """Record an error outside any test: a collection error."""
         self._batch.errors.append(error)

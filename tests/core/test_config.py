@@ -70,3 +70,19 @@ def test_read_pyproject(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.uetf\n")
     with pytest.raises(ConfigError, match="cannot read it as TOML"):
         read_pyproject(tmp_path)
+
+
+def test_routing_order_and_prices_from_pyproject(tmp_path: Path) -> None:
+    table = {
+        "dist": "module",
+        "order": "new-first",
+        "costs": {"cpu_seconds": 0.1, "currency": "eur"},
+    }
+    config = resolve_config(tmp_path, table, CliOptions(), env={})
+    assert (config.dist, config.order, config.prices["currency"]) == ("module", "new-first", "eur")
+    assert resolve_config(tmp_path, table, CliOptions(dist="hash"), env={}).dist == "hash"
+    for bad, message in (({"dist": "random"}, "dist 'random'"), ({"order": "alpha"}, "order")):
+        with pytest.raises(ConfigError, match=message):
+            resolve_config(tmp_path, bad, CliOptions(), env={})
+    on_ci = resolve_config(tmp_path, {}, CliOptions(shard="1/2"), env={"CI_PIPELINE_ID": "77"})
+    assert on_ci.workstream == "77"

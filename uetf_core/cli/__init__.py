@@ -89,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate.set_defaults(handler=commands.gate)
 
+    costs = sub.add_parser(
+        "costs", parents=[common], help="what a run cost: seconds, memory, money"
+    )
+    costs.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
+    costs.add_argument("--by", choices=("test", "module", "worker"), default="module")
+    costs.add_argument("--limit", type=_positive_int, default=20, help="at most N rows (20)")
+    costs.add_argument("--json", action="store_true")
+    costs.set_defaults(handler=commands.costs)
+
     flaky = sub.add_parser(
         "flaky", parents=[common], help="tests whose outcome flips, with rates and last failures"
     )

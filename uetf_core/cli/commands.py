@@ -225,6 +225,49 @@ def plan(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def costs(args: argparse.Namespace) -> int:
+    """What a run cost: totals, then by test, module or worker."""
+    from uetf_core.costs import amounts
+
+    ledger = _open(args)
+    try:
+        run = ledger.find_run(args.run)
+        config = ledger.run_config(run["run_id"]) or {}
+        totals = ledger.cost_totals(run["run_id"])
+        money = amounts(totals, config.get("prices", {}))
+        groups = ledger.costs_by(run["run_id"], args.by)
+    finally:
+        ledger.close()
+    units = {name: unit for name, (_, unit) in totals.items()}
+    if args.json:
+        _print_json(
+            {
+                "run_id": run["run_id"],
+                "totals": {n: {"amount": a, "unit": units.get(n, n)} for n, a in money.items()},
+                "by": args.by,
+                "groups": groups[: args.limit],
+            }
+        )
+        return int(ExitCode.OK)
+    print(f"run {run['run_id']}")
+    for name, amount in money.items():
+        print(f"  {name:<28} {amount:>14,.6g} {units.get(name, name)}")
+    print()
+    print(f"{args.by:<60} {'tests':>6} {'wall s':>9} {'cpu s':>9}  custom")
+    for group in groups[: args.limit]:
+        custom = ", ".join(
+            f"{name}={value['amount']:g}{'' if value['unit'] == name else ' ' + value['unit']}"
+            for name, value in sorted(group["custom"].items())
+        )
+        cpu = "-" if group["cpu_seconds"] is None else f"{group['cpu_seconds']:.3f}"
+        label = str(group[args.by])
+        label = label if len(label) <= 60 else "…" + label[-59:]
+        print(f"{label:<60} {group['tests']:>6} {group['wall_seconds']:>9.3f} {cpu:>9}  {custom}")
+    if len(groups) > args.limit:
+        print(f"... {len(groups) - args.limit} more (--limit)")
+    return int(ExitCode.OK)
+
+
 def flaky(args: argparse.Namespace) -> int:
     """Tests whose outcome flips: on one commit across runs, or passing on a retry."""
     ledger = _open(args)

@@ -46,6 +46,7 @@ class GateKind:
     is_duration: bool = False
     whole_suite: bool = False  # skipped on partial runs (-k, -m, --lf, node ids)
     takes_path: bool = False
+    param: str = "a glob, as in path_coverage[src/core/**]>=90"  # what the [...] holds
 
 
 def _pass_rate(c: GateContext, _: str | None) -> float | Skip | Fault:
@@ -170,6 +171,26 @@ def _test_count_drop(c: GateContext, _: str | None) -> float | Skip | Fault:
     return float(len(vanished))
 
 
+def _max_cost(c: GateContext, name: str | None) -> float | Skip | Fault:
+    assert name is not None
+    if name not in c.costs:
+        known = ", ".join(sorted(c.costs)) or "none"
+        return Skip(f"no cost named {name!r} in this run (recorded: {known})")
+    return round(c.costs[name], 6)
+
+
+def _cost_increase(c: GateContext, name: str | None) -> float | Skip | Fault:
+    assert name is not None
+    if c.baseline is None:
+        return Skip(c.baseline_missing)
+    before = (c.baseline_costs or {}).get(name)
+    if not before:
+        return Skip(f"the baseline run recorded no {name!r} cost to compare with")
+    if name not in c.costs:
+        return Skip(f"no cost named {name!r} in this run")
+    return round(100.0 * (c.costs[name] - before) / before, 2)
+
+
 def _max_flaky(c: GateContext, _: str | None) -> float | Skip | Fault:
     if c.flaky is None:
         return Skip("flakiness is not known for this run")
@@ -274,6 +295,25 @@ GATES: dict[str, GateKind] = {
             _test_count_drop,
             "tests of the baseline that this run no longer has",
             whole_suite=True,
+        ),
+        GateKind(
+            "max_cost",
+            "<=",
+            None,
+            _max_cost,
+            "the run's total of one cost: max_cost[usd], max_cost[cpu_seconds],"
+            " max_cost[openai_tokens]",
+            takes_path=True,
+            param="a cost name, as in max_cost[usd]<=5",
+        ),
+        GateKind(
+            "cost_increase",
+            "<=",
+            "%",
+            _cost_increase,
+            "percent increase of one cost against the baseline: cost_increase[cpu_seconds]<=10",
+            takes_path=True,
+            param="a cost name, as in cost_increase[cpu_seconds]<=10",
         ),
         GateKind(
             "max_flaky",

@@ -118,9 +118,9 @@ def parse_gate(text: str, where: str = "--uetf-gate") -> GateSpec:
     takes_path = GATES[name].takes_path
     if takes_path != bool(path):
         message = (
-            f"{where}: gate {name!r} needs a glob, as in {name}[src/core/**]>=90"
+            f"{where}: gate {name!r} needs {GATES[name].param}"
             if takes_path
-            else f"{where}: gate {name!r} takes no [glob]"
+            else f"{where}: gate {name!r} takes no [...]"
         )
         raise GateSpecError(message)
     return GateSpec(name, _operator(name, op, where), _number(name, value, where), path=path)

@@ -18,9 +18,17 @@ class Batch:
     errors: list[ErrorCapture] = field(default_factory=list)
     events: list[tuple[int, Event]] = field(default_factory=list)
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (scope, subject, name, amount, unit): custom costs, peak memory
+    costs: list[tuple[str, str, str, float, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.records) + len(self.errors) + len(self.events) + len(self.workers)
+        return (
+            len(self.records)
+            + len(self.errors)
+            + len(self.events)
+            + len(self.workers)
+            + len(self.costs)
+        )
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,10 @@ class Ledger(Protocol):
     def last_outcomes(self, runs: int) -> dict[str, str]: ...
 
     def known_tests(self) -> set[str]: ...
+
+    def cost_totals(self, run_id: str) -> dict[str, tuple[float, str]]: ...
+
+    def costs_by(self, run_id: str, by: str) -> list[dict[str, Any]]: ...
 
     def record_flips(self, run_id: str) -> int: ...
 

@@ -283,6 +283,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_started ON runs(started_at);
     CREATE INDEX error_captures_node ON error_captures(node_id, run_pk);
     """,
+    # 6: costs: each test's CPU seconds; custom costs found by run.
+    """
+    ALTER TABLE executions ADD COLUMN cpu_seconds REAL;
+    CREATE INDEX costs_run ON costs(run_pk);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

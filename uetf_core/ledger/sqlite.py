@@ -287,13 +287,19 @@ class SqliteLedger:
                             r.finished_at,
                             r.skip_reason,
                             r.xfail_reason,
+                            r.cpu,
                         )
                     )
-                db.executemany(f"INSERT INTO executions VALUES ({', '.join('?' * 16)})", rows)
+                db.executemany(f"INSERT INTO executions VALUES ({', '.join('?' * 17)})", rows)
                 # A test the ledger never saw collected (xdist, or a plugin's own
                 # item) still gets its node id stored.
                 db.executemany(
                     "INSERT OR IGNORE INTO tests (test_key, node_id) VALUES (?, ?)", unknown
+                )
+            if batch.costs:
+                db.executemany(
+                    "INSERT INTO costs VALUES (?, ?, ?, ?, ?, ?)",
+                    [(pk, *cost) for cost in batch.costs],
                 )
             if batch.errors:
                 db.executemany(
@@ -908,6 +914,7 @@ class SqliteLedger:
                     "skip_reason": row["skip_reason"],
                     "xfail_reason": row["xfail_reason"],
                     "error": error,
+                    "cpu_seconds": row["cpu_seconds"],
                 }
             )
         return documents
@@ -1215,6 +1222,78 @@ class SqliteLedger:
         found.sort(key=lambda f: (-f["rate"], -f["flips"], f["node_id"]))
         return found
 
+    def cost_totals(self, run_id: str) -> dict[str, tuple[float, str]]:
+        """The run's costs by name: wall and CPU seconds of its tests, custom costs, peak memory."""
+        pk = self._run_pk(run_id)
+        wall, cpu = self._query(
+            "SELECT sum(duration), sum(cpu_seconds) FROM executions WHERE run_pk = ?", (pk,)
+        )[0]
+        totals: dict[str, tuple[float, str]] = {"wall_seconds": (round(wall or 0.0, 6), "s")}
+        if cpu is not None:
+            totals["cpu_seconds"] = (round(cpu, 6), "s")
+        for name, unit, total, peak in self._query(
+            "SELECT name, unit, sum(amount), max(amount) FROM costs WHERE run_pk = ?"
+            " GROUP BY name, unit",
+            (pk,),
+        ):
+            # Peak memory is a maximum over processes, every other cost a sum.
+            totals[name] = (round(peak if name == "peak_rss_mb" else total, 6), unit)
+        return totals
+
+    def costs_by(self, run_id: str, by: str) -> list[dict[str, Any]]:
+        """Per test, module or worker: tests, wall and CPU seconds, and each custom cost."""
+        pk = self._run_pk(run_id)
+        key = {
+            "test": "t.node_id",
+            "module": "substr(t.node_id, 1, instr(t.node_id || '::', '::') - 1)",
+            "worker": "e.worker",
+        }[by]
+        groups: dict[str, dict[str, Any]] = {}
+        for group, count, wall, cpu in self._query(
+            f"SELECT {key}, count(*), sum(e.duration), sum(e.cpu_seconds) FROM executions e"
+            f" JOIN tests t USING (test_key) WHERE e.run_pk = ? GROUP BY 1",
+            (pk,),
+        ):
+            groups[group] = {
+                by: group,
+                "tests": count,
+                "wall_seconds": round(wall or 0, 6),
+                "cpu_seconds": None if cpu is None else round(cpu, 6),
+                "custom": {},
+            }
+        if by != "worker":
+            custom_key = key.replace("t.node_id", "c.subject")
+            for group, name, unit, total in self._query(
+                f"SELECT {custom_key}, c.name, c.unit, sum(c.amount) FROM costs c"
+                " WHERE c.run_pk = ? AND c.scope = 'test' GROUP BY 1, 2, 3",
+                (pk,),
+            ):
+                entry = groups.setdefault(
+                    group,
+                    {by: group, "tests": 0, "wall_seconds": 0.0, "cpu_seconds": None, "custom": {}},
+                )
+                entry["custom"][name] = {"amount": round(total, 6), "unit": unit}
+        else:
+            for subject, name, unit, amount in self._query(
+                "SELECT subject, name, unit, amount FROM costs"
+                " WHERE run_pk = ? AND scope = 'worker'",
+                (pk,),
+            ):
+                entry = groups.setdefault(
+                    subject,
+                    {
+                        by: subject,
+                        "tests": 0,
+                        "wall_seconds": 0.0,
+                        "cpu_seconds": None,
+                        "custom": {},
+                    },
+                )
+                entry["custom"][name] = {"amount": amount, "unit": unit}
+        return sorted(
+            groups.values(), key=lambda g: (-(g["cpu_seconds"] or g["wall_seconds"]), g[by])
+        )
+
     def known_tests(self) -> set[str]:
         return {row[0] for row in self._query("SELECT node_id FROM tests")}
 
@@ -1344,7 +1423,7 @@ class SqliteLedger:
                     "INSERT INTO executions SELECT ?, test_key, attempt, ? || ':' || worker,"
                     " outcome, setup_outcome, setup_duration, call_outcome, call_duration,"
                     " teardown_outcome, teardown_duration, duration, started_at, finished_at,"
-                    " skip_reason, xfail_reason FROM executions WHERE run_pk = ?",
+                    " skip_reason, xfail_reason, cpu_seconds FROM executions WHERE run_pk = ?",
                     (new, label, old),
                 )
                 db.execute(
@@ -1352,6 +1431,12 @@ class SqliteLedger:
                     " message, path, lineno, traceback, truncated FROM error_captures"
                     " WHERE run_pk = ?",
                     (new, old),
+                )
+                db.execute(
+                    "INSERT INTO costs SELECT ?, scope, CASE scope WHEN 'worker'"
+                    " THEN ? || ':' || subject ELSE subject END, name, amount, unit FROM costs"
+                    " WHERE run_pk = ? AND scope != 'run'",
+                    (new, label, old),
                 )
                 db.execute(
                     "INSERT INTO workers SELECT ?, ? || ':' || worker_id, state, tests_run,"
