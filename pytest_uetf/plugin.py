@@ -88,6 +88,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "repeatable; without PATH under .ledger/reports/ (github: $GITHUB_STEP_SUMMARY)",
     )
     group.addoption(
+        "--uetf-progress",
+        metavar="PATH",
+        default=None,
+        help="keep a JSON progress file up to date (done/total, outcomes, ETA) for a dashboard",
+    )
+    group.addoption(
+        "--uetf-stall-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="report a stall when no test finishes for this long (default 600)",
+    )
+    group.addoption(
         "--uetf-dist",
         choices=("duration", "module", "hash"),
         default=None,
@@ -204,6 +217,8 @@ def _run_config(config: pytest.Config, options: Any) -> RunConfig | None:
             diff_file=options.uetf_diff_file,
             baseline=options.uetf_baseline,
             reports=tuple(options.uetf_report),
+            progress=options.uetf_progress,
+            stall_timeout=options.uetf_stall_timeout,
             dist=options.uetf_dist,
             order=options.uetf_order,
             shard=options.uetf_shard,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_uetf.costs import COST_PROPERTY, peak_rss_mb
+from pytest_uetf.monitor import Progress, RunMonitor
 from pytest_uetf.options import partial_reason
 from pytest_uetf.plugin import exit_on
 from pytest_uetf.reports import build_record, crash_record, error_capture
@@ -53,6 +54,8 @@ class UetfSession:
         self.plan: Plan | None = None
         self._routes: list[tuple[Any, ...]] = []
         self._cpu_mark = process_time()
+        self.progress = Progress()
+        self.monitor: RunMonitor | None = None
 
     # -- start ------------------------------------------------------------
 
@@ -196,6 +199,7 @@ class UetfSession:
     def pytest_runtestloop(self, session: pytest.Session) -> Any:
         if self.recorder is not None and self.recorder.state is RunState.COLLECTING:
             self.recorder.transition(RunState.RUNNING)
+            self._start_monitor(self.recorder)
         self._cpu_mark = process_time()
         return (yield)
 
@@ -262,6 +266,74 @@ class UetfSession:
             )
             self._add(crash_record(report, attempt, worker))
 
+    def _start_monitor(self, recorder: RunRecorder) -> None:
+        from pathlib import Path
+
+        config = self.run_config
+        recorder.flush()  # the tasks, so the monitor's connection sees them
+        workers = int(getattr(self.config.option, "numprocesses", None) or 1)
+        path = config.progress_file
+        self.progress = Progress()
+        self.monitor = RunMonitor(
+            recorder.ledger.location,
+            recorder.run_id,
+            self.progress,
+            self._running,
+            workers,
+            config.progress_interval,
+            config.stall_timeout,
+            Path(self.config.invocation_params.dir, path) if path else None,
+            self._terminal_alert(),
+        )
+        self.monitor.start()
+
+    def _terminal_alert(self) -> Any:
+        """A writer to the real stderr, which pytest's capture does not swallow mid-test.
+
+        pytest keeps a duplicate of the terminal's descriptor while it captures
+        output; a stall is reported while a test runs, so it must go there.
+        """
+        import os
+        import sys
+
+        capman = self.config.pluginmanager.getplugin("capturemanager")
+        err = getattr(getattr(capman, "_global_capturing", None), "err", None)
+        fd = getattr(err, "targetfd_save", None)
+        if not isinstance(fd, int):
+            return None
+
+        def alert(text: str) -> None:
+            try:
+                os.write(fd, text.encode("utf-8", "replace"))
+            except OSError:
+                sys.stderr.write(text)
+
+        return alert
+
+    def _running(self) -> list[tuple[str, str]]:
+        """The tests in flight and their workers (read from the monitor thread)."""
+        for _ in range(3):
+            try:
+                entries = list(self._open.items())
+                break
+            except RuntimeError:  # the dict changed while copying; try again
+                continue
+        else:
+            return []
+        return [
+            (node_id, getattr(entry[0], "worker_id", None) or CONTROLLER)
+            for node_id, entry in entries
+            if entry[0] is not None
+        ]
+
+    def _drain_stalls(self) -> None:
+        monitor = self.monitor
+        if monitor is None or not monitor.stalls or self.recorder is None:
+            return
+        stalls, monitor.stalls = monitor.stalls, []
+        for stall in stalls:
+            self.recorder.note("stall", self.recorder.run_id, **stall)
+
     def _custom_costs(self, nodeid: str, properties: list[tuple[str, Any]]) -> None:
         """The costs a test declared through the ``uetf_cost`` fixture."""
         if self.recorder is None:
@@ -279,6 +351,9 @@ class UetfSession:
         # A crashed worker's last test is reported after the worker is recorded down.
         if state not in (WorkerState.BUSY, WorkerState.CRASHED, WorkerState.STOPPED):
             recorder.worker(record.worker, WorkerState.BUSY)
+        self.progress.add(record.node_id, record.outcome, record.finished_at)
+        if self.monitor is not None and self.monitor.stalls:
+            self._drain_stalls()
         try:
             recorder.add_record(record)
         except UetfError as exc:
@@ -307,6 +382,9 @@ class UetfSession:
                     record = _interrupted(record)
                 recorder.add_record(record)
             del self._open[nodeid]
+        if self.monitor is not None:
+            self.monitor.stop()
+            self._drain_stalls()
         if self._routes:
             recorder.ledger.add_routing(recorder.run_id, self._routes)
             self._routes = []
@@ -423,6 +501,8 @@ class UetfSession:
         )
 
     def close(self) -> None:
+        if self.monitor is not None and self.monitor.is_alive():
+            self.monitor.stop()
         if self.recorder is not None:
             self.recorder.ledger.close()
 

@@ -50,6 +50,8 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "order": (str, "run order: 'failed-first', 'new-first' or 'longest-first'"),
     "waivers": (str, "the waivers file, relative to the rootdir (default .uetf/waivers.toml)"),
     "costs": (dict, "prices per unit of each cost, e.g. cpu_seconds = 0.00005; currency = 'usd'"),
+    "stall_timeout": ((int, float), "seconds without a finished test before a stall is reported"),
+    "progress_interval": ((int, float), "seconds between progress snapshots (default 5)"),
 }
 
 
@@ -65,6 +67,8 @@ class CliOptions:
     diff_file: str | None = None
     baseline: str | None = None
     reports: Sequence[str] = ()
+    progress: str | None = None
+    stall_timeout: float | None = None
     dist: str | None = None
     order: str | None = None
     shard: str | None = None
@@ -100,6 +104,9 @@ class RunConfig:
     depends_on: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     prices: Mapping[str, Any] = field(default_factory=dict)
+    progress_file: str | None = None
+    stall_timeout: float = 600.0
+    progress_interval: float = 5.0
 
     def as_dict(self) -> dict[str, Any]:
         """The ``run_config`` document."""
@@ -127,6 +134,9 @@ class RunConfig:
             "depends_on": list(self.depends_on),
             "waivers": [waiver.as_dict() for waiver in self.waivers],
             "prices": dict(self.prices),
+            "progress_file": self.progress_file,
+            "stall_timeout": self.stall_timeout,
+            "progress_interval": self.progress_interval,
         }
 
 
@@ -242,6 +252,13 @@ def resolve_config(
             "(on GitHub Actions, GitLab CI, Buildkite, Azure Pipelines and Jenkins it is found)"
         )
 
+    stall_timeout = float(
+        cli.stall_timeout if cli.stall_timeout is not None else table.get("stall_timeout", 600.0)
+    )
+    progress_interval = float(table.get("progress_interval", 5.0))
+    _positive(stall_timeout, "stall_timeout", where)
+    _positive(progress_interval, "progress_interval", where)
+
     batch_size = table.get("batch_size", 500)
     flush_interval = float(table.get("flush_interval", 1.0))
     stale_after = float(table.get("stale_after", 3600.0))
@@ -278,6 +295,9 @@ def resolve_config(
         depends_on=tuple(cli.depends_on),
         waivers=load_waivers(rootdir / table.get("waivers", DEFAULT_WAIVERS)),
         prices=check_prices(table.get("costs", {}), where),
+        progress_file=cli.progress,
+        stall_timeout=stall_timeout,
+        progress_interval=progress_interval,
     )
 
 

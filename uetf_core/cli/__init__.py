@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate.set_defaults(handler=commands.gate)
 
+    watch = sub.add_parser("watch", parents=[common], help="follow a run live: progress and ETA")
+    watch.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
+    watch.add_argument("--interval", type=float, default=1.0, help="seconds between reads (1)")
+    watch.add_argument("--timeout", type=float, help="stop watching after this many seconds")
+    watch.set_defaults(handler=commands.watch)
+
     costs = sub.add_parser(
         "costs", parents=[common], help="what a run cost: seconds, memory, money"
     )

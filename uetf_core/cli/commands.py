@@ -225,6 +225,51 @@ def plan(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def watch(args: argparse.Namespace) -> int:
+    """Follow a run from another terminal: a progress bar with the ETA, until it ends."""
+    ledger = _open(args)
+    try:
+        run = ledger.find_run(args.run)
+        run_id = run["run_id"]
+        tty = sys.stdout.isatty()
+        shown = None
+        deadline = None if args.timeout is None else time.monotonic() + args.timeout
+        while True:
+            run = ledger.find_run(run_id)
+            snapshot = ledger.latest_progress(run_id)
+            line = _progress_line(run_id, run["state"], snapshot)
+            if line != shown:
+                print(("\r" if tty else "") + line, end="" if tty else "\n", flush=True)
+                shown = line
+            if run["finished_at"] or run["state"] in ("abandoned",):
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                print(("\n" if tty else "") + f"uetf: stopped watching after {args.timeout:g} s")
+                return int(ExitCode.OK)
+            time.sleep(args.interval)
+    finally:
+        ledger.close()
+    if tty:
+        print()
+    print(f"uetf: run {run_id} {run['state']}; exit {run['exit_status']}")
+    return int(ExitCode.OK)
+
+
+def _progress_line(run_id: str, state: str, snapshot: dict[str, Any] | None) -> str:
+    if snapshot is None:
+        return f"{run_id} {state}: no progress yet"
+    done, total = snapshot["done"], snapshot["total"]
+    share = done / total if total else 0.0
+    bar = "#" * int(share * 30) + "." * (30 - int(share * 30))
+    outcomes = snapshot["outcomes"]
+    counts = ", ".join(
+        f"{outcomes[k]} {k}" for k in ("passed", "failed", "error", "skipped") if outcomes.get(k)
+    )
+    eta = snapshot["eta_seconds"]
+    left = "" if eta is None else f" · ETA {int(eta // 60)}m{int(eta % 60):02d}s"
+    return f"[{bar}] {done}/{total} {share:.0%} · {counts or 'starting'}{left} ({state})"
+
+
 def costs(args: argparse.Namespace) -> int:
     """What a run cost: totals, then by test, module or worker."""
     from uetf_core.costs import amounts

@@ -287,6 +287,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE executions ADD COLUMN cpu_seconds REAL;
     CREATE INDEX costs_run ON costs(run_pk);
+    CREATE INDEX progress_run ON progress(run_pk, at);
     """,
 )
 

@@ -1222,6 +1222,43 @@ class SqliteLedger:
         found.sort(key=lambda f: (-f["rate"], -f["flips"], f["node_id"]))
         return found
 
+    def add_progress(self, snapshot: dict[str, Any]) -> None:
+        """Store a ``progress_snapshot`` (the monitor thread writes it, over its own connection)."""
+        from uetf_core.timeutil import parse_iso
+
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO progress VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self._run_pk(snapshot["run_id"]),
+                    parse_iso(snapshot["at"]).timestamp(),
+                    snapshot["done"],
+                    snapshot["total"],
+                    snapshot["elapsed_seconds"],
+                    snapshot["eta_seconds"],
+                    json.dumps(snapshot["outcomes"]),
+                ),
+            )
+
+    def latest_progress(self, run_id: str) -> dict[str, Any] | None:
+        rows = self._query(
+            "SELECT at, done, total, elapsed_seconds, eta_seconds, outcomes_json FROM progress"
+            " WHERE run_pk = ? ORDER BY at DESC LIMIT 1",
+            (self._run_pk(run_id),),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return {
+            "run_id": run_id,
+            "at": iso(row["at"]),
+            "done": row["done"],
+            "total": row["total"],
+            "elapsed_seconds": row["elapsed_seconds"],
+            "eta_seconds": row["eta_seconds"],
+            "outcomes": json.loads(row["outcomes_json"]),
+        }
+
     def cost_totals(self, run_id: str) -> dict[str, tuple[float, str]]:
         """The run's costs by name: wall and CPU seconds of its tests, custom costs, peak memory."""
         pk = self._run_pk(run_id)

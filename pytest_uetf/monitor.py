@@ -1,0 +1,176 @@
+"""Live progress and stalls, watched from a background thread.
+
+The per-test path only counts (``done``, outcomes, the time the last test
+ended, the finished node ids); a daemon thread turns that into a progress
+snapshot every ``interval`` seconds, written to the ledger over its own
+connection (so ``uetf watch`` sees it even while a test hangs) and to the
+``--uetf-progress`` JSON file, and notices when no test has finished for
+``stall_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed", "error", "rerun")
+
+
+class Progress:
+    """What the per-test path updates; read by the monitor thread."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.done = 0
+        self.outcomes = dict.fromkeys(OUTCOMES, 0)
+        self.last_finished = self.started
+        self.finished: list[str] = []
+
+    def add(self, node_id: str, outcome: str, finished_at: float) -> None:
+        self.done += 1
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.last_finished = finished_at
+        self.finished.append(node_id)
+
+
+class RunMonitor(threading.Thread):
+    """Snapshots every ``interval`` seconds; a stall after ``stall_timeout`` seconds."""
+
+    def __init__(
+        self,
+        ledger_location: str,
+        run_id: str,
+        progress: Progress,
+        running: Callable[[], list[tuple[str, str]]],
+        workers: int,
+        interval: float,
+        stall_timeout: float,
+        progress_path: Path | None,
+        alert: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(name="uetf-monitor", daemon=True)
+        self.alert = alert or (lambda text: (sys.stderr.write(text), sys.stderr.flush()))
+        self.location = ledger_location
+        self.run_id = run_id
+        self.progress = progress
+        self.running = running
+        self.workers = max(workers, 1)
+        self.interval = interval
+        self.stall_timeout = stall_timeout
+        self.progress_path = progress_path
+        self.stalls: list[dict[str, Any]] = []  # drained into the run's events by the session
+        self._halt = threading.Event()
+        self._estimates: dict[str, float] = {}
+        self._default = 0.0
+        self._tests: list[str] = []
+        self._expected_done = 0.0
+        self._counted = 0
+        self._stalled_since: float | None = None
+        self._ledger: Any = None
+        self.failed = False
+
+    # -- the thread -------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            from uetf_core.ledger import open_ledger
+
+            self._ledger = open_ledger(self.location)
+            durations = self._ledger.recent_durations(20)
+            self._estimates = {n: statistics.median(v[:5]) for n, v in durations.items() if v}
+            if self._estimates:
+                self._default = statistics.median(self._estimates.values())
+            while not self._halt.wait(min(self.interval, 1.0)):
+                self._tick()
+        except Exception as exc:  # the monitor must never take the run down
+            self.failed = True
+            sys.stderr.write(f"uetf: progress monitor stopped: {exc}\n")
+
+    def stop(self) -> None:
+        """Stop the thread, write the final snapshot, close the connection."""
+        self._halt.set()
+        self.join(timeout=10)
+        if self._ledger is None or self.is_alive():
+            return
+        try:
+            if not self.failed:
+                self._write(self.snapshot())
+        finally:
+            self._ledger.close()
+            self._ledger = None
+
+    def _tick(self) -> None:
+        now = time.time()
+        self._check_stall(now)
+        if now - getattr(self, "_last_write", 0.0) >= self.interval:
+            self._last_write = now
+            self._write(self.snapshot(now))
+
+    # -- progress -----------------------------------------------------------
+
+    def snapshot(self, now: float | None = None) -> dict[str, Any]:
+        from uetf_core.timeutil import iso
+
+        now = time.time() if now is None else now
+        if not self._tests and self._ledger is not None:
+            self._tests = [t["node_id"] for t in self._ledger.tasks(self.run_id)]
+        progress = self.progress
+        done = progress.done
+        finished = progress.finished
+        while self._counted < len(finished):
+            self._expected_done += self._estimates.get(finished[self._counted], self._default)
+            self._counted += 1
+        total = max(len(self._tests), done)
+        elapsed = max(now - progress.started, 0.0)
+        return {
+            "run_id": self.run_id,
+            "at": iso(now),
+            "done": done,
+            "total": total,
+            "elapsed_seconds": round(elapsed, 3),
+            "eta_seconds": self._eta(done, total, elapsed),
+            "outcomes": dict(progress.outcomes),
+        }
+
+    def _eta(self, done: int, total: int, elapsed: float) -> float | None:
+        """Seconds left: the expected time of the tests not run yet, at this run's pace."""
+        if done >= total:
+            return 0.0
+        expected_all = sum(self._estimates.get(n, self._default) for n in self._tests)
+        if expected_all > 0 and self._expected_done > 0:
+            pace = elapsed / (self._expected_done / self.workers)  # >1: slower than history
+            return round((expected_all - self._expected_done) / self.workers * pace, 1)
+        if done == 0:
+            return None
+        return round(elapsed / done * (total - done), 1)
+
+    def _write(self, snapshot: dict[str, Any]) -> None:
+        if self._ledger is not None:
+            self._ledger.add_progress(snapshot)
+        if self.progress_path is not None:
+            scratch = self.progress_path.with_name(self.progress_path.name + ".tmp")
+            scratch.write_text(json.dumps(snapshot, indent=2) + "\n")
+            os.replace(scratch, self.progress_path)  # readers never see half a file
+
+    # -- stalls ---------------------------------------------------------------
+
+    def _check_stall(self, now: float) -> None:
+        quiet = now - self.progress.last_finished
+        if quiet < self.stall_timeout:
+            self._stalled_since = None
+            return
+        if self._stalled_since == self.progress.last_finished:
+            return  # this stall is already reported
+        self._stalled_since = self.progress.last_finished
+        running = self.running()
+        tests = ", ".join(f"{node_id} on {worker}" for node_id, worker in running) or "none known"
+        message = f"no test finished for {quiet:.0f} s; running: {tests}"
+        self.stalls.append({"message": message, "running": running, "seconds": round(quiet, 1)})
+        self.alert(f"\nuetf: {message}\n")

@@ -1,0 +1,124 @@
+"""Live progress: snapshots in the ledger and a JSON file, stalls reported, uetf watch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from uetf_core.ledger import open_ledger
+
+SUITE = """\
+import time
+import pytest
+
+@pytest.mark.parametrize("i", range(8))
+def test_steady(i):
+    time.sleep(0.25)
+
+def test_hangs():
+    time.sleep(2.5)
+
+def test_after():
+    pass
+"""
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "UETF_", "COV_"))}
+
+
+def test_progress_moves_stalls_are_reported_and_watch_follows(
+    pytester: pytest.Pytester, validate
+) -> None:  # type: ignore[no-untyped-def]
+    pytester.makepyfile(test_live=SUITE)
+    pytester.makepyprojecttoml("[tool.uetf]\nprogress_interval = 0.3\n")
+    progress = pytester.path / "progress.json"
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-q",
+            "--uetf",
+            f"--uetf-progress={progress}",
+            "--uetf-stall-timeout=1",
+        ],
+        cwd=pytester.path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    while run.poll() is None:
+        if progress.exists():
+            snapshot = json.loads(progress.read_text())
+            validate("progress_snapshot", snapshot)
+            seen.append(snapshot["done"])
+        time.sleep(0.1)
+    out, err = run.communicate()
+    assert run.returncode == 0, out + err
+    moving = sorted(set(seen))
+    assert len(moving) >= 3 and moving == sorted(moving), seen  # counts moved during the run
+    final = json.loads(progress.read_text())
+    assert (final["done"], final["total"], final["eta_seconds"]) == (10, 10, 0.0)
+    assert "uetf: no test finished for" in err and "test_live.py::test_hangs on controller" in err
+
+    ledger = open_ledger(str(pytester.path / ".ledger" / "uetf.db"))
+    try:
+        run_id = ledger.find_run("last")["run_id"]
+        (stall,) = [e for e in ledger.events(run_id) if e["kind"] == "stall"]
+        latest = ledger.latest_progress(run_id)
+    finally:
+        ledger.close()
+    assert stall["data"]["running"] == [["test_live.py::test_hangs", "controller"]]
+    assert latest is not None and latest["done"] == 10
+    validate("progress_snapshot", latest)
+
+    watched = subprocess.run(
+        [sys.executable, "-m", "uetf_core.cli", "watch", "--interval", "0.1"],
+        cwd=pytester.path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert watched.returncode == 0
+    assert "10/10 100%" in watched.stdout and f"uetf: run {run_id} passed; exit 0" in watched.stdout
+
+
+def test_watch_follows_a_run_in_progress(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_live=SUITE.replace("2.5", "0.5"))
+    pytester.makepyprojecttoml("[tool.uetf]\nprogress_interval = 0.2\n")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--uetf"],
+        cwd=pytester.path,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not (pytester.path / ".ledger" / "uetf.db").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    watched = subprocess.run(
+        [sys.executable, "-m", "uetf_core.cli", "watch", "--interval", "0.1"],
+        cwd=pytester.path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    run.wait(timeout=60)
+    lines = watched.stdout.splitlines()
+    assert any("(running)" in line for line in lines), lines
+    assert lines[-1].endswith("passed; exit 0")
