@@ -151,6 +151,14 @@ def gate_workstream(
         merged_steps=[step["run_id"] for step in steps],
         reports=[],
     )
+    # The steps' gates and the check of the shards, stored with the verdict run
+    # so that `uetf gate RUN` judges it again the same way.
+    specs = [
+        GateSpec(g["name"], g["op"], g["threshold"], g["mode"], g.get("path"))
+        for g in config.get("gates", [])
+        if g["name"] != "missing_shards"
+    ] + [GateSpec("missing_shards", "<=", 0.0, "fail", None)]
+    config["gates"] = [spec.as_dict() for spec in specs]
     started = min(_timestamp(run["started_at"]) for run in runs)
     run_id = new_run_id(time.time())
     ledger.combine_runs(
@@ -175,11 +183,6 @@ def gate_workstream(
     patch = ledger.patch(steps[0]["run_id"])
     if patch is not None:
         ledger.save_patch(run_id, {**patch, "run_id": run_id})
-    specs = [
-        GateSpec(g["name"], g["op"], g["threshold"], g["mode"], g.get("path"))
-        for g in config.get("gates", [])
-        if g["name"] != "missing_shards"
-    ] + [GateSpec("missing_shards", "<=", 0.0, "fail", None)]
     results, _ = judge_gates(ledger, run_id, specs, config)
     results = [
         replace(r, reason="; ".join(problems[:3]) + (" ..." if len(problems) > 3 else ""))

@@ -305,3 +305,38 @@ def test_shard_needs_a_workstream_and_plan_balances(tmp_path: Path) -> None:
     plan = uetf(root, "plan", "--shards", "3")
     assert plan.returncode == 0, plan.stderr
     assert "40 tests" in plan.stdout and plan.stdout.count("shard ") == 4
+
+
+@pytest.mark.parametrize("strategy", ["duration", "module"])
+def test_scheduler_in_this_process(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, strategy: str
+) -> None:
+    """The controller (and so the scheduler) in this process, real xdist workers beside it."""
+    for name in [k for k in os.environ if k.startswith(("PYTEST_XDIST", "UETF_"))]:
+        monkeypatch.delenv(name)
+    pytester.makepyfile(**SUITE)
+    first = pytester.runpytest("--uetf", "-p", "no:randomly", "--uetf-order=longest-first")
+    first.assert_outcomes(passed=20)
+    second = pytester.runpytest(
+        "--uetf",
+        "-n",
+        "2",
+        f"--uetf-dist={strategy}",
+        "--uetf-order=failed-first",
+        "-p",
+        "no:randomly",
+    )
+    second.assert_outcomes(passed=20)
+    ledger = ledger_of(pytester.path)
+    try:
+        newest, oldest = ledger.list_runs()
+        decisions = ledger.routing_decisions(newest["run_id"])
+        ordered = ledger.schedule_entries(oldest["run_id"])
+    finally:
+        ledger.close()
+    assert len(decisions) == 20 and {d["target"] for d in decisions} == {"gw0", "gw1"}
+    # longest-first without history: equal estimates keep the collected order
+    assert [e["node_id"] for e in ordered][:2] == [
+        "test_alpha.py::test_a[0]",
+        "test_alpha.py::test_a[1]",
+    ]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from synthetic import record_run
-
+from conftest import record_run
 from uetf_core.reports.document import build_report
 from uetf_core.reports.markdown import LIMIT, MARKER, render_markdown
 
