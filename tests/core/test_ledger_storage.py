@@ -142,3 +142,34 @@ def test_unwritable_ledger_is_one_line(tmp_path: Path) -> None:
     ledger = ledger_with_run(tmp_path)
     with pytest.raises(LedgerError, match="ledger operation failed"), ledger.transaction() as db:
         db.execute("INSERT INTO no_such_table VALUES (1)")
+
+
+def test_coverage_tracing_cost_is_estimated_against_a_run_without_it(tmp_path: Path) -> None:
+    from conftest import record_run
+
+    plain = record_run(tmp_path, ["t.py::a", "t.py::b"], [])
+    plain.ledger.close()
+    measured = record_run(tmp_path, ["t.py::a", "t.py::b"], [])
+    ledger = measured.ledger
+    try:
+        assert "coverage_tracing_seconds" not in ledger.cost_totals(measured.run_id)
+        measured.add_cost("run", measured.run_id, "coverage_analysis_seconds", 0.5, "s")
+        measured.flush()
+        ledger.save_coverage(
+            measured.run_id,
+            {
+                "percent": 50.0,
+                "n_statements": 2,
+                "n_missing": 1,
+                "n_branches": 0,
+                "n_partial_branches": 0,
+                "core": "ctrace",
+                "branch": False,
+                "files": [],
+            },
+        )
+        totals = ledger.cost_totals(measured.run_id)
+        assert totals["coverage_analysis_seconds"] == (0.5, "s")
+        assert totals["coverage_tracing_seconds"] == (0.0, "s")  # same recorded durations
+    finally:
+        ledger.close()

@@ -1275,7 +1275,32 @@ class SqliteLedger:
         ):
             # Peak memory is a maximum over processes, every other cost a sum.
             totals[name] = (round(peak if name == "peak_rss_mb" else total, 6), unit)
+        if "coverage_analysis_seconds" in totals:
+            estimate = self._tracing_estimate(pk)
+            if estimate is not None:
+                totals["coverage_tracing_seconds"] = (estimate, "s")
         return totals
+
+    def _tracing_estimate(self, pk: int) -> float | None:
+        """What tracing added to the tests: their time now against the newest run without it.
+
+        Compared over the tests both runs ran; ``None`` without such a run.
+        """
+        other = self._query(
+            "SELECT r.pk FROM runs r WHERE r.pk != ? AND r.state IN ('passed', 'failed')"
+            " AND NOT EXISTS (SELECT 1 FROM coverage_totals c WHERE c.run_pk = r.pk)"
+            " ORDER BY r.started_at DESC LIMIT 1",
+            (pk,),
+        )
+        if not other:
+            return None
+        row = self._query(
+            "SELECT sum(a.duration) - sum(b.duration), count(*) FROM executions a"
+            " JOIN executions b ON b.test_key = a.test_key AND b.run_pk = ? AND b.attempt = 1"
+            " WHERE a.run_pk = ? AND a.attempt = 1",
+            (other[0][0], pk),
+        )[0]
+        return round(row[0], 6) if row[1] else None
 
     def costs_by(self, run_id: str, by: str) -> list[dict[str, Any]]:
         """Per test, module or worker: tests, wall and CPU seconds, and each custom cost."""
