@@ -74,6 +74,7 @@ class RunMonitor(threading.Thread):
         self._counted = 0
         self._stalled_since: float | None = None
         self._ledger: Any = None
+        self._loaded = False
         self.failed = False
 
     # -- the thread -------------------------------------------------------
@@ -82,36 +83,51 @@ class RunMonitor(threading.Thread):
         try:
             from uetf_core.ledger import open_ledger
 
-            self._ledger = open_ledger(self.location)
-            durations = self._ledger.recent_durations(20)
-            self._estimates = {n: statistics.median(v[:5]) for n, v in durations.items() if v}
-            if self._estimates:
-                self._default = statistics.median(self._estimates.values())
             while not self._halt.wait(min(self.interval, 1.0)):
+                if self._ledger is None:
+                    # Connect at the first tick: a run shorter than that pays nothing.
+                    self._ledger = open_ledger(self.location)
                 self._tick()
         except Exception as exc:  # the monitor must never take the run down
             self.failed = True
             sys.stderr.write(f"uetf: progress monitor stopped: {exc}\n")
 
-    def stop(self) -> None:
-        """Stop the thread, write the final snapshot, close the connection."""
+    def stop(self, ledger: Any = None) -> None:
+        """Stop the thread, write the final snapshot, close the thread's connection.
+
+        ``ledger``: the run's own connection, for the final snapshot of a run that
+        ended before the thread's first tick opened one.
+        """
         self._halt.set()
         self.join(timeout=10)
-        if self._ledger is None or self.is_alive():
+        if self.is_alive():
             return
+        own = self._ledger
+        self._ledger = own or ledger
         try:
-            if not self.failed:
+            if not self.failed and self._ledger is not None:
                 self._write(self.snapshot())
         finally:
-            self._ledger.close()
+            if own is not None:
+                own.close()
             self._ledger = None
 
     def _tick(self) -> None:
         now = time.time()
         self._check_stall(now)
-        if now - getattr(self, "_last_write", 0.0) >= self.interval:
+        if now - getattr(self, "_last_write", self.progress.started) >= self.interval:
             self._last_write = now
+            if not self._loaded:
+                self._load_estimates()
             self._write(self.snapshot(now))
+
+    def _load_estimates(self) -> None:
+        """Recorded medians for the ETA, read once, when the first snapshot is due."""
+        self._loaded = True
+        durations = self._ledger.recent_durations(20)
+        self._estimates = {n: statistics.median(v[:5]) for n, v in durations.items() if v}
+        if self._estimates:
+            self._default = statistics.median(self._estimates.values())
 
     # -- progress -----------------------------------------------------------
 

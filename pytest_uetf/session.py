@@ -383,7 +383,7 @@ class UetfSession:
                 recorder.add_record(record)
             del self._open[nodeid]
         if self.monitor is not None:
-            self.monitor.stop()
+            self.monitor.stop(recorder.ledger)
             self._drain_stalls()
         if self._routes:
             recorder.ledger.add_routing(recorder.run_id, self._routes)
