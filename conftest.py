@@ -137,3 +137,118 @@ def record_run(
         )
     recorder.finish(1 if failing else 0)
     return recorder
+
+
+# -- a real PostgreSQL server for the ledger's second back end ---------------------------
+
+PG_PASSWORD = "s3cret-Pa55"  # tests check it never appears in output, reports or the ledger
+
+
+def _pg_bindir() -> Path | None:
+    import shutil
+
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return candidates[-1].parent if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:
+    """A PostgreSQL server of this session: initdb into a temporary folder, a free port.
+
+    Skipped where PostgreSQL is not installed, unless UETF_REQUIRE_POSTGRES is set
+    (CI installs Debian's postgresql and sets it).
+    """
+    import shutil
+    import socket
+    import tempfile
+
+    bindir = _pg_bindir()
+    if bindir is None:
+        if os.environ.get("UETF_REQUIRE_POSTGRES"):
+            pytest.fail("UETF_REQUIRE_POSTGRES is set but PostgreSQL's pg_ctl is not installed")
+        pytest.skip("PostgreSQL is not installed (CI installs Debian's postgresql)")
+    pytest.importorskip("psycopg")
+    root = Path(tempfile.mkdtemp(prefix="uetf-pg-"))
+    (root / "pw").write_text(PG_PASSWORD)
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres user
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres")
+        shutil.chown(root / "pw", "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "initdb"),
+            "-D",
+            str(root / "data"),
+            "-U",
+            "uetf",
+            f"--pwfile={root / 'pw'}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(root / "data"),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(root / "log"),
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = {
+        "url": f"postgresql://uetf:{PG_PASSWORD}@127.0.0.1:{port}",
+        "bindir": bindir,
+        "data": root / "data",
+        "as_user": as_user,
+        "options": options,
+        "root": root,
+    }
+    yield server
+    subprocess.run(
+        [*as_user, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"],
+        capture_output=True,
+    )
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> str:
+    """A new, empty database on the session's server, as a ledger URL (with its password)."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{postgres_server['url']}/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return f"{postgres_server['url']}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a ledger test puts its ledger: one suite, run on both back ends."""
+    if request.param == "sqlite":
+        return str(tmp_path / "l.db")
+    return str(request.getfixturevalue("postgres_url"))

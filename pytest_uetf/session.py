@@ -52,6 +52,7 @@ class UetfSession:
         self.reports: Written | None = None
         self.report_problem: str | None = None
         self.plan: Plan | None = None
+        self.spooled: tuple[str, str] | None = None  # (spool path, why) when the ledger was away
         self._routes: list[tuple[Any, ...]] = []
         self._cpu_mark = process_time()
         self.progress = Progress()
@@ -62,7 +63,7 @@ class UetfSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         try:
-            ledger = open_ledger(self.run_config.ledger)
+            ledger = self._open_ledger()
             ledger.reap_abandoned(_host(), _now(), self.run_config.stale_after)
             self.recorder = RunRecorder(ledger, self.run_config)
             self._bridge_hooks(self.recorder)
@@ -97,6 +98,25 @@ class UetfSession:
         )
         if not self._xdist:
             self.recorder.worker(CONTROLLER, WorkerState.READY)
+
+    def _open_ledger(self) -> Any:
+        """The configured ledger; a spool file when a ledger server cannot be reached.
+
+        The run's own verdict must not depend on the network: it is recorded and
+        judged in the spool, and ``uetf push`` sends it on later.
+        """
+        from uetf_core.errors import LedgerUnreachableError
+
+        try:
+            return open_ledger(self.run_config.ledger)
+        except LedgerUnreachableError as exc:
+            import os
+            import time
+
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+            spool = self.run_config.rootdir / ".ledger" / "spool" / f"{stamp}-{os.getpid()}.db"
+            self.spooled = (str(spool), str(exc).removeprefix("uetf: "))
+            return open_ledger(str(spool))
 
     def _plan(self, ledger: Any) -> None:
         """Durations and outcomes from the ledger, for routing, ordering and sharding."""
@@ -275,7 +295,7 @@ class UetfSession:
         path = config.progress_file
         self.progress = Progress()
         self.monitor = RunMonitor(
-            recorder.ledger.location,
+            recorder.ledger.dsn,
             recorder.run_id,
             self.progress,
             self._running,
@@ -480,6 +500,13 @@ class UetfSession:
             terminalreporter.write_line(self.report_problem, red=True)
         for note in outcome.notes:  # an expired waiver matters even under -q
             terminalreporter.write_line(f"uetf: {note}", yellow=True)
+        if self.spooled:
+            spool, why = self.spooled
+            terminalreporter.write_line(
+                f"uetf: {why}; this run is recorded in the spool {spool};"
+                f" send it later with: uetf push {spool}",
+                yellow=True,
+            )
         if terminalreporter.verbosity < 0:
             if failing:
                 terminalreporter.write_line(line)

@@ -19,6 +19,7 @@ from typing import Any
 from uetf_core.costs import check_prices
 from uetf_core.errors import ConfigError
 from uetf_core.gates.spec import MODES, GateSpec, parse_gate, parse_gate_table
+from uetf_core.redact import redact
 from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
 from uetf_core.waivers import Waiver, load_waivers
 
@@ -112,7 +113,7 @@ class RunConfig:
         """The ``run_config`` document."""
         return {
             "enabled": self.enabled,
-            "ledger": self.ledger,
+            "ledger": redact(self.ledger),  # the config is stored and shown: no password
             "gate_mode": self.gate_mode,
             "gates": [spec.as_dict() for spec in self.gates],
             "batch_size": self.batch_size,
@@ -268,7 +269,7 @@ def resolve_config(
 
     sources: dict[str, Any] = {
         "pyproject": str(pyproject) if pyproject else None,
-        "cli": [*cli.gates] + ([f"ledger={cli.ledger}"] if cli.ledger else []),
+        "cli": [*cli.gates] + ([f"ledger={redact(cli.ledger)}"] if cli.ledger else []),
         "env": [LEDGER_ENV] if env.get(LEDGER_ENV) and not cli.ledger else [],
     }
     return RunConfig(

@@ -42,6 +42,12 @@ class LedgerError(UetfError):
     exit_code = ExitCode.LEDGER_REFUSED
 
 
+class LedgerUnreachableError(LedgerError):
+    """A ledger server (PostgreSQL) could not be reached, after retrying."""
+
+    slug = "ledger-unreachable"
+
+
 class RunNotFoundError(UetfError):
     """A run id or reference given on the command line matches no run."""
 

@@ -111,9 +111,9 @@ def test_unknown_url_scheme_is_refused(tmp_path: Path) -> None:
         open_ledger("mysql://host/db")
 
 
-def test_batch_roundtrip(tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
+def test_batch_roundtrip(ledger_location: str, validate) -> None:  # type: ignore[no-untyped-def]
     """A batch of records, errors, events and workers is written and read back valid."""
-    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger = open_ledger(ledger_location)
     run_id = "20261125T000000-cccccc"
     ledger.create_run(new_run(run_id))
     ledger.add_tasks(run_id, [("t.py::a", 0, "t.py"), ("t.py::b", 1, "t.py")])
@@ -152,9 +152,9 @@ def test_batch_roundtrip(tmp_path: Path, validate) -> None:  # type: ignore[no-u
     validate("run_state", ledger.find_run(run_id))
 
 
-def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
+def test_failed_transaction_rolls_back(ledger_location: str) -> None:
     """An error inside a transaction leaves nothing of it behind; nesting joins the outer one."""
-    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger = open_ledger(ledger_location)
     with pytest.raises(RuntimeError), ledger.transaction() as db:
         db.execute("INSERT INTO meta VALUES ('a', '1')")
         with ledger.transaction() as inner:
@@ -164,9 +164,9 @@ def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
     assert not {"a", "b"} & keys
 
 
-def test_find_run_by_prefix_last_and_unknown(tmp_path: Path) -> None:
+def test_find_run_by_prefix_last_and_unknown(ledger_location: str) -> None:
     """Runs are found by 'last', a unique prefix or the full id; others are one error."""
-    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger = open_ledger(ledger_location)
     with pytest.raises(RunNotFoundError, match="no runs yet"):
         ledger.find_run("last")
     ledger.create_run(new_run("20261125T000000-aaaaaa"))
@@ -179,9 +179,9 @@ def test_find_run_by_prefix_last_and_unknown(tmp_path: Path) -> None:
         ledger.find_run("nope")
 
 
-def test_dead_process_run_is_abandoned(tmp_path: Path) -> None:
+def test_dead_process_run_is_abandoned(ledger_location: str) -> None:
     """A live run whose pid is gone on this host is marked abandoned with a reason."""
-    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger = open_ledger(ledger_location)
     child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(0,))
     child.start()
     child.join()
@@ -195,9 +195,9 @@ def test_dead_process_run_is_abandoned(tmp_path: Path) -> None:
     assert ledger.events("20261125T000000-dddddd")[-1]["to_state"] == "abandoned"
 
 
-def test_silent_run_on_another_host_is_abandoned(tmp_path: Path) -> None:
+def test_silent_run_on_another_host_is_abandoned(ledger_location: str) -> None:
     """A run from another host is abandoned only once its heartbeat is stale."""
-    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger = open_ledger(ledger_location)
     ledger.create_run(new_run("20261125T000000-ffffff"))
     assert ledger.reap_abandoned("elsewhere", time.time(), 3600) == []
     assert ledger.reap_abandoned("elsewhere", time.time() + 7200, 3600) == [
@@ -215,9 +215,9 @@ def _writer(path: str, run_id: str, count: int) -> None:
     ledger.close()
 
 
-def test_four_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+def test_four_concurrent_writers_lose_nothing(ledger_location: str) -> None:
     """Four processes writing batches into one new ledger at once lose no record."""
-    path = str(tmp_path / "shared.db")
+    path = ledger_location
     context = multiprocessing.get_context("spawn")
     run_ids = [f"20261125T00000{i}-00000{i}" for i in range(4)]
     workers = [context.Process(target=_writer, args=(path, r, 1000)) for r in run_ids]

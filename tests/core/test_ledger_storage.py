@@ -35,8 +35,8 @@ COVERAGE = {
 }
 
 
-def ledger_with_run(tmp_path: Path, run_id: str = RUN):  # type: ignore[no-untyped-def]
-    ledger = open_ledger(str(tmp_path / "l.db"))
+def ledger_with_run(location: str, run_id: str = RUN):  # type: ignore[no-untyped-def]
+    ledger = open_ledger(location)
     ledger.create_run(NewRun(run_id, "pending", time.time(), os.getpid(), "h", "/r", "0", {}))
     return ledger
 
@@ -46,18 +46,18 @@ def record(node_id: str, outcome: str, attempt: int = 1) -> ExecutionRecord:
     return ExecutionRecord(node_id, attempt, "gw0", outcome, phase, phase, phase, 0.03, 1.0, 2.0)
 
 
-def test_coverage_roundtrip(tmp_path: Path) -> None:
+def test_coverage_roundtrip(ledger_location: str) -> None:
     """Per-file coverage is stored as numbits and read back as the same lines."""
-    ledger = ledger_with_run(tmp_path)
+    ledger = ledger_with_run(ledger_location)
     assert ledger.coverage(RUN) is None
     ledger.save_coverage(RUN, COVERAGE)
     assert ledger.coverage(RUN) == COVERAGE
     assert ledger.coverage_percent(RUN) == 66.67
 
 
-def test_patch_and_tool_results_validate(tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
+def test_patch_and_tool_results_validate(ledger_location: str, validate) -> None:  # type: ignore[no-untyped-def]
     """The stored patch ledger entry and tool results are valid documents."""
-    ledger = ledger_with_run(tmp_path)
+    ledger = ledger_with_run(ledger_location)
     assert ledger.patch(RUN) is None
     patch = {
         "run_id": RUN,
@@ -88,9 +88,9 @@ def test_patch_and_tool_results_validate(tmp_path: Path, validate) -> None:  # t
     validate("tool_result", result)
 
 
-def test_baseline_is_newest_whole_completed_run_at_commit(tmp_path: Path) -> None:
+def test_baseline_is_newest_whole_completed_run_at_commit(ledger_location: str) -> None:
     """Partial, unfinished and other-commit runs are never baselines."""
-    ledger = ledger_with_run(tmp_path, "20261125T000001-000001")
+    ledger = ledger_with_run(ledger_location, "20261125T000001-000001")
     for i, (state, partial, commit) in enumerate(
         [
             ("passed", None, "c1"),
@@ -111,9 +111,9 @@ def test_baseline_is_newest_whole_completed_run_at_commit(tmp_path: Path) -> Non
     assert ledger.partial_reason("20261125T000004-000004") == "-k x"
 
 
-def test_outcomes_take_the_last_attempt(tmp_path: Path) -> None:
+def test_outcomes_take_the_last_attempt(ledger_location: str) -> None:
     """A test that failed, was rerun and passed counts as passed, with one rerun."""
-    ledger = ledger_with_run(tmp_path)
+    ledger = ledger_with_run(ledger_location)
     batch = Batch(
         records=[record("t::a", "rerun", 1), record("t::a", "passed", 2), record("t::b", "failed")]
     )
@@ -130,16 +130,16 @@ def test_empty_file_becomes_a_ledger(tmp_path: Path) -> None:
     assert open_ledger(str(path)).schema_version() > 0
 
 
-def test_integrity_of_a_healthy_ledger(tmp_path: Path) -> None:
+def test_integrity_of_a_healthy_ledger(ledger_location: str) -> None:
     """A ledger in use reports no integrity problems."""
-    ledger = ledger_with_run(tmp_path)
+    ledger = ledger_with_run(ledger_location)
     ledger.write_batch(RUN, Batch(records=[record("t::a", "passed")]), time.time())
     assert ledger.integrity_problems() == []
 
 
-def test_unwritable_ledger_is_one_line(tmp_path: Path) -> None:
+def test_unwritable_ledger_is_one_line(ledger_location: str) -> None:
     """A write that SQLite refuses becomes a LedgerError naming the file."""
-    ledger = ledger_with_run(tmp_path)
+    ledger = ledger_with_run(ledger_location)
     with pytest.raises(LedgerError, match="ledger operation failed"), ledger.transaction() as db:
         db.execute("INSERT INTO no_such_table VALUES (1)")
 

@@ -135,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="each shard's tests and seconds")
     plan.set_defaults(handler=commands.plan)
 
+    push = sub.add_parser(
+        "push", parents=[common], help="send a spool's runs to the (PostgreSQL) ledger"
+    )
+    push.add_argument("spool", help="the spool file a run wrote while the ledger was away")
+    push.set_defaults(handler=commands.push)
+
+    migrate = sub.add_parser("migrate", help="copy a SQLite ledger into another ledger")
+    migrate.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH")
+    migrate.add_argument("--to", dest="target", required=True, metavar="URL")
+    migrate.set_defaults(handler=commands.migrate)
+
     merge = sub.add_parser(
         "merge", help="merge ledgers (CI job artifacts) into one; merging twice changes nothing"
     )

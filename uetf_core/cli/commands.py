@@ -396,6 +396,51 @@ def prune(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def push(args: argparse.Namespace) -> int:
+    """Send the runs a spool holds (recorded while the shared ledger was away) to the ledger."""
+    from uetf_core.ledger.copy import copy_runs
+
+    spool = Path(args.spool)
+    if not spool.is_file():
+        raise NoLedgerError(f"no spool file {spool}")
+    location, _ = locate_ledger(args.ledger)
+    source = open_ledger(str(spool))
+    try:
+        target = open_ledger(location)
+        try:
+            result = copy_runs(source, target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    print(f"pushed {spool}: {result.added} runs sent, {result.present} already there")
+    return int(ExitCode.OK)
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """Copy a local SQLite ledger into another ledger (a team's PostgreSQL)."""
+    from uetf_core.ledger.copy import copy_runs
+    from uetf_core.redact import redact
+
+    path = Path(args.source.removeprefix("sqlite:").removeprefix("//"))
+    if not path.is_file():
+        raise NoLedgerError(f"no ledger file {path}")
+    source = open_ledger(str(path))
+    try:
+        target = open_ledger(args.target)
+        try:
+            result = copy_runs(source, target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    print(
+        f"migrated {path} to {redact(args.target)}: {result.added} runs copied,"
+        f" {result.present} already there"
+    )
+    return int(ExitCode.OK)
+
+
 def merge(args: argparse.Namespace) -> int:
     """Merge ledgers (the artifacts of CI jobs) into one; idempotent."""
     from uetf_core.ledger.merge import merge_into

@@ -12,12 +12,16 @@ from uetf_core.ledger.sqlite import SqliteLedger
 __all__ = ["SCHEMA_VERSION", "Batch", "Ledger", "NewRun", "SqliteLedger", "open_ledger"]
 
 
-def open_ledger(location: str) -> SqliteLedger:
+def open_ledger(location: str) -> SqliteLedger:  # a PostgresLedger is one too
     """Open (creating or migrating as needed) the ledger at ``location``.
 
-    ``location`` is a file path or ``sqlite:PATH``; other URL schemes are for
-    back ends this release does not have, and are refused with one line.
+    ``location`` is a file path, ``sqlite:PATH``, or a ``postgresql://`` URL (with
+    the ``postgres`` extra installed); other URL schemes are refused with one line.
     """
+    if location.startswith(("postgresql://", "postgres://")):
+        from uetf_core.ledger.postgres import PostgresLedger
+
+        return PostgresLedger(location)
     if location.startswith("sqlite:"):
         location = location.removeprefix("sqlite:").removeprefix("//")
     elif "://" in location:

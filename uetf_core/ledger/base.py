@@ -50,6 +50,8 @@ class Ledger(Protocol):
 
     location: str
     """Where the ledger is, safe to print (no password)."""
+    dsn: str
+    """What ``open_ledger`` takes to open it again (may hold a password: never print it)."""
 
     def close(self) -> None: ...
 

@@ -78,12 +78,32 @@ def _create_folder(folder: Path) -> None:
         ignore.write_text("# Created by uetf: the ledger is local data, not source.\n*\n")
 
 
+# The final attempt of each test of one run (the earlier ones were reruns); one
+# parameter, the run's key. Window functions, so the same SQL runs on PostgreSQL.
+FINAL_ATTEMPTS = (
+    "SELECT test_key, outcome FROM (SELECT test_key, outcome, row_number() OVER"
+    " (PARTITION BY test_key ORDER BY attempt DESC) AS rn FROM executions WHERE run_pk = ?)"
+    " AS ranked WHERE rn = 1"
+)
+
+
+EXECUTION_COLUMNS = (
+    "run_pk, test_key, attempt, worker, outcome, setup_outcome, setup_duration, call_outcome,"
+    " call_duration, teardown_outcome, teardown_duration, duration, started_at, finished_at,"
+    " skip_reason, xfail_reason, cpu_seconds"
+)
+ERROR_COLUMNS = (
+    "run_pk, node_id, attempt, phase, exc_type, message, path, lineno, traceback, truncated"
+)
+
+
 class SqliteLedger:
     """A ledger in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.location = str(path)
+        self.dsn = str(path)  # what open_ledger takes to open this ledger again
         self._depth = 0
         # Test keys this connection knows are in `tests`, so a batch inserts only new ones.
         self._known_keys: set[int] = set()
@@ -290,7 +310,10 @@ class SqliteLedger:
                             r.cpu,
                         )
                     )
-                db.executemany(f"INSERT INTO executions VALUES ({', '.join('?' * 17)})", rows)
+                db.executemany(
+                    f"INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES ({', '.join('?' * 17)})",
+                    rows,
+                )
                 # A test the ledger never saw collected (xdist, or a plugin's own
                 # item) still gets its node id stored.
                 db.executemany(
@@ -303,7 +326,8 @@ class SqliteLedger:
                 )
             if batch.errors:
                 db.executemany(
-                    "INSERT INTO error_captures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO error_captures ({ERROR_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             pk,
@@ -366,9 +390,7 @@ class SqliteLedger:
         with self.transaction() as db:
             pk = self._run_pk(run_id)
             db.execute(
-                "UPDATE tasks SET state = last.outcome FROM ("
-                " SELECT test_key, outcome, max(attempt) FROM executions WHERE run_pk = ?"
-                " GROUP BY test_key) AS last"
+                f"UPDATE tasks SET state = last.outcome FROM ({FINAL_ATTEMPTS}) AS last"
                 " WHERE tasks.run_pk = ? AND tasks.test_key = last.test_key",
                 (pk, pk),
             )
@@ -551,8 +573,7 @@ class SqliteLedger:
         """Each test's final outcome in a run (its last attempt), by node id."""
         pk = self._run_pk(run_id)
         rows = self._query(
-            "SELECT t.node_id, last.outcome FROM (SELECT test_key, outcome, max(attempt)"
-            " FROM executions WHERE run_pk = ? GROUP BY test_key) AS last"
+            f"SELECT t.node_id, last.outcome FROM ({FINAL_ATTEMPTS}) AS last"
             " JOIN tests t USING (test_key)",
             (pk,),
         )
@@ -595,19 +616,22 @@ class SqliteLedger:
     def troubled(self, run_id: str) -> dict[str, tuple[str, set[str]]]:
         """Tests with any attempt that did not pass: final outcome and all outcomes seen.
 
-        One grouped query, so a verdict on 5,000 passing tests reads nothing per test.
+        Reads only the attempts of those tests, so a verdict on 5,000 passing
+        tests reads nothing per test.
         """
         pk = self._run_pk(run_id)
         rows = self._query(
-            # With one max() in the query, SQLite takes the bare column e.outcome
-            # from the row with the highest attempt: the final outcome.
-            "SELECT t.node_id, e.outcome AS final, max(e.attempt),"
-            " group_concat(e.outcome, ',') AS seen"
-            " FROM executions e JOIN tests t USING (test_key) WHERE e.run_pk = ?"
-            " GROUP BY e.test_key HAVING sum(e.outcome IN ('failed', 'error', 'rerun')) > 0",
-            (pk,),
+            "SELECT t.node_id, e.attempt, e.outcome FROM executions e JOIN tests t USING (test_key)"
+            " WHERE e.run_pk = ? AND e.test_key IN (SELECT test_key FROM executions"
+            " WHERE run_pk = ? AND outcome IN ('failed', 'error', 'rerun'))",
+            (pk, pk),
         )
-        return {row["node_id"]: (row["final"], set(row["seen"].split(","))) for row in rows}
+        found: dict[str, tuple[int, str, set[str]]] = {}
+        for node_id, attempt, outcome in rows:
+            last, final, seen = found.get(node_id, (0, outcome, set()))
+            seen.add(outcome)
+            found[node_id] = (attempt, outcome, seen) if attempt >= last else (last, final, seen)
+        return {node_id: (final, seen) for node_id, (_, final, seen) in found.items()}
 
     def save_gates(self, run_id: str, gates: Sequence[dict[str, Any]]) -> None:
         with self.transaction() as db:
@@ -749,7 +773,7 @@ class SqliteLedger:
         self, limit: int | None = None, branch: str | None = None, since: float | None = None
     ) -> list[dict[str, Any]]:
         """Runs newest first; only ``branch``'s, only those started at or after ``since``."""
-        sql = f"SELECT {self._RUN_COLUMNS} FROM runs WHERE 1"
+        sql = f"SELECT {self._RUN_COLUMNS} FROM runs WHERE 1 = 1"
         params: list[Any] = []
         if branch is not None:
             sql += " AND branch_name = ?"
@@ -767,9 +791,11 @@ class SqliteLedger:
         """The test's final outcome and duration in its newest ``limit`` runs, newest first."""
         rows = self._query(
             "SELECT r.run_id, r.started_at, r.head_commit, r.branch_name, e.outcome,"
-            " e.duration, max(e.attempt) AS attempts FROM executions e"
-            " JOIN runs r ON r.pk = e.run_pk WHERE e.test_key = ?"
-            " GROUP BY e.run_pk ORDER BY r.started_at DESC LIMIT ?",
+            " e.duration, e.attempts FROM (SELECT run_pk, outcome, duration,"
+            " row_number() OVER (PARTITION BY run_pk ORDER BY attempt DESC) AS rn,"
+            " count(*) OVER (PARTITION BY run_pk) AS attempts"
+            " FROM executions WHERE test_key = ?) AS e"
+            " JOIN runs r ON r.pk = e.run_pk WHERE e.rn = 1 ORDER BY r.started_at DESC LIMIT ?",
             (test_key(node_id), limit),
         )
         return [
@@ -801,15 +827,8 @@ class SqliteLedger:
             finished = row["state"] in ("passed", "failed", "errored", "abandoned")
             if seen[branch] > keep and finished and row["run_id"] not in protect:
                 doomed.append((row["pk"], row["run_id"]))
-        page_size = self._query("PRAGMA page_size")[0][0]
-        pages_before = self._query("PRAGMA page_count")[0][0]
-        tables = [
-            row[0]
-            for row in self._query(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'runs'"
-            )
-            if any(col[1] == "run_pk" for col in self._query(f"PRAGMA table_info({row[0]})"))
-        ]
+        size_before = self._size()[0]
+        tables = self._run_tables()
         deleted: dict[str, int] = {}
         pks = [pk for pk, _ in doomed]
         if pks and not dry_run:
@@ -833,13 +852,29 @@ class SqliteLedger:
                         f"SELECT count(*) FROM executions WHERE run_pk IN ({marks})", chunk
                     )[0][0]
                 )
-        free_pages = self._query("PRAGMA freelist_count")[0][0]
         return {
             "runs": [run_id for _, run_id in doomed],
             "rows": deleted,
-            "file_bytes": pages_before * page_size,
-            "reusable_bytes": free_pages * page_size,
+            "file_bytes": size_before,
+            "reusable_bytes": self._size()[1],
         }
+
+    def _run_tables(self) -> list[str]:
+        """The tables whose rows belong to one run (they have a ``run_pk``)."""
+        return [
+            row[0]
+            for row in self._query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'runs'"
+            )
+            if any(col[1] == "run_pk" for col in self._query(f"PRAGMA table_info({row[0]})"))
+        ]
+
+    def _size(self) -> tuple[int, int]:
+        """The ledger's size in bytes, and how much of it is free for new rows."""
+        page_size = self._query("PRAGMA page_size")[0][0]
+        pages = self._query("PRAGMA page_count")[0][0]
+        free = self._query("PRAGMA freelist_count")[0][0]
+        return pages * page_size, free * page_size
 
     def find_run(self, ref: str) -> dict[str, Any]:
         """The run named by ``ref``: ``last``, a run id, or a unique prefix of one."""
@@ -1000,14 +1035,13 @@ class SqliteLedger:
         pk = self._run_pk(run_id)
         collected = self._query("SELECT count(*) FROM tasks WHERE run_pk = ?", (pk,))[0][0]
         # The last attempt of each test decides its outcome; earlier ones were reruns.
-        # (SQLite takes a bare column from the row that max() picked.)
-        counts: dict[str, int] = dict(
-            self._query(  # type: ignore[arg-type]
-                "SELECT outcome, count(*) FROM (SELECT outcome, max(attempt) FROM executions"
-                " WHERE run_pk = ? GROUP BY test_key) GROUP BY outcome",
+        counts: dict[str, int] = {
+            row[0]: row[1]
+            for row in self._query(
+                f"SELECT outcome, count(*) FROM ({FINAL_ATTEMPTS}) AS last GROUP BY outcome",
                 (pk,),
             )
-        )
+        }
         reruns = self._query(
             "SELECT count(*) FROM executions WHERE run_pk = ? AND outcome = 'rerun'", (pk,)
         )[0][0]
@@ -1100,12 +1134,6 @@ class SqliteLedger:
         )
         return {node_id: outcome for node_id, outcome in rows}  # the newest wins
 
-    # The final outcome of each test of a run: its highest attempt (SQLite takes
-    # the bare column from the row max() picked).
-    _FINAL = (
-        "SELECT test_key, outcome, max(attempt) FROM executions WHERE run_pk = ? GROUP BY test_key"
-    )
-
     def record_flips(self, run_id: str) -> int:
         """Note the run's flaky tests: passed on a retry here, or flipped since an earlier
         run of the same commit. Done once at run end, so flakiness queries read few rows."""
@@ -1116,9 +1144,9 @@ class SqliteLedger:
         with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO flips SELECT run_pk, test_key, 'retry', NULL"
-                " FROM executions WHERE run_pk = ? GROUP BY test_key"
-                " HAVING sum(outcome = 'passed') > 0"
-                " AND sum(outcome IN ('failed', 'error', 'rerun')) > 0",
+                " FROM executions WHERE run_pk = ? GROUP BY run_pk, test_key"
+                " HAVING sum(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) > 0"
+                " AND sum(CASE WHEN outcome IN ('failed', 'error', 'rerun') THEN 1 ELSE 0 END) > 0",
                 (pk,),
             )
             if head:
@@ -1130,7 +1158,7 @@ class SqliteLedger:
                 if other:
                     db.execute(
                         f"INSERT OR IGNORE INTO flips SELECT ?, a.test_key, 'commit', ?"
-                        f" FROM ({self._FINAL}) a JOIN ({self._FINAL}) b USING (test_key)"
+                        f" FROM ({FINAL_ATTEMPTS}) a JOIN ({FINAL_ATTEMPTS}) b USING (test_key)"
                         " WHERE (a.outcome = 'passed' AND b.outcome IN ('failed', 'error'))"
                         " OR (b.outcome = 'passed' AND a.outcome IN ('failed', 'error'))",
                         (pk, other[0], pk, other[0]),
@@ -1364,7 +1392,8 @@ class SqliteLedger:
         with self.transaction() as db:
             pk = self._run_pk(run_id)
             db.executemany(
-                "INSERT INTO routing_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO routing_decisions (run_pk, test_key, target, strategy,"
+                " estimate_seconds, fallback, fallback_reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         pk,
@@ -1452,8 +1481,8 @@ class SqliteLedger:
                 (workstream_id, now, now),
             )
             db.execute(
-                "INSERT INTO phases VALUES (?, ?, 'running') ON CONFLICT DO UPDATE"
-                " SET state = 'running'",
+                "INSERT INTO phases VALUES (?, ?, 'running') ON CONFLICT (workstream_id, phase)"
+                " DO UPDATE SET state = 'running'",
                 (workstream_id, phase),
             )
             db.execute(
@@ -1482,14 +1511,16 @@ class SqliteLedger:
                     (new, old),
                 )
                 db.execute(
-                    "INSERT INTO executions SELECT ?, test_key, attempt, ? || ':' || worker,"
+                    f"INSERT INTO executions ({EXECUTION_COLUMNS})"
+                    " SELECT ?, test_key, attempt, ? || ':' || worker,"
                     " outcome, setup_outcome, setup_duration, call_outcome, call_duration,"
                     " teardown_outcome, teardown_duration, duration, started_at, finished_at,"
                     " skip_reason, xfail_reason, cpu_seconds FROM executions WHERE run_pk = ?",
                     (new, label, old),
                 )
                 db.execute(
-                    "INSERT INTO error_captures SELECT ?, node_id, attempt, phase, exc_type,"
+                    f"INSERT INTO error_captures ({ERROR_COLUMNS}) SELECT ?, node_id, attempt,"
+                    " phase, exc_type,"
                     " message, path, lineno, traceback, truncated FROM error_captures"
                     " WHERE run_pk = ?",
                     (new, old),
@@ -1627,9 +1658,8 @@ class SqliteLedger:
         """The reports written of ``run_id``, oldest first, as ``doc_metadata`` documents."""
         rows = self._query(
             "SELECT kind, format, path, sha256, size_bytes, run_ids_json, created_at"
-            " FROM documents WHERE EXISTS (SELECT 1 FROM json_each(run_ids_json)"
-            " WHERE value = ?) ORDER BY pk",
-            (run_id,),
+            " FROM documents WHERE run_ids_json LIKE ? ORDER BY pk",
+            (f'%"{run_id}"%',),
         )
         return [
             {

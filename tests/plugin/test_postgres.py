@@ -1,0 +1,189 @@
+"""The PostgreSQL ledger with a real server: a whole run, secrets, restarts, spool, migrate."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import PG_PASSWORD, record_run, run_pytest
+from uetf_core.ledger import Batch, NewRun, open_ledger
+from uetf_core.records import ExecutionRecord, PhaseResult
+
+TESTS = """\
+def test_one(): pass
+def test_two(): pass
+def test_three(): pass
+def test_four(): assert 2 + 2 == 5
+"""
+
+
+def uetf(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("UETF_", "PYTEST_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "uetf_core.cli", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=clean | (env or {}),
+    )
+
+
+def everything_in(url: str) -> str:
+    """Every value of every table of the ledger database, as text."""
+    import psycopg
+
+    dump = []
+    with psycopg.connect(url) as db:
+        tables = [
+            r[0]
+            for r in db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        ]
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):  # noqa: S608 - our own names
+                dump.append(" ".join(str(v) for v in row))
+    return "\n".join(dump)
+
+
+def test_a_run_on_postgresql_keeps_the_password_out(
+    pytester: pytest.Pytester, postgres_url: str, validate
+) -> None:  # type: ignore[no-untyped-def]
+    pytester.makepyfile(test_demo=TESTS)
+    reports = pytester.path / "out"
+    done = run_pytest(
+        pytester.path,
+        "--uetf",
+        f"--uetf-ledger={postgres_url}",
+        "-n",
+        "2",
+        f"--uetf-report=json:{reports / 'r.json'}",
+        f"--uetf-report=markdown:{reports / 'r.md'}",
+        f"--uetf-report=html:{reports / 'r.html'}",
+        "--uetf-gate=min_tests>=1",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "postgresql://uetf:***@" in done.stdout
+    shown = uetf(pytester.path, "show", "last", "--json", "--ledger", postgres_url)
+    assert shown.returncode == 0, shown.stderr
+    summary = json.loads(shown.stdout)
+    validate("run_summary", summary)
+    assert (summary["totals"]["passed"], summary["totals"]["failed"]) == (3, 1)
+    listed = uetf(pytester.path, "runs", "--ledger", postgres_url)
+    for text in (
+        done.stdout,
+        done.stderr,
+        shown.stdout,
+        listed.stdout,
+        listed.stderr,
+        everything_in(postgres_url),
+        *(path.read_text() for path in reports.iterdir()),
+    ):
+        assert PG_PASSWORD not in text
+
+
+def test_server_restart_mid_run_loses_nothing(postgres_server: Any, postgres_url: str) -> None:
+    ledger = open_ledger(postgres_url)
+    run_id = "20261126T000000-abcdef"
+    ledger.create_run(NewRun(run_id, "running", time.time(), os.getpid(), "h", "/r", "0", {}))
+    ok = PhaseResult("passed", 0.01)
+
+    def batch(start: int) -> Batch:
+        return Batch(
+            records=[
+                ExecutionRecord(f"t.py::t{i}", 1, "c", "passed", ok, ok, ok, 0.03, 1.0, 1.1)
+                for i in range(start, start + 100)
+            ]
+        )
+
+    ledger.write_batch(run_id, batch(0), time.time())
+    server = postgres_server
+    subprocess.run(
+        [
+            *server["as_user"],
+            str(server["bindir"] / "pg_ctl"),
+            "-D",
+            str(server["data"]),
+            "-o",
+            server["options"],
+            "-m",
+            "fast",
+            "-w",
+            "-l",
+            str(server["root"] / "log"),
+            "restart",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    ledger.write_batch(run_id, batch(100), time.time())  # on a new connection
+    assert ledger.totals(run_id).passed == 200
+    ledger.close()
+
+
+def test_unreachable_server_spools_then_push(pytester: pytest.Pytester, postgres_url: str) -> None:
+    pytester.makepyfile(test_demo=TESTS)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    away = f"postgresql://uetf:{PG_PASSWORD}@127.0.0.1:{closed}/nowhere"
+    done = run_pytest(
+        pytester.path, "--uetf", f"--uetf-ledger={away}", env={"UETF_PG_RETRIES": "0"}
+    )
+    # The tests' own verdict, recorded locally: one failure.
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert PG_PASSWORD not in done.stdout + done.stderr
+    (line,) = [l for l in done.stdout.splitlines() if "uetf push" in l]
+    spool = line.rsplit("uetf push ", 1)[1].strip()
+    pushed = uetf(pytester.path, "push", spool, "--ledger", postgres_url)
+    assert pushed.returncode == 0 and "1 runs sent" in pushed.stdout, pushed.stderr
+    again = uetf(pytester.path, "push", spool, "--ledger", postgres_url)
+    assert "0 runs sent, 1 already there" in again.stdout
+    ledger = open_ledger(postgres_url)
+    try:
+        run_id = ledger.find_run("last")["run_id"]
+        assert (ledger.totals(run_id).passed, ledger.totals(run_id).failed) == (3, 1)
+        assert len(ledger.error_captures(run_id)) == 1
+    finally:
+        ledger.close()
+
+
+def test_migrate_a_sqlite_ledger(tmp_path: Path, postgres_url: str) -> None:
+    first = record_run(tmp_path, ["t.py::a", "t.py::b"], ["t.py::c"])
+    first.ledger.close()
+    path = tmp_path / ".ledger" / "uetf.db"
+    done = uetf(tmp_path, "migrate", "--from", f"sqlite:{path}", "--to", postgres_url)
+    assert done.returncode == 0, done.stderr
+    assert "1 runs copied" in done.stdout and PG_PASSWORD not in done.stdout
+    assert (
+        "0 runs copied, 1 already there"
+        in uetf(tmp_path, "migrate", "--from", f"sqlite:{path}", "--to", postgres_url).stdout
+    )
+    shown = uetf(tmp_path, "show", first.run_id, "--json", "--ledger", postgres_url)
+    assert json.loads(shown.stdout)["totals"]["failed"] == 1
+
+
+def test_without_psycopg_one_line_says_what_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from uetf_core.cli import main\n"
+        "sys.exit(main(['runs', '--ledger', 'postgresql://u:p@127.0.0.1:1/x']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 4
+    assert (
+        done.stderr.strip()
+        == "uetf: a postgresql:// ledger needs psycopg: pip install 'uetf[postgres]'"
+    )

@@ -1,0 +1,88 @@
+"""Copying runs between ledgers of any kind: ``uetf push`` (a spool to the shared ledger)
+and ``uetf migrate`` (a team's SQLite ledger into PostgreSQL).
+
+Runs are matched by run id, so copying again adds nothing. Each run is copied
+whole, in one transaction on the target, with every row that belongs to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from uetf_core.ledger.sqlite import SqliteLedger
+
+# Rows shared between runs: copied when missing.
+_SHARED = ("tests", "workstreams", "phases", "steps", "dependencies", "analysis_cache")
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    added: int
+    present: int
+
+
+def _columns(source: SqliteLedger, table: str) -> list[str]:
+    """The columns a copy writes: all but the source's own keys (pk)."""
+    return [row[1] for row in source._query(f"PRAGMA table_info({table})") if row[1] != "pk"]
+
+
+def copy_runs(source: SqliteLedger, target: Any) -> CopyResult:
+    """Copy every run of ``source`` (a SQLite ledger) that ``target`` does not have."""
+    present = {run["run_id"] for run in target.list_runs()}
+    run_tables = source._run_tables()
+    added = skipped = 0
+    for table in _SHARED:
+        columns = _columns(source, table)
+        rows = source._query(f"SELECT {', '.join(columns)} FROM {table}")
+        if rows:
+            with target.transaction() as db:
+                marks = ", ".join("?" * len(columns))
+                db.executemany(
+                    f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                    [tuple(row) for row in rows],
+                )
+    run_columns = _columns(source, "runs")
+    for run in source._query(f"SELECT pk, {', '.join(run_columns)} FROM runs ORDER BY pk"):
+        if run["run_id"] in present:
+            skipped += 1
+            continue
+        with target.transaction() as db:
+            marks = ", ".join("?" * len(run_columns))
+            db.execute(
+                f"INSERT INTO runs ({', '.join(run_columns)}) VALUES ({marks})",
+                tuple(run[column] for column in run_columns),
+            )
+            new_pk = db.execute(
+                "SELECT pk FROM runs WHERE run_id = ?", (run["run_id"],)
+            ).fetchone()[0]
+            for table in run_tables:
+                columns = _columns(source, table)
+                rows = source._query(
+                    f"SELECT {', '.join(columns)} FROM {table} WHERE run_pk = ?", (run["pk"],)
+                )
+                if not rows:
+                    continue
+                at = columns.index("run_pk")
+                db.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)})"
+                    f" VALUES ({', '.join('?' * len(columns))})",
+                    [(*row[:at], new_pk, *row[at + 1 :]) for row in rows],
+                )
+        added += 1
+    documents = source._query(
+        "SELECT kind, format, path, sha256, size_bytes, run_ids_json, created_at FROM documents"
+    )
+    for document in documents:
+        known = target._query(
+            "SELECT 1 FROM documents WHERE sha256 = ? AND path = ?",
+            (document["sha256"], document["path"]),
+        )
+        if not known:
+            with target.transaction() as db:
+                db.execute(
+                    "INSERT INTO documents (kind, format, path, sha256, size_bytes, run_ids_json,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    tuple(document),
+                )
+    return CopyResult(added, skipped)
