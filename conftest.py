@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,12 +155,12 @@ def _pg_bindir() -> Path | None:
     return candidates[-1].parent if candidates else None
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Any:
-    """A PostgreSQL server of this session: initdb into a temporary folder, a free port.
+@contextlib.contextmanager
+def postgres_instance() -> Iterator[dict[str, Any]]:
+    """Start a PostgreSQL server: initdb into a temporary folder, a free port; stop it after.
 
-    Skipped where PostgreSQL is not installed, unless UETF_REQUIRE_POSTGRES is set
-    (CI installs Debian's postgresql and sets it).
+    Also used by benchmarks/postgres.py. Runs the server as the postgres user when
+    started as root (initdb refuses root).
     """
     import shutil
     import socket
@@ -167,14 +168,11 @@ def postgres_server() -> Any:
 
     bindir = _pg_bindir()
     if bindir is None:
-        if os.environ.get("UETF_REQUIRE_POSTGRES"):
-            pytest.fail("UETF_REQUIRE_POSTGRES is set but PostgreSQL's pg_ctl is not installed")
-        pytest.skip("PostgreSQL is not installed (CI installs Debian's postgresql)")
-    pytest.importorskip("psycopg")
+        raise FileNotFoundError("PostgreSQL's pg_ctl is not installed (Debian: postgresql)")
     root = Path(tempfile.mkdtemp(prefix="uetf-pg-"))
     (root / "pw").write_text(PG_PASSWORD)
     as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres user
+    if os.geteuid() == 0:
         as_user = ["runuser", "-u", "postgres", "--"]
         shutil.chown(root, "postgres")
         shutil.chown(root / "pw", "postgres")
@@ -201,49 +199,55 @@ def postgres_server() -> Any:
     options = (
         f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
     )
+    pg_ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(root / "data")]
     subprocess.run(
-        [
-            *as_user,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(root / "data"),
-            "-o",
-            options,
-            "-w",
-            "-l",
-            str(root / "log"),
-            "start",
-        ],
+        [*pg_ctl, "-o", options, "-w", "-l", str(root / "log"), "start"],
         check=True,
         capture_output=True,
     )
-    server = {
-        "url": f"postgresql://uetf:{PG_PASSWORD}@127.0.0.1:{port}",
-        "bindir": bindir,
-        "data": root / "data",
-        "as_user": as_user,
-        "options": options,
-        "root": root,
-    }
-    yield server
-    subprocess.run(
-        [*as_user, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"],
-        capture_output=True,
-    )
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        yield {
+            "url": f"postgresql://uetf:{PG_PASSWORD}@127.0.0.1:{port}",
+            "bindir": bindir,
+            "data": root / "data",
+            "as_user": as_user,
+            "options": options,
+            "root": root,
+        }
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_server: Any) -> str:
-    """A new, empty database on the session's server, as a ledger URL (with its password)."""
+def new_database(server_url: str) -> str:
+    """A new, empty database on the server, as a ledger URL."""
     import uuid
 
     import psycopg
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"{postgres_server['url']}/postgres", autocommit=True) as admin:
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
-    return f"{postgres_server['url']}/{name}"
+    return f"{server_url}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[dict[str, Any]]:
+    """This session's PostgreSQL server. Skipped where PostgreSQL is not installed, unless
+    UETF_REQUIRE_POSTGRES is set (CI installs Debian's postgresql and sets it)."""
+    if _pg_bindir() is None:
+        if os.environ.get("UETF_REQUIRE_POSTGRES"):
+            pytest.fail("UETF_REQUIRE_POSTGRES is set but PostgreSQL's pg_ctl is not installed")
+        pytest.skip("PostgreSQL is not installed (CI installs Debian's postgresql)")
+    pytest.importorskip("psycopg")
+    with postgres_instance() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: dict[str, Any]) -> str:
+    """A new, empty database on the session's server, as a ledger URL (with its password)."""
+    return new_database(postgres_server["url"])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -51,7 +51,7 @@ def everything_in(url: str) -> str:
             )
         ]
         for table in tables:
-            for row in db.execute(f"SELECT * FROM {table}"):  # noqa: S608 - our own names
+            for row in db.execute(f"SELECT * FROM {table}"):
                 dump.append(" ".join(str(v) for v in row))
     return "\n".join(dump)
 
@@ -143,7 +143,7 @@ def test_unreachable_server_spools_then_push(pytester: pytest.Pytester, postgres
     # The tests' own verdict, recorded locally: one failure.
     assert done.returncode == 1, done.stdout + done.stderr
     assert PG_PASSWORD not in done.stdout + done.stderr
-    (line,) = [l for l in done.stdout.splitlines() if "uetf push" in l]
+    (line,) = [text for text in done.stdout.splitlines() if "uetf push" in text]
     spool = line.rsplit("uetf push ", 1)[1].strip()
     pushed = uetf(pytester.path, "push", spool, "--ledger", postgres_url)
     assert pushed.returncode == 0 and "1 runs sent" in pushed.stdout, pushed.stderr

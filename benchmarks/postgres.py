@@ -1,0 +1,118 @@
+"""The PostgreSQL ledger under load: 16 concurrent runs, and one run against SQLite's cost.
+
+Run: python benchmarks/postgres.py [--writers 16] [--tests 5000] [--rounds 3]
+
+Starts a PostgreSQL server of its own (Debian's postgresql must be installed;
+initdb into a temporary folder), generates a suite of quick tests, then:
+
+1. runs ``--writers`` ``pytest --uetf`` processes at once, all recording into one
+   PostgreSQL ledger, and checks that every record arrived; prints how much longer
+   the slowest took than the same runs each recording into its own SQLite file
+   (what the shared server's writes cost under contention), and than plain pytest;
+2. times one ``pytest --uetf`` run on PostgreSQL against one on SQLite, alternating,
+   medians of ``--rounds``. Target: at most 1.05x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from overhead import generate_suite
+
+from conftest import new_database, postgres_instance
+
+BASE = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("UETF_", "PYTEST_"))}
+
+
+def concurrent(root: Path, args: list[list[str]]) -> list[float]:
+    """Start every command at once; each one's wall time."""
+    started = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [*BASE, *a], cwd=root, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for a in args
+    ]
+    times = []
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"a run failed: {err.decode()[-2000:]}")
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def timed(root: Path, args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([*BASE, *args], cwd=root, env=_env(), check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writers", type=int, default=16)
+    parser.add_argument("--tests", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="uetf-bench-pg-"))
+    try:
+        generate_suite(root, args.tests, 50)
+        with postgres_instance() as server:
+            url = new_database(server["url"])
+            plain = concurrent(root, [["-p", "no:uetf"]] * args.writers)
+            local = concurrent(
+                root,
+                [["--uetf", f"--uetf-ledger={root / f'w{i}.db'}"] for i in range(args.writers)],
+            )
+            loaded = concurrent(root, [["--uetf", f"--uetf-ledger={url}"]] * args.writers)
+            from uetf_core.ledger import open_ledger
+
+            ledger = open_ledger(url)
+            runs = ledger.list_runs()
+            lost = sum(args.tests - ledger.totals(r["run_id"]).passed for r in runs)
+            ledger.close()
+            print(
+                f"PostgreSQL ledger: {args.writers} concurrent pytest --uetf runs of"
+                f" {args.tests} tests"
+            )
+            print(f"  runs recorded {len(runs)}, records lost {lost}")
+            print(
+                f"  slowest run {max(loaded):.2f} s; each on its own SQLite file {max(local):.2f} s:"
+                f" {max(loaded) - max(local):+.2f} s for the shared server (target: under 2 s)"
+            )
+            print(f"  (plain pytest, no recording, the same 16 at once: {max(plain):.2f} s)")
+            one = new_database(server["url"])
+            sqlite = root / "one.db"
+            pg_times, sqlite_times = [], []
+            timed(root, ["--uetf", f"--uetf-ledger={one}"])  # warm-up and schema
+            timed(root, ["--uetf", f"--uetf-ledger={sqlite}"])
+            for _ in range(args.rounds):
+                pg_times.append(timed(root, ["--uetf", f"--uetf-ledger={one}"]))
+                sqlite_times.append(timed(root, ["--uetf", f"--uetf-ledger={sqlite}"]))
+            pg, lite = statistics.median(pg_times), statistics.median(sqlite_times)
+            print(
+                f"one run, median of {args.rounds}: SQLite {lite:.3f} s, PostgreSQL {pg:.3f} s,"
+                f" ratio {pg / lite:.3f} (target <= 1.05)"
+            )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
