@@ -92,7 +92,8 @@ def main() -> int:
             )
             print(f"  runs recorded {len(runs)}, records lost {lost}")
             print(
-                f"  slowest run {max(loaded):.2f} s; each on its own SQLite file {max(local):.2f} s:"
+                f"  slowest run {max(loaded):.2f} s; each on its own SQLite file"
+                f" {max(local):.2f} s:"
                 f" {max(loaded) - max(local):+.2f} s for the shared server (target: under 2 s)"
             )
             print(f"  (plain pytest, no recording, the same 16 at once: {max(plain):.2f} s)")
