@@ -63,40 +63,42 @@ def timed(root: Path, args: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def concurrent_figures(root: Path, url: str, args: argparse.Namespace) -> None:
+    """16 runs at once into one PostgreSQL ledger: nothing lost, and what it costs."""
+    from uetf_core.ledger import open_ledger
+
+    plain = concurrent(root, [["-p", "no:uetf"]] * args.writers)
+    local = concurrent(
+        root, [["--uetf", f"--uetf-ledger={root / f'w{i}.db'}"] for i in range(args.writers)]
+    )
+    loaded = concurrent(root, [["--uetf", f"--uetf-ledger={url}"]] * args.writers)
+    ledger = open_ledger(url)
+    runs = ledger.list_runs()
+    lost = sum(args.tests - ledger.totals(r["run_id"]).passed for r in runs)
+    ledger.close()
+    print(f"PostgreSQL ledger: {args.writers} concurrent pytest --uetf runs of {args.tests} tests")
+    print(f"  runs recorded {len(runs)}, records lost {lost}")
+    print(
+        f"  slowest run {max(loaded):.2f} s; each on its own SQLite file {max(local):.2f} s:"
+        f" {max(loaded) - max(local):+.2f} s for the shared server (target: under 2 s)"
+    )
+    print(f"  (plain pytest, no recording, the same runs at once: {max(plain):.2f} s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", type=int, default=16)
     parser.add_argument("--tests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only-one", action="store_true", help="skip the concurrent runs")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="uetf-bench-pg-"))
     try:
         generate_suite(root, args.tests, 50)
         with postgres_instance() as server:
             url = new_database(server["url"])
-            plain = concurrent(root, [["-p", "no:uetf"]] * args.writers)
-            local = concurrent(
-                root,
-                [["--uetf", f"--uetf-ledger={root / f'w{i}.db'}"] for i in range(args.writers)],
-            )
-            loaded = concurrent(root, [["--uetf", f"--uetf-ledger={url}"]] * args.writers)
-            from uetf_core.ledger import open_ledger
-
-            ledger = open_ledger(url)
-            runs = ledger.list_runs()
-            lost = sum(args.tests - ledger.totals(r["run_id"]).passed for r in runs)
-            ledger.close()
-            print(
-                f"PostgreSQL ledger: {args.writers} concurrent pytest --uetf runs of"
-                f" {args.tests} tests"
-            )
-            print(f"  runs recorded {len(runs)}, records lost {lost}")
-            print(
-                f"  slowest run {max(loaded):.2f} s; each on its own SQLite file"
-                f" {max(local):.2f} s:"
-                f" {max(loaded) - max(local):+.2f} s for the shared server (target: under 2 s)"
-            )
-            print(f"  (plain pytest, no recording, the same 16 at once: {max(plain):.2f} s)")
+            if not args.only_one:
+                concurrent_figures(root, url, args)
             one = new_database(server["url"])
             sqlite = root / "one.db"
             pg_times, sqlite_times = [], []
