@@ -500,8 +500,9 @@ class UetfSession:
             terminalreporter.write_line(self.report_problem, red=True)
         for note in outcome.notes:  # an expired waiver matters even under -q
             terminalreporter.write_line(f"uetf: {note}", yellow=True)
-        if self.spooled:
-            spool, why = self.spooled
+        spooled = self.spooled or (self.recorder.spooled if self.recorder else None)
+        if spooled:
+            spool, why = spooled
             terminalreporter.write_line(
                 f"uetf: {why}; this run is recorded in the spool {spool};"
                 f" send it later with: uetf push {spool}",

@@ -7,6 +7,7 @@ whether the batch is due; everything else happens a few times per run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 from uetf_core import __version__
 from uetf_core.config import RunConfig
-from uetf_core.errors import ConfigError
+from uetf_core.errors import ConfigError, LedgerError
 from uetf_core.events import (
     EventBus,
     GateEvaluated,
@@ -77,13 +78,19 @@ class RunRecorder:
         self._workers: dict[str, dict[str, Any]] = {}
         self._publish_records = False
         self._tools: list[dict[str, Any]] = []
+        # Every write, kept while the ledger is a server that may go away (PostgreSQL).
+        self._journal: list[tuple[str, tuple[Any, ...], dict[str, Any]]] | None = (
+            [] if getattr(ledger, "may_go_away", False) else None
+        )
+        self.spooled: tuple[str, str] | None = None  # (spool path, why) after a failover
 
     # -- lifecycle --------------------------------------------------------
 
     def start(self) -> None:
         """Create the run in the ledger, record its validated config, and initialise."""
         config = self.config.as_dict()
-        self.ledger.create_run(
+        self._write(
+            "create_run",
             NewRun(
                 run_id=self.run_id,
                 state=self.state.value,
@@ -93,7 +100,7 @@ class RunRecorder:
                 rootdir=str(self.config.rootdir),
                 uetf_version=__version__,
                 config=config,
-            )
+            ),
         )
         try:
             self._validate_config(config)
@@ -119,7 +126,7 @@ class RunRecorder:
             }
         else:
             record = validation_record("run_config", config, subject=subject)
-        self.ledger.add_validation(self.run_id, record, key if record["valid"] else None)
+        self._write("add_validation", self.run_id, record, key if record["valid"] else None)
         if not record["valid"]:
             first = record["errors"][0]
             message = f"run configuration invalid at {first['path']}: {first['message']}"
@@ -139,7 +146,7 @@ class RunRecorder:
         self.state = target
         self._event(event)
         self.flush()
-        self.ledger.set_run_state(self.run_id, target.value)
+        self._write("set_run_state", self.run_id, target.value)
 
     def _event(self, event: Event) -> None:
         self._batch.events.append((self._seq, event))
@@ -150,6 +157,40 @@ class RunRecorder:
     def note(self, kind: str, subject: str, **data: Any) -> None:
         """Record a notable happening (a collection error, a stall) as an event."""
         self._event(Event(self.clock(), kind, subject, data=data or None))
+
+    # -- writing, and falling back to a spool -------------------------------
+
+    def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A write to the ledger. On a shared ledger (PostgreSQL) every write is also
+        kept, so that if the server is lost for good the run can go on in a local
+        spool holding all of it: the verdict never depends on the network."""
+        if self._journal is None:
+            return getattr(self.ledger, method)(*args, **kwargs)
+        self._journal.append((method, args, kwargs))
+        try:
+            return getattr(self.ledger, method)(*args, **kwargs)
+        except LedgerError:
+            try:  # a new transaction reconnects first, with back-off
+                return getattr(self.ledger, method)(*args, **kwargs)
+            except LedgerError as exc:
+                return self._spool(exc)
+
+    def _spool(self, cause: LedgerError) -> Any:
+        """Replay every write of this run into a local spool; go on there."""
+        from uetf_core.ledger import open_ledger
+
+        assert self._journal is not None
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = self.config.rootdir / ".ledger" / "spool" / f"{stamp}-{os.getpid()}.db"
+        spool = open_ledger(str(path))
+        result = None
+        for method, args, kwargs in self._journal:
+            result = getattr(spool, method)(*args, **kwargs)
+        lost, self.ledger, self._journal = self.ledger, spool, None
+        with contextlib.suppress(Exception):
+            lost.close()
+        self.spooled = (str(path), str(cause).removeprefix("uetf: "))
+        return result
 
     # -- workers ----------------------------------------------------------
 
@@ -188,7 +229,7 @@ class RunRecorder:
     def add_tasks(self, tasks: Sequence[tuple[str, int, str]]) -> None:
         """Record the collected items: ``(node_id, index, path)`` each."""
         self.flush()
-        self.ledger.add_tasks(self.run_id, tasks)
+        self._write("add_tasks", self.run_id, tasks)
 
     def add_record(self, record: ExecutionRecord) -> None:
         """Append one test attempt to the batch; write the batch when it is due."""
@@ -221,18 +262,18 @@ class RunRecorder:
         if not len(self._batch):
             return
         batch, self._batch = self._batch, Batch()
-        self.ledger.write_batch(self.run_id, batch, self.clock())
+        self._write("write_batch", self.run_id, batch, self.clock())
 
     # -- the end ----------------------------------------------------------
 
     def mark_partial(self, reason: str) -> None:
         """Record that this run covers part of the suite (-k, -m, --lf, node ids)."""
         self.note("note", self.run_id, partial=reason)
-        self.ledger.set_partial(self.run_id, reason)
+        self._write("set_partial", self.run_id, reason)
 
     def set_commit(self, head: str | None, branch: str | None) -> None:
         """Record the commit under test, by which later runs find their baseline."""
-        self.ledger.set_commit(self.run_id, head, branch)
+        self._write("set_commit", self.run_id, head, branch)
 
     def record_tool(self, result: dict[str, Any]) -> None:
         """Keep the result of an external program (git) for the ledger."""
@@ -256,14 +297,14 @@ class RunRecorder:
             if self._workers[worker_id]["state"] not in (WorkerState.STOPPED, WorkerState.CRASHED):
                 self.worker(worker_id, WorkerState.STOPPED)
         self.flush()
-        self.ledger.settle_tasks(self.run_id)
-        self.ledger.record_flips(self.run_id)
+        self._write("settle_tasks", self.run_id)
+        self._write("record_flips", self.run_id)
         for result in self._tools:
-            self.ledger.add_tool_result(self.run_id, result)
+            self._write("add_tool_result", self.run_id, result)
         if coverage is not None:
-            self.ledger.save_coverage(self.run_id, coverage)
+            self._write("save_coverage", self.run_id, coverage)
         if patch is not None:
-            self.ledger.save_patch(self.run_id, {**patch, "state": "measured"})
+            self._write("save_patch", self.run_id, {**patch, "state": "measured"})
         now = self.clock()
         if interrupted or test_status in (ExitCode.INTERRUPTED, ExitCode.INTERNAL_ERROR):
             interrupt = interrupted or test_status == ExitCode.INTERRUPTED
@@ -279,13 +320,13 @@ class RunRecorder:
         if test_status == ExitCode.TESTS_FAILED and self._all_failures_waived(config, now):
             test_status = ExitCode.OK
         documents = [result.as_dict() for result in results]
-        self.ledger.save_gates(self.run_id, documents)
+        self._write("save_gates", self.run_id, documents)
         for document in documents:
             self.bus.publish(GateEvaluated(self.run_id, document))
         verdict = overall_verdict(results)
         exit_status = final_exit_status(test_status, verdict)
         if patch is not None:
-            self.ledger.save_patch(self.run_id, {**patch, "state": "gated"})
+            self._write("save_patch", self.run_id, {**patch, "state": "gated"})
         if test_status == ExitCode.USAGE_ERROR:
             self._end(RunState.ERRORED, "usage error", exit_status, verdict, now)
         elif exit_status == ExitCode.OK:
@@ -296,7 +337,7 @@ class RunRecorder:
         if patch is not None:
             accepted = exit_status == ExitCode.OK
             state = "accepted" if accepted else "rejected"
-            self.ledger.save_patch(self.run_id, {**patch, "state": state})
+            self._write("save_patch", self.run_id, {**patch, "state": state})
         return self._outcome(results, verdict, exit_status, notes)
 
     def _all_failures_waived(self, config: dict[str, Any], now: float) -> bool:
@@ -319,7 +360,8 @@ class RunRecorder:
         now: float,
     ) -> None:
         self.transition(final, reason, exit_status=exit_status)
-        self.ledger.set_run_state(
+        self._write(
+            "set_run_state",
             self.run_id,
             final.value,
             finished_at=now,

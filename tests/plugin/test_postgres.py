@@ -187,3 +187,61 @@ def test_without_psycopg_one_line_says_what_to_install(tmp_path: Path) -> None:
         done.stderr.strip()
         == "uetf: a postgresql:// ledger needs psycopg: pip install 'uetf[postgres]'"
     )
+
+
+STOPPING = """\
+import os, subprocess, time
+
+def test_1(): pass
+def test_2(): pass
+
+def test_3_server_goes_away():
+    subprocess.run(os.environ["STOP_SERVER"], shell=True, check=True, capture_output=True)
+    time.sleep(1.2)  # past the flush interval: the next record's batch meets no server
+
+def test_4(): pass
+def test_5(): assert False, "still judged"
+def test_6(): pass
+"""
+
+
+def test_server_lost_mid_run_spools_the_whole_run(
+    pytester: pytest.Pytester, postgres_server: Any, postgres_url: str
+) -> None:
+    pytester.makepyfile(test_gone=STOPPING)
+    server = postgres_server
+    pg_ctl = [*server["as_user"], str(server["bindir"] / "pg_ctl"), "-D", str(server["data"])]
+    stop = " ".join([*pg_ctl, "-m", "fast", "-w", "stop"])
+    try:
+        done = run_pytest(
+            pytester.path,
+            "--uetf",
+            f"--uetf-ledger={postgres_url}",
+            "-p",
+            "no:randomly",
+            env={"STOP_SERVER": stop, "UETF_PG_RETRIES": "0"},
+        )
+    finally:
+        subprocess.run(
+            [*pg_ctl, "-o", server["options"], "-w", "-l", str(server["root"] / "log"), "start"],
+            check=True,
+            capture_output=True,
+        )
+    # The verdict is the tests': one failure, judged on all six tests in the spool.
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert PG_PASSWORD not in done.stdout + done.stderr
+    (line,) = [text for text in done.stdout.splitlines() if "uetf push" in text]
+    spool = line.rsplit("uetf push ", 1)[1].strip()
+    local = open_ledger(spool)
+    run_id = local.find_run("last")["run_id"]
+    assert (local.totals(run_id).passed, local.totals(run_id).failed) == (5, 1)
+    local.close()
+    pushed = uetf(pytester.path, "push", spool, "--ledger", postgres_url)
+    assert pushed.returncode == 0 and "1 runs sent" in pushed.stdout, pushed.stdout + pushed.stderr
+    shared = open_ledger(postgres_url)
+    try:
+        (run,) = shared.list_runs()
+        assert run["run_id"] == run_id and run["state"] == "failed"
+        assert (shared.totals(run_id).passed, shared.totals(run_id).failed) == (5, 1)
+    finally:
+        shared.close()

@@ -16,6 +16,17 @@ from uetf_core.ledger.sqlite import SqliteLedger
 _SHARED = ("tests", "workstreams", "phases", "steps", "dependencies", "analysis_cache")
 
 
+FINAL = ("passed", "failed", "errored", "abandoned")
+
+
+def _delete_run(target: Any, run_id: str) -> None:
+    with target.transaction() as db:
+        pk = db.execute("SELECT pk FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+        for table in target._run_tables():
+            db.execute(f"DELETE FROM {table} WHERE run_pk = ?", (pk,))
+        db.execute("DELETE FROM runs WHERE pk = ?", (pk,))
+
+
 @dataclass(frozen=True)
 class CopyResult:
     added: int
@@ -29,7 +40,7 @@ def _columns(source: SqliteLedger, table: str) -> list[str]:
 
 def copy_runs(source: SqliteLedger, target: Any) -> CopyResult:
     """Copy every run of ``source`` (a SQLite ledger) that ``target`` does not have."""
-    present = {run["run_id"] for run in target.list_runs()}
+    present = {run["run_id"]: run["state"] for run in target.list_runs()}
     run_tables = source._run_tables()
     added = skipped = 0
     for table in _SHARED:
@@ -45,8 +56,12 @@ def copy_runs(source: SqliteLedger, target: Any) -> CopyResult:
     run_columns = _columns(source, "runs")
     for run in source._query(f"SELECT pk, {', '.join(run_columns)} FROM runs ORDER BY pk"):
         if run["run_id"] in present:
-            skipped += 1
-            continue
+            # A run the target holds only in part (its server went away mid-run, the
+            # spool holds all of it) is replaced; a finished one is left alone.
+            if present[run["run_id"]] in FINAL or run["state"] not in FINAL:
+                skipped += 1
+                continue
+            _delete_run(target, run["run_id"])
         with target.transaction() as db:
             marks = ", ".join("?" * len(run_columns))
             db.execute(

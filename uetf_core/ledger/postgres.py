@@ -189,6 +189,10 @@ class _Connection:
 class PostgresLedger(SqliteLedger):
     """A ledger in a PostgreSQL database, reached by a ``postgresql://`` URL."""
 
+    # A server can be lost mid-run: the recorder keeps its writes to replay them
+    # into a local spool (uetf_core.run.RunRecorder._spool).
+    may_go_away = True
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.dsn = url  # to open another connection (the progress monitor's)
