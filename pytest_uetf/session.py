@@ -110,11 +110,9 @@ class UetfSession:
         try:
             return open_ledger(self.run_config.ledger)
         except LedgerUnreachableError as exc:
-            import os
-            import time
+            from uetf_core.ledger import spool_location
 
-            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-            spool = self.run_config.rootdir / ".ledger" / "spool" / f"{stamp}-{os.getpid()}.db"
+            spool = spool_location(self.run_config.rootdir)
             self.spooled = (str(spool), str(exc).removeprefix("uetf: "))
             return open_ledger(str(spool))
 

@@ -177,11 +177,10 @@ class RunRecorder:
 
     def _spool(self, cause: LedgerError) -> Any:
         """Replay every write of this run into a local spool; go on there."""
-        from uetf_core.ledger import open_ledger
+        from uetf_core.ledger import open_ledger, spool_location
 
         assert self._journal is not None
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        path = self.config.rootdir / ".ledger" / "spool" / f"{stamp}-{os.getpid()}.db"
+        path = spool_location(self.config.rootdir)
         spool = open_ledger(str(path))
         result = None
         for method, args, kwargs in self._journal:

@@ -32,3 +32,12 @@ def open_ledger(location: str) -> SqliteLedger:  # a PostgresLedger is one too
         )
         raise LedgerError(message)
     return SqliteLedger(Path(location))
+
+
+def spool_location(rootdir: Path) -> Path:
+    """A new local spool file for a run whose ledger server went away."""
+    import os
+    import time
+
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return rootdir / ".ledger" / "spool" / f"{stamp}-{os.getpid()}.db"
