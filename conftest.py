@@ -52,6 +52,30 @@ def run_pytest(
     )
 
 
+def run_uetf(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The ``uetf`` command in a fresh process in ``cwd``, free of this session's variables."""
+    clean = ("PYTEST_", "UETF_", "GITHUB_")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(clean)}
+    return subprocess.run(
+        [sys.executable, "-m", "uetf_core.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=base | (env or {}),
+    )
+
+
+def uetf_summary(root: Path) -> Any:
+    """``uetf show last --json`` of the ledger in ``root``, parsed."""
+    import json
+
+    done = run_uetf(root, "show", "last", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 @pytest.fixture
 def git_project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
     """Make a real git repository in tmp_path with the given files committed."""

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import run_pytest
+from conftest import run_pytest, run_uetf
 from uetf_core.ledger import open_ledger
 
 TESTS = """\
@@ -27,17 +23,6 @@ def test_quick():
 """
 
 
-def uetf(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UETF_", "PYTEST_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "uetf_core.cli", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-
-
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_declared_costs_show_and_trip_max_cost(
     pytester: pytest.Pytester, workers: list[str], validate
@@ -52,7 +37,7 @@ def test_declared_costs_show_and_trip_max_cost(
         *workers,
     )
     assert done.returncode == 6, done.stdout + done.stderr
-    shown = uetf(pytester.path, "costs", "--json", "--by", "test")
+    shown = run_uetf(pytester.path, "costs", "--json", "--by", "test")
     assert shown.returncode == 0, shown.stderr
     costs = json.loads(shown.stdout)
     totals = costs["totals"]
@@ -77,7 +62,7 @@ def test_declared_costs_show_and_trip_max_cost(
         ledger.close()
     assert gates["openai_tokens"]["verdict"] == "failed" and gates["openai_tokens"]["value"] == 1234
     assert gates["usd"]["verdict"] == "passed"
-    text = uetf(pytester.path, "costs", "--by", "worker").stdout
+    text = run_uetf(pytester.path, "costs", "--by", "worker").stdout
     assert "peak_rss_mb" in text
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, run_pytest
+from conftest import git, run_pytest, uetf_summary
 
 CORE = """\
 import os
@@ -43,17 +43,6 @@ def test_add():
 def test_sub():
     assert sub(3, 1) == 2
 """
-
-
-def summary(root: Path) -> dict:  # type: ignore[type-arg]
-    done = subprocess.run(
-        [sys.executable, "-m", "uetf_core.cli", "show", "last", "--json"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -110,7 +99,7 @@ def test_total_equals_coverage_report(project: Path, workers: list[str], validat
     expected = coverage_report_total(project)
     done = run_pytest(project, "--uetf", "--uetf-cov=app", "--uetf-gate=coverage>=99", *workers)
     assert done.returncode == 6, done.stdout + done.stderr
-    document = summary(project)
+    document = uetf_summary(project)
     validate("run_summary", document)
     assert document["coverage"]["percent"] == expected
     (gate,) = document["gates"]
@@ -118,7 +107,7 @@ def test_total_equals_coverage_report(project: Path, workers: list[str], validat
     assert [f["path"] for f in document["coverage"]["files"]] == ["app/core.py"]  # omit honoured
     # A second run reuses the ledger's analysis of the unchanged source: same figures.
     assert run_pytest(project, "--uetf", "--uetf-cov=app", *workers).returncode == 0
-    assert summary(project)["coverage"]["files"] == document["coverage"]["files"]
+    assert uetf_summary(project)["coverage"]["files"] == document["coverage"]["files"]
     assert git(project, "status", "--porcelain") == ""  # no .coverage files left behind
 
 
@@ -147,7 +136,7 @@ def test_export_feeds_coverage_reporters(project: Path, tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     ).stdout
-    assert float(out) == summary(project)["coverage"]["percent"]
+    assert float(out) == uetf_summary(project)["coverage"]["percent"]
 
 
 def diff_cover_percent(root: Path, tmp_path: Path) -> float:
@@ -220,7 +209,7 @@ def test_patch_coverage_equals_diff_cover(project: Path, tmp_path: Path) -> None
     assert done.returncode == 6
     assert "patch lines not covered:" in done.stdout
     assert "app/extra.py: 1-2" in done.stdout
-    document = summary(project)
+    document = uetf_summary(project)
     (gate,) = document["gates"]
     statuses = {f["path"]: f["status"] for f in document["patch"]["files"]}
     assert statuses["app/extra.py"] == "added"
@@ -251,11 +240,11 @@ def test_coverage_drop_and_new_failures_against_baseline(project: Path) -> None:
         "--uetf-gate=test_count_drop<=0",
     )
     assert done.returncode == 1
-    gates = {g["name"]: g for g in summary(project)["gates"]}
+    gates = {g["name"]: g for g in uetf_summary(project)["gates"]}
     assert gates["coverage_drop"]["verdict"] == "failed" and gates["coverage_drop"]["value"] > 0
     assert gates["new_failures"]["value"] == 1  # test_add; test_known_broken failed before too
     assert gates["test_count_drop"]["value"] == 1  # test_sub vanished
-    classes = {f["node_id"]: f["classification"] for f in summary(project)["failures"]}
+    classes = {f["node_id"]: f["classification"] for f in uetf_summary(project)["failures"]}
     assert classes == {
         "test_app.py::test_add": "new",
         "test_app.py::test_known_broken": "pre-existing",
@@ -267,7 +256,7 @@ def test_no_baseline_skips_with_reason(project: Path) -> None:
     git(project, "checkout", "-q", "-b", "feature")
     done = run_pytest(project, "--uetf", "--uetf-base=main", "--uetf-gate=new_failures<=0")
     assert done.returncode == 0
-    (gate,) = summary(project)["gates"]
+    (gate,) = uetf_summary(project)["gates"]
     assert gate["verdict"] == "skipped"
     assert "no completed whole-suite run at the merge-base" in gate["reason"]
 
@@ -302,7 +291,7 @@ def test_shallow_clone_says_how_to_fetch(project: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 6
     assert "Traceback" not in done.stdout + done.stderr
-    (gate,) = summary(clone)["gates"]
+    (gate,) = uetf_summary(clone)["gates"]
     assert gate["verdict"] == "error"
     assert "fetch" in gate["reason"] and "fetch-depth: 0" in gate["reason"]
 
@@ -319,7 +308,7 @@ def test_k_makes_the_run_partial(project: Path) -> None:
         "--uetf-gate=min_tests>=5",
     )
     assert done.returncode == 0, done.stdout
-    document = summary(project)
+    document = uetf_summary(project)
     assert document["partial"] is True
     assert {g["verdict"] for g in document["gates"]} == {"skipped"}
     assert all("partial run (-k add)" in g["reason"] for g in document["gates"])
@@ -337,7 +326,7 @@ def test_diff_file_instead_of_git(project: Path, tmp_path: Path) -> None:
         "--uetf-gate=patch_coverage>=50",
     )
     assert done.returncode == 6
-    (gate,) = summary(project)["gates"]
+    (gate,) = uetf_summary(project)["gates"]
     assert gate["value"] == 0.0  # lines 17-18 of unused() never ran
 
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import git, run_pytest
+from conftest import git, run_pytest, run_uetf
 from uetf_core.ledger import open_ledger
 from uetf_core.summary import build_summary
 
@@ -32,17 +29,6 @@ def test_alternating():
 def test_steady():
     pass
 """
-
-
-def uetf(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UETF_", "PYTEST_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "uetf_core.cli", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
 
 
 @pytest.fixture
@@ -71,7 +57,7 @@ def test_rerun_attempts_and_flips_make_a_test_flaky(project: Path) -> None:
     assert [(r["attempt"], r["outcome"]) for r in attempts] == [(1, "rerun"), (2, "passed")]
     assert summary_failures["test_flaky.py::test_alternating"] == "flaky"
 
-    listed = uetf(project, "flaky", "--json")
+    listed = run_uetf(project, "flaky", "--json")
     assert listed.returncode == 0, listed.stderr
     flaky = {f["node_id"]: f for f in json.loads(listed.stdout)}
     assert set(flaky) == {"test_flaky.py::test_retry_flaky", "test_flaky.py::test_alternating"}
@@ -79,7 +65,7 @@ def test_rerun_attempts_and_flips_make_a_test_flaky(project: Path) -> None:
     alternating = flaky["test_flaky.py::test_alternating"]
     assert (alternating["flips"], alternating["runs"], alternating["rate"]) == (1, 2, 0.5)
     assert alternating["last_failure"]["message"].startswith("AssertionError")
-    text = uetf(project, "flaky").stdout
+    text = run_uetf(project, "flaky").stdout
     assert "50.0%" in text and "test_alternating" in text
 
 
@@ -88,20 +74,20 @@ def test_history_and_runs_by_branch(project: Path) -> None:
     git(project, "checkout", "-q", "-b", "feature")
     run_pytest(project, "--uetf")
     history = json.loads(
-        uetf(project, "history", "test_flaky.py::test_alternating", "--json").stdout
+        run_uetf(project, "history", "test_flaky.py::test_alternating", "--json").stdout
     )
     assert [h["outcome"] for h in history] == ["failed", "passed"]
     assert [h["branch"] for h in history] == ["feature", "main"]
     assert history[0]["commit"] == git(project, "rev-parse", "HEAD").strip()
-    text = uetf(project, "history", "test_flaky.py::test_steady").stdout
+    text = run_uetf(project, "history", "test_flaky.py::test_steady").stdout
     assert text.startswith("test_flaky.py::test_steady: 2 runs")
-    missing = uetf(project, "history", "test_flaky.py::nope")
+    missing = run_uetf(project, "history", "test_flaky.py::nope")
     assert missing.returncode == 4 and "no recorded run" in missing.stderr
-    on_main = json.loads(uetf(project, "runs", "--branch", "main", "--json").stdout)
+    on_main = json.loads(run_uetf(project, "runs", "--branch", "main", "--json").stdout)
     assert len(on_main) == 1
-    assert json.loads(uetf(project, "runs", "--since", "2000-01-01", "--json").stdout)
-    assert json.loads(uetf(project, "runs", "--since", "2999-01-01", "--json").stdout) == []
-    bad = uetf(project, "runs", "--since", "yesterday")
+    assert json.loads(run_uetf(project, "runs", "--since", "2000-01-01", "--json").stdout)
+    assert json.loads(run_uetf(project, "runs", "--since", "2999-01-01", "--json").stdout) == []
+    bad = run_uetf(project, "runs", "--since", "yesterday")
     assert bad.returncode == 2 and "ISO 8601" in bad.stderr
 
 
@@ -122,9 +108,9 @@ def test_prune_keeps_the_newest_runs_and_the_baselines_in_use(project: Path) -> 
     r5, r4, _r3, r2, r1 = (run["run_id"] for run in ledger.list_runs())
     ledger.close()
 
-    dry = uetf(project, "prune", "--keep", "2", "--dry-run")
+    dry = run_uetf(project, "prune", "--keep", "2", "--dry-run")
     assert dry.returncode == 0 and dry.stdout.startswith("would delete 1 runs")
-    done = uetf(project, "prune", "--keep", "2")
+    done = run_uetf(project, "prune", "--keep", "2")
     assert done.returncode == 0, done.stderr
     assert "deleted 1 runs" in done.stdout and "kept 1 older run(s)" in done.stdout
     ledger = open_ledger(str(project / ".ledger" / "uetf.db"))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import git, run_pytest
+from conftest import git, run_pytest, run_uetf
 from uetf_core.ledger import SCHEMA_VERSION, open_ledger
 
 SUITE = {
@@ -34,17 +32,6 @@ def test_b(i):
 
 def ledger_of(root: Path):  # type: ignore[no-untyped-def]
     return open_ledger(str(root / ".ledger" / "uetf.db"))
-
-
-def uetf(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UETF_", "PYTEST_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "uetf_core.cli", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
 
 
 @pytest.mark.parametrize("strategy", ["duration", "module", "hash"])
@@ -220,14 +207,14 @@ def test_four_shards_merge_into_the_unsharded_verdict(tmp_path: Path, validate) 
     assert sum(len(s) for s in shard_tests) == 40 and len(set().union(*shard_tests)) == 40
 
     target = tmp_path / "merged.db"
-    merged = uetf(root, "merge", "--into", str(target), *map(str, jobs))
+    merged = run_uetf(root, "merge", "--into", str(target), *map(str, jobs))
     assert merged.returncode == 0, merged.stderr
     sizes = counts(target)
-    again = uetf(root, "merge", "--into", str(target), *map(str, jobs))
+    again = run_uetf(root, "merge", "--into", str(target), *map(str, jobs))
     assert again.returncode == 0 and counts(target) == sizes  # idempotent
     assert "0 runs added" in again.stdout
 
-    verdict = uetf(
+    verdict = run_uetf(
         root,
         "gate",
         "--ledger",
@@ -265,8 +252,8 @@ def test_four_shards_merge_into_the_unsharded_verdict(tmp_path: Path, validate) 
 
     # A build whose fourth job never reported fails, saying which shard.
     partial = tmp_path / "three.db"
-    assert uetf(root, "merge", "--into", str(partial), *map(str, jobs[:3])).returncode == 0
-    missing = uetf(
+    assert run_uetf(root, "merge", "--into", str(partial), *map(str, jobs[:3])).returncode == 0
+    missing = run_uetf(
         root, "gate", "--ledger", str(partial), "--workstream", "build-1", "--expect-shards", "4"
     )
     assert missing.returncode == 6
@@ -290,7 +277,7 @@ def test_merge_refuses_a_newer_ledger_untouched(tmp_path: Path) -> None:
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.close()
     before = source.read_bytes()
-    done = uetf(tmp_path, "merge", "--into", str(tmp_path / "t.db"), str(source))
+    done = run_uetf(tmp_path, "merge", "--into", str(tmp_path / "t.db"), str(source))
     assert done.returncode == 7 and "newer" in done.stderr
     assert done.stderr.strip().count("\n") == 0 and source.read_bytes() == before
 
@@ -302,7 +289,7 @@ def test_shard_needs_a_workstream_and_plan_balances(tmp_path: Path) -> None:
     bad = run_pytest(root, "--uetf", "--uetf-shard=3/2", "--uetf-workstream=x")
     assert bad.returncode == 4 and "1 <= K <= N" in bad.stderr
     assert run_pytest(root, "--uetf").returncode == 0
-    plan = uetf(root, "plan", "--shards", "3")
+    plan = run_uetf(root, "plan", "--shards", "3")
     assert plan.returncode == 0, plan.stderr
     assert "40 tests" in plan.stdout and plan.stdout.count("shard ") == 4
 

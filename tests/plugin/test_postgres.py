@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import PG_PASSWORD, record_run, run_pytest
+from conftest import PG_PASSWORD, record_run, run_pytest, run_uetf
 from uetf_core.ledger import Batch, NewRun, open_ledger
 from uetf_core.records import ExecutionRecord, PhaseResult
 
@@ -23,19 +23,6 @@ def test_two(): pass
 def test_three(): pass
 def test_four(): assert 2 + 2 == 5
 """
-
-
-def uetf(
-    root: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("UETF_", "PYTEST_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "uetf_core.cli", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=clean | (env or {}),
-    )
 
 
 def everything_in(url: str) -> str:
@@ -74,12 +61,12 @@ def test_a_run_on_postgresql_keeps_the_password_out(
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "postgresql://uetf:***@" in done.stdout
-    shown = uetf(pytester.path, "show", "last", "--json", "--ledger", postgres_url)
+    shown = run_uetf(pytester.path, "show", "last", "--json", "--ledger", postgres_url)
     assert shown.returncode == 0, shown.stderr
     summary = json.loads(shown.stdout)
     validate("run_summary", summary)
     assert (summary["totals"]["passed"], summary["totals"]["failed"]) == (3, 1)
-    listed = uetf(pytester.path, "runs", "--ledger", postgres_url)
+    listed = run_uetf(pytester.path, "runs", "--ledger", postgres_url)
     for text in (
         done.stdout,
         done.stderr,
@@ -145,9 +132,9 @@ def test_unreachable_server_spools_then_push(pytester: pytest.Pytester, postgres
     assert PG_PASSWORD not in done.stdout + done.stderr
     (line,) = [text for text in done.stdout.splitlines() if "uetf push" in text]
     spool = line.rsplit("uetf push ", 1)[1].strip()
-    pushed = uetf(pytester.path, "push", spool, "--ledger", postgres_url)
+    pushed = run_uetf(pytester.path, "push", spool, "--ledger", postgres_url)
     assert pushed.returncode == 0 and "1 runs sent" in pushed.stdout, pushed.stderr
-    again = uetf(pytester.path, "push", spool, "--ledger", postgres_url)
+    again = run_uetf(pytester.path, "push", spool, "--ledger", postgres_url)
     assert "0 runs sent, 1 already there" in again.stdout
     ledger = open_ledger(postgres_url)
     try:
@@ -162,14 +149,14 @@ def test_migrate_a_sqlite_ledger(tmp_path: Path, postgres_url: str) -> None:
     first = record_run(tmp_path, ["t.py::a", "t.py::b"], ["t.py::c"])
     first.ledger.close()
     path = tmp_path / ".ledger" / "uetf.db"
-    done = uetf(tmp_path, "migrate", "--from", f"sqlite:{path}", "--to", postgres_url)
+    done = run_uetf(tmp_path, "migrate", "--from", f"sqlite:{path}", "--to", postgres_url)
     assert done.returncode == 0, done.stderr
     assert "1 runs copied" in done.stdout and PG_PASSWORD not in done.stdout
     assert (
         "0 runs copied, 1 already there"
-        in uetf(tmp_path, "migrate", "--from", f"sqlite:{path}", "--to", postgres_url).stdout
+        in run_uetf(tmp_path, "migrate", "--from", f"sqlite:{path}", "--to", postgres_url).stdout
     )
-    shown = uetf(tmp_path, "show", first.run_id, "--json", "--ledger", postgres_url)
+    shown = run_uetf(tmp_path, "show", first.run_id, "--json", "--ledger", postgres_url)
     assert json.loads(shown.stdout)["totals"]["failed"] == 1
 
 
@@ -236,7 +223,7 @@ def test_server_lost_mid_run_spools_the_whole_run(
     run_id = local.find_run("last")["run_id"]
     assert (local.totals(run_id).passed, local.totals(run_id).failed) == (5, 1)
     local.close()
-    pushed = uetf(pytester.path, "push", spool, "--ledger", postgres_url)
+    pushed = run_uetf(pytester.path, "push", spool, "--ledger", postgres_url)
     assert pushed.returncode == 0 and "1 runs sent" in pushed.stdout, pushed.stdout + pushed.stderr
     shared = open_ledger(postgres_url)
     try:

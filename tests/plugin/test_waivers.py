@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import run_pytest
+from conftest import run_pytest, uetf_summary
 
 TESTS = """\
 def test_ok(): pass
@@ -20,17 +19,6 @@ def test_known_broken(): assert 1 == 2
 def waivers(root: Path, text: str) -> None:
     (root / ".uetf").mkdir(exist_ok=True)
     (root / ".uetf" / "waivers.toml").write_text(text)
-
-
-def summary(root: Path) -> dict:  # type: ignore[type-arg]
-    done = subprocess.run(
-        [sys.executable, "-m", "uetf_core.cli", "show", "last", "--json"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -58,7 +46,7 @@ expires = "2999-06-30"
     )
     done = run_pytest(project, "--uetf", "--uetf-gate=pass_rate>=100", "--uetf-gate=min_tests>=5")
     assert done.returncode == 0, done.stdout + done.stderr
-    document = summary(project)
+    document = uetf_summary(project)
     validate("run_summary", document)
     gates = {g["name"]: g for g in document["gates"]}
     assert gates["pass_rate"]["verdict"] == "passed"  # the waived failure does not count
@@ -88,7 +76,7 @@ expires = 2020-01-31
     done = run_pytest(project, "--uetf", "--uetf-gate=min_tests>=5")
     assert done.returncode == 6
     assert "uetf: the waiver of gate min_tests by bob expired on 2020-01-31" in done.stdout
-    (gate,) = summary(project)["gates"]
+    (gate,) = uetf_summary(project)["gates"]
     assert gate["verdict"] == "failed" and "expired 2020-01-31" in gate["reason"]
 
 

@@ -7,13 +7,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from conftest import git, run_pytest
+from conftest import git, run_pytest, run_uetf
 from uetf_core.ledger import open_ledger
 from uetf_core.reports.markdown import LIMIT, MARKER
 
@@ -73,19 +72,6 @@ def test_hostile(name):
     assert False, name
 """
 FORMATS = ["markdown", "json", "html", "junit", "cobertura", "github"]
-
-
-def uetf(
-    root: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("UETF_", "GITHUB_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "uetf_core.cli", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=clean | (env or {}),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -209,11 +195,11 @@ def test_github_summary_and_annotations(reported) -> None:  # type: ignore[no-un
 def test_uetf_report_later_writes_the_same_bytes(reported, tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
     root = reported["root"]
     args = [f"--format={fmt}:{tmp_path / fmt}" for fmt in ("markdown", "json", "html", "junit")]
-    done = uetf(root, "report", "last", *args)
+    done = run_uetf(root, "report", "last", *args)
     assert done.returncode == 0, done.stderr
     for fmt in ("markdown", "json", "html", "junit"):
         assert (tmp_path / fmt).read_bytes() == (reported["out"] / fmt).read_bytes(), fmt
-    to_stdout = uetf(root, "report", "--format=markdown")
+    to_stdout = run_uetf(root, "report", "--format=markdown")
     assert to_stdout.stdout == (reported["out"] / "markdown").read_text()
     ledger = open_ledger(str(root / ".ledger" / "uetf.db"))
     try:
@@ -228,7 +214,7 @@ def test_uetf_report_later_writes_the_same_bytes(reported, tmp_path: Path, valid
 
 
 def test_bad_report_format_is_one_line(reported) -> None:  # type: ignore[no-untyped-def]
-    done = uetf(reported["root"], "report", "--format=pdf")
+    done = run_uetf(reported["root"], "report", "--format=pdf")
     assert done.returncode == 4
     assert done.stderr.strip().count("\n") == 0 and "unknown report format 'pdf'" in done.stderr
     run = run_pytest(reported["root"], "--uetf", "--uetf-report=pdf:x.pdf")

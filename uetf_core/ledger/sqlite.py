@@ -1097,6 +1097,20 @@ class SqliteLedger:
         )
         return [row[0] for row in rows]
 
+    def _recent(self, column: str, runs: int, exclude_workstream: str | None) -> list[Any]:
+        """(node id, ``column``) of every final-or-only attempt in the newest finished runs,
+        oldest run first, in the order each run recorded them."""
+        pks = self._recent_run_pks(runs, exclude_workstream)
+        if not pks:
+            return []
+        marks = ",".join("?" * len(pks))
+        return self._query(
+            f"SELECT t.node_id, e.{column} FROM executions e JOIN tests t USING (test_key)"
+            f" WHERE e.run_pk IN ({marks}) AND e.outcome != 'rerun'"
+            " ORDER BY e.run_pk ASC, e.rowid ASC",
+            pks,
+        )
+
     def recent_durations(
         self, runs: int, exclude_workstream: str | None = None
     ) -> dict[str, list[float]]:
@@ -1105,34 +1119,15 @@ class SqliteLedger:
         Runs of ``exclude_workstream`` are left out: the shards of one CI build
         must plan from the same history, whatever ran before them in it.
         """
-        pks = self._recent_run_pks(runs, exclude_workstream)
-        if not pks:
-            return {}
-        marks = ",".join("?" * len(pks))
-        rows = self._query(
-            "SELECT t.node_id, e.duration FROM executions e JOIN tests t USING (test_key)"
-            f" WHERE e.run_pk IN ({marks}) AND e.outcome != 'rerun'"
-            " ORDER BY e.run_pk DESC",
-            pks,
-        )
         found: dict[str, list[float]] = {}
-        for node_id, duration in rows:
+        for node_id, duration in reversed(self._recent("duration", runs, exclude_workstream)):
             found.setdefault(node_id, []).append(duration)
         return found
 
     def last_outcomes(self, runs: int) -> dict[str, str]:
         """Per test, its outcome the last time it ran, within the newest ``runs`` finished runs."""
-        pks = self._recent_run_pks(runs)
-        if not pks:
-            return {}
-        marks = ",".join("?" * len(pks))
-        rows = self._query(
-            "SELECT t.node_id, e.outcome FROM executions e JOIN tests t USING (test_key)"
-            f" WHERE e.run_pk IN ({marks}) AND e.outcome != 'rerun'"
-            " ORDER BY e.run_pk ASC, e.rowid ASC",
-            pks,
-        )
-        return {node_id: outcome for node_id, outcome in rows}  # the newest wins
+        # Later rows overwrite earlier ones: the newest run wins.
+        return {node_id: outcome for node_id, outcome in self._recent("outcome", runs, None)}
 
     def record_flips(self, run_id: str) -> int:
         """Note the run's flaky tests: passed on a retry here, or flipped since an earlier
