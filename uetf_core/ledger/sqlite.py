@@ -43,9 +43,13 @@ def _probe(path: Path) -> int:
             f"{path}: cannot open the ledger ({exc}); check its permissions"
         ) from None
     try:
+        # One read transaction: another process may be creating this ledger right
+        # now, and its tables and its application id must be seen from one snapshot.
+        probe.execute("BEGIN")
         app_id = probe.execute("PRAGMA application_id").fetchone()[0]
         version = probe.execute("PRAGMA user_version").fetchone()[0]
         tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        probe.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         message = (
             f"{path}: not a readable ledger ({exc}); it was left untouched: "
