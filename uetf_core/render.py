@@ -22,6 +22,18 @@ def _measured(gate: dict[str, Any]) -> str:
     return f"{format_number(round(gate['value'], 3))}{sep}{unit}"
 
 
+# Shown in reports where a figure does not exist (no baseline, no coverage).
+NOTHING = "-"
+
+
+def figure(value: float | None, unit: str | None, digits: int = 3) -> str:
+    """A value for a report: trailing zeros dropped, a space before ``%``, NOTHING if none."""
+    if value is None:
+        return NOTHING
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    return f"{text} {unit}" if unit == "%" else f"{text}{unit or ''}"
+
+
 def gate_table(gates: Sequence[dict[str, Any]]) -> list[str]:
     """The gates as aligned rows: gate, threshold, measured, verdict (and a reason)."""
     rows = [("gate", "threshold", "measured", "verdict")]

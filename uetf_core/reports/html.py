@@ -11,13 +11,11 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from uetf_core.render import format_ranges
+from uetf_core.render import NOTHING, figure, format_ranges
 from uetf_core.reports.charts import trend_svg
 from uetf_core.reports.escape import html_text as h
 from uetf_core.reports.markdown import headline
 
-# Shown where a figure does not exist (no baseline, no coverage).
-NOTHING = "-"
 # Lines of source shown around an uncovered range, and at most per file.
 CONTEXT = 2
 MAX_SOURCE_LINES = 400
@@ -109,10 +107,7 @@ def _facts(report: dict[str, Any]) -> str:
 
 
 def _value(value: float | None, unit: str | None) -> str:
-    if value is None:
-        return NOTHING
-    text = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
-    return h(f"{text} {unit}" if unit == "%" else f"{text}{unit or ''}")
+    return h(figure(value, unit))
 
 
 def _gates(gates: Sequence[dict[str, Any]]) -> str:

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from uetf_core.render import format_ranges
+from uetf_core.render import NOTHING, figure, format_ranges
 from uetf_core.reports.escape import markdown_block, markdown_inline
 
-# Shown where a figure does not exist (no baseline, no coverage).
-NOTHING = "-"
 MARKER = "<!-- uetf-report -->"
 LIMIT = 65_536  # GitHub's maximum comment body, in characters
 # Rows of failures shown with their traceback; the rest are listed as rows only.
@@ -110,10 +108,7 @@ def _facts(report: dict[str, Any]) -> str:
 
 
 def _number(value: float | None, unit: str | None) -> str:
-    if value is None:
-        return NOTHING
-    text = f"{value:.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
-    return f"{text} {unit}" if unit == "%" else f"{text}{unit or ''}"
+    return figure(value, unit, digits=2)
 
 
 def _gate_rows(report: dict[str, Any]) -> list[str]:
