@@ -239,37 +239,15 @@ class PostgresLedger(SqliteLedger):
         self._pg = self._connect()
         self._db = self._pg  # type: ignore[assignment]
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """One transaction; nested uses join the outermost. A lost connection is
-        opened again before the transaction starts (a batch is never half-written)."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self._db
-            finally:
-                self._depth -= 1
-            return
-        psycopg = self._psycopg
+    def _begin(self) -> None:
+        """Start a transaction; a lost connection is opened again first, so a batch is
+        never half-written."""
         try:
             self._db.execute("BEGIN")
-        except psycopg.OperationalError:
+        except self._psycopg.OperationalError:
             self._reconnect()
             with self._guard():
                 self._db.execute("BEGIN")
-        self._depth = 1
-        try:
-            with self._guard():
-                yield self._db
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self._db.execute("ROLLBACK")
-            raise
-        else:
-            with self._guard():
-                self._db.execute("COMMIT")
-        finally:
-            self._depth = 0
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         for attempt in range(2):

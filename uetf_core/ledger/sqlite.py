@@ -155,18 +155,27 @@ class SqliteLedger:
             finally:
                 self._depth -= 1
             return
+        self._begin()
+        self._depth = 1
+        try:
+            with self._guard():
+                yield self._db
+        except BaseException:
+            # The error says what went wrong; a failed rollback (the engine may
+            # have rolled back already, or the connection is gone) must not hide it.
+            with contextlib.suppress(Exception):
+                self._db.execute("ROLLBACK")
+            raise
+        else:
+            with self._guard():
+                self._db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def _begin(self) -> None:
+        """Start the outermost transaction; IMMEDIATE takes the write lock now."""
         with self._guard():
             self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
-            finally:
-                self._depth = 0
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._guard():
