@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 import threading
 import time
@@ -32,6 +31,11 @@ class Progress:
         self.outcomes = dict.fromkeys(OUTCOMES, 0)
         self.last_finished = self.started
         self.finished: list[str] = []
+        self.tests: list[str] = []  # the collected node ids, in order
+
+    def begin(self) -> None:
+        """The tests start now (after collection)."""
+        self.started = self.last_finished = time.time()
 
     def add(self, node_id: str, outcome: str, finished_at: float) -> None:
         self.done += 1
@@ -69,7 +73,6 @@ class RunMonitor(threading.Thread):
         self._halt = threading.Event()
         self._estimates: dict[str, float] = {}
         self._default = 0.0
-        self._tests: list[str] = []
         self._expected_done = 0.0
         self._counted = 0
         self._stalled_since: float | None = None
@@ -123,6 +126,8 @@ class RunMonitor(threading.Thread):
 
     def _load_estimates(self) -> None:
         """Recorded medians for the ETA, read once, when the first snapshot is due."""
+        import statistics  # only for a run that lasts past its first snapshot
+
         self._loaded = True
         durations = self._ledger.recent_durations(20)
         self._estimates = {n: statistics.median(v[:5]) for n, v in durations.items() if v}
@@ -135,15 +140,13 @@ class RunMonitor(threading.Thread):
         from uetf_core.timeutil import iso
 
         now = time.time() if now is None else now
-        if not self._tests and self._ledger is not None:
-            self._tests = [t["node_id"] for t in self._ledger.tasks(self.run_id)]
         progress = self.progress
         done = progress.done
         finished = progress.finished
         while self._counted < len(finished):
             self._expected_done += self._estimates.get(finished[self._counted], self._default)
             self._counted += 1
-        total = max(len(self._tests), done)
+        total = max(len(progress.tests), done)
         elapsed = max(now - progress.started, 0.0)
         return {
             "run_id": self.run_id,
@@ -159,7 +162,7 @@ class RunMonitor(threading.Thread):
         """Seconds left: the expected time of the tests not run yet, at this run's pace."""
         if done >= total:
             return 0.0
-        expected_all = sum(self._estimates.get(n, self._default) for n in self._tests)
+        expected_all = sum(self._estimates.get(n, self._default) for n in self.progress.tests)
         if expected_all > 0 and self._expected_done > 0:
             pace = elapsed / (self._expected_done / self.workers)  # >1: slower than history
             return round((expected_all - self._expected_done) / self.workers * pace, 1)

@@ -86,31 +86,40 @@ def build_record(
     error = None
     if failed_phase is not None:
         error = error_capture(failed_phase, attempt, failed_phase.when or "call")
-    phases = [
-        None if r is None else PhaseResult(_phase_outcome(r), r.duration)
-        for r in (setup, call, teardown)
-    ]
+    # Spelled out rather than looped: this runs once per test.
+    duration = 0.0
+    setup_phase = call_phase = teardown_phase = None
+    if setup is not None:
+        setup_phase = PhaseResult(_phase_outcome(setup), setup.duration)
+        duration += setup.duration
+    if call is not None:
+        call_phase = PhaseResult(_phase_outcome(call), call.duration)
+        duration += call.duration
+    if teardown is not None:
+        teardown_phase = PhaseResult(_phase_outcome(teardown), teardown.duration)
+        duration += teardown.duration
     return ExecutionRecord(
-        node_id=first.nodeid,
-        attempt=attempt,
-        worker=worker,
-        outcome=outcome,
-        setup=phases[0],
-        call=phases[1],
-        teardown=phases[2],
-        duration=sum(p.duration for p in phases if p is not None),
-        started_at=first.start,
-        finished_at=last.stop,
-        skip_reason=skip,
-        xfail_reason=xfail or None,
-        error=error,
-        cpu=None if cpu is None else round(cpu, 6),
+        first.nodeid,
+        attempt,
+        worker,
+        outcome,
+        setup_phase,
+        call_phase,
+        teardown_phase,
+        duration,
+        first.start,
+        last.stop,
+        skip,
+        xfail or None,
+        error,
+        None if cpu is None else round(cpu, 6),
     )
 
 
 def _phase_outcome(report: pytest.TestReport) -> str:
     # pytest-rerunfailures marks a failed attempt "rerun"; in the phase it failed.
-    return "failed" if report.outcome == "rerun" else report.outcome
+    outcome = report.outcome
+    return "failed" if outcome == "rerun" else outcome
 
 
 def crash_record(report: pytest.TestReport, attempt: int, worker: str) -> ExecutionRecord:

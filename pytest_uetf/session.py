@@ -46,6 +46,8 @@ class UetfSession:
         self.outcome: Outcome | None = None
         self.interrupted = False
         self._open: dict[str, list[Any]] = {}
+        # Workers past the move to busy: the per-test path skips the state check.
+        self._settled_workers: set[str] = set()
         self._attempts: dict[str, int] = {}
         self._tasks_recorded = False
         self._xdist = False
@@ -206,6 +208,7 @@ class UetfSession:
     def _record_tasks(self, items: list[tuple[str, str]]) -> None:
         assert self.recorder is not None
         self._tasks_recorded = True
+        self.progress.tests = [node_id for node_id, _ in items]
         try:
             self.recorder.add_tasks(
                 [(node_id, index, path) for index, (node_id, path) in enumerate(items)]
@@ -288,10 +291,10 @@ class UetfSession:
         from pathlib import Path
 
         config = self.run_config
-        recorder.flush()  # the tasks, so the monitor's connection sees them
+        recorder.flush()  # the move to running, for `uetf watch`
         workers = int(getattr(self.config.option, "numprocesses", None) or 1)
         path = config.progress_file
-        self.progress = Progress()
+        self.progress.begin()
         self.monitor = RunMonitor(
             recorder.ledger.dsn,
             recorder.run_id,
@@ -365,10 +368,13 @@ class UetfSession:
         recorder = self.recorder
         if recorder is None:
             return
-        state = recorder.worker_state(record.worker)
-        # A crashed worker's last test is reported after the worker is recorded down.
-        if state not in (WorkerState.BUSY, WorkerState.CRASHED, WorkerState.STOPPED):
-            recorder.worker(record.worker, WorkerState.BUSY)
+        worker = record.worker
+        if worker not in self._settled_workers:
+            state = recorder.worker_state(worker)
+            # A crashed worker's last test is reported after the worker is recorded down.
+            if state not in (WorkerState.BUSY, WorkerState.CRASHED, WorkerState.STOPPED):
+                recorder.worker(worker, WorkerState.BUSY)
+            self._settled_workers.add(worker)
         self.progress.add(record.node_id, record.outcome, record.finished_at)
         if self.monitor is not None and self.monitor.stalls:
             self._drain_stalls()

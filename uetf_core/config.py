@@ -236,16 +236,18 @@ def resolve_config(
                 raise ConfigError(f"{where}: reports entries must be strings like 'html:r.html'")
             parse_report_spec(report)
 
-    from uetf_core.planning import ORDERS, STRATEGIES, parse_shard
-
     dist = cli.dist or table.get("dist")
-    if dist is not None and dist not in STRATEGIES:
-        raise ConfigError(f"dist {dist!r} is not one of {', '.join(STRATEGIES)} (--uetf-dist)")
     order = cli.order or table.get("order")
-    if order is not None and order not in ORDERS:
-        raise ConfigError(f"order {order!r} is not one of {', '.join(ORDERS)} (--uetf-order)")
-    if cli.shard is not None:
-        parse_shard(cli.shard)
+    if dist is not None or order is not None or cli.shard is not None:
+        # Planning is imported only by the runs that plan.
+        from uetf_core.planning import ORDERS, STRATEGIES, parse_shard
+
+        if dist is not None and dist not in STRATEGIES:
+            raise ConfigError(f"dist {dist!r} is not one of {', '.join(STRATEGIES)} (--uetf-dist)")
+        if order is not None and order not in ORDERS:
+            raise ConfigError(f"order {order!r} is not one of {', '.join(ORDERS)} (--uetf-order)")
+        if cli.shard is not None:
+            parse_shard(cli.shard)
     workstream = cli.workstream or (ci_build_id(env) if cli.shard or cli.phase else None)
     if cli.shard and not workstream:
         raise ConfigError(

@@ -296,7 +296,6 @@ class RunRecorder:
             if self._workers[worker_id]["state"] not in (WorkerState.STOPPED, WorkerState.CRASHED):
                 self.worker(worker_id, WorkerState.STOPPED)
         self.flush()
-        self._write("settle_tasks", self.run_id)
         self._write("record_flips", self.run_id)
         for result in self._tools:
             self._write("add_tool_result", self.run_id, result)

@@ -199,7 +199,8 @@ class PostgresLedger(SqliteLedger):
         self.location = redact(url)
         self.path = None  # type: ignore[assignment]
         self._depth = 0
-        self._known_keys: set[int] = set()
+        self._known_keys: dict[str, int] = {}
+        self._results: dict[tuple[str, str], Any] = {}
         self._psycopg = _import_psycopg()
         self._pg = self._connect()
         self._db = self._pg  # type: ignore[assignment]

@@ -15,9 +15,9 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from uetf_core.errors import LedgerError, RunNotFoundError
 from uetf_core.ids import test_key
@@ -28,6 +28,7 @@ from uetf_core.timeutil import iso
 
 APPLICATION_ID = 0x55455446  # "UETF": marks a SQLite file as a ledger
 BUSY_TIMEOUT_S = 60.0
+T = TypeVar("T")
 LIVE_STATES = ("pending", "initializing", "collecting", "running", "gating")
 _ABSENT = object()
 
@@ -109,8 +110,13 @@ class SqliteLedger:
         self.location = str(path)
         self.dsn = str(path)  # what open_ledger takes to open this ledger again
         self._depth = 0
-        # Test keys this connection knows are in `tests`, so a batch inserts only new ones.
-        self._known_keys: set[int] = set()
+        # The key of each node id this connection knows is in `tests`: a batch
+        # then inserts only new ones, and hashes each node id once per run.
+        self._known_keys: dict[str, int] = {}
+        # Figures of a run's results (totals, troubled tests) read since this
+        # connection last wrote results: the verdict, then the summary, read
+        # them at the end of a run. A write of anything else keeps them.
+        self._results: dict[tuple[str, str], Any] = {}
         if path.exists():
             _probe(path)
         elif not path.parent.exists():
@@ -146,8 +152,14 @@ class SqliteLedger:
             raise LedgerError(message) from None
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; nested uses join the outermost, which commits."""
+    def transaction(self, keeps_results: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested uses join the outermost, which commits.
+
+        ``keeps_results``: the write leaves every run's tasks, executions and
+        errors as they were, so figures read from them stay valid.
+        """
+        if not keeps_results:
+            self._results.clear()
         if self._depth:
             self._depth += 1
             try:
@@ -246,7 +258,7 @@ class SqliteLedger:
         end_reason: str | None = None,
         verdict: str | None = None,
     ) -> None:
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             db.execute(
                 "UPDATE runs SET state = ?, heartbeat_at = ?,"
                 " finished_at = coalesce(?, finished_at), exit_status = coalesce(?, exit_status),"
@@ -256,7 +268,7 @@ class SqliteLedger:
             )
 
     def set_partial(self, run_id: str, reason: str | None) -> None:
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             db.execute(
                 "UPDATE runs SET partial = ?, partial_reason = ? WHERE run_id = ?",
                 (int(reason is not None), reason, run_id),
@@ -282,25 +294,27 @@ class SqliteLedger:
                 "INSERT OR IGNORE INTO tests (test_key, node_id) VALUES (?, ?)",
                 [(key, node_id) for key, node_id, _, _ in keyed],
             )
-            self._known_keys.update(key for key, _, _, _ in keyed)
             db.executemany(
                 "INSERT OR IGNORE INTO tasks (run_pk, test_key, idx, path, state)"
                 " VALUES (?, ?, ?, ?, 'pending')",
                 [(pk, key, idx, path) for key, _, idx, path in keyed],
             )
+        # Known once committed: a rolled-back batch must insert its tests again.
+        self._known_keys.update((node_id, key) for key, node_id, _, _ in keyed)
 
     def write_batch(self, run_id: str, batch: Batch, heartbeat_at: float) -> None:
-        with self.transaction() as db:
+        new: dict[str, int] = {}
+        with self.transaction(keeps_results=not (batch.records or batch.errors)) as db:
             pk = self._run_pk(run_id)
             if batch.records:
                 rows = []
-                unknown = []
                 known = self._known_keys
                 for r in batch.records:
-                    key = test_key(r.node_id)
-                    if key not in known:
-                        unknown.append((key, r.node_id))
-                        known.add(key)
+                    key = known.get(r.node_id)
+                    if key is None:
+                        key = new.get(r.node_id)
+                        if key is None:
+                            key = new[r.node_id] = test_key(r.node_id)
                     s, c, t = r.setup, r.call, r.teardown
                     rows.append(
                         (
@@ -330,7 +344,8 @@ class SqliteLedger:
                 # A test the ledger never saw collected (xdist, or a plugin's own
                 # item) still gets its node id stored.
                 db.executemany(
-                    "INSERT OR IGNORE INTO tests (test_key, node_id) VALUES (?, ?)", unknown
+                    "INSERT OR IGNORE INTO tests (test_key, node_id) VALUES (?, ?)",
+                    [(key, node_id) for node_id, key in new.items()],
                 )
             if batch.costs:
                 db.executemany(
@@ -393,23 +408,10 @@ class SqliteLedger:
                     ),
                 )
             db.execute("UPDATE runs SET heartbeat_at = ? WHERE pk = ?", (heartbeat_at, pk))
-
-    def settle_tasks(self, run_id: str) -> None:
-        """Set each task's state to the outcome of its last attempt, in one statement.
-
-        Done once at the end of a run rather than per record: updating a task
-        row per record would halve the ledger's write rate.
-        """
-        with self.transaction() as db:
-            pk = self._run_pk(run_id)
-            db.execute(
-                f"UPDATE tasks SET state = last.outcome FROM ({FINAL_ATTEMPTS}) AS last"
-                " WHERE tasks.run_pk = ? AND tasks.test_key = last.test_key",
-                (pk, pk),
-            )
+        self._known_keys.update(new)
 
     def set_commit(self, run_id: str, head: str | None, branch: str | None) -> None:
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             db.execute(
                 "UPDATE runs SET head_commit = ?, branch_name = ? WHERE run_id = ?",
                 (head, branch, run_id),
@@ -419,7 +421,7 @@ class SqliteLedger:
         """Store a run's coverage: totals, and per file numbits of statements and executed."""
         from coverage.numbits import nums_to_numbits  # only runs that measure pay the import
 
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             pk = self._run_pk(run_id)
             db.execute(
                 "INSERT OR REPLACE INTO coverage_totals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -540,7 +542,7 @@ class SqliteLedger:
         }
 
     def save_patch(self, run_id: str, patch: dict[str, Any]) -> None:
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             pk = self._run_pk(run_id)
             db.execute(
                 "INSERT OR REPLACE INTO patches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -593,7 +595,7 @@ class SqliteLedger:
         return {row[0]: row[1] for row in rows}
 
     def add_tool_result(self, run_id: str | None, result: dict[str, Any]) -> None:
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             pk = self._run_pk(run_id) if run_id else None
             db.execute(
                 "INSERT INTO tool_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -632,6 +634,9 @@ class SqliteLedger:
         Reads only the attempts of those tests, so a verdict on 5,000 passing
         tests reads nothing per test.
         """
+        return self._remembered("troubled", run_id, self._read_troubled)
+
+    def _read_troubled(self, run_id: str) -> dict[str, tuple[str, set[str]]]:
         pk = self._run_pk(run_id)
         rows = self._query(
             "SELECT t.node_id, e.attempt, e.outcome FROM executions e JOIN tests t USING (test_key)"
@@ -647,7 +652,7 @@ class SqliteLedger:
         return {node_id: (final, seen) for node_id, (_, final, seen) in found.items()}
 
     def save_gates(self, run_id: str, gates: Sequence[dict[str, Any]]) -> None:
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             pk = self._run_pk(run_id)
             db.execute("DELETE FROM gates WHERE run_pk = ?", (pk,))
             db.executemany(
@@ -673,7 +678,7 @@ class SqliteLedger:
     def add_validation(
         self, run_id: str | None, record: dict[str, Any], digest: str | None = None
     ) -> None:
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             pk = self._run_pk(run_id) if run_id else None
             db.execute(
                 "INSERT INTO validations VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -802,13 +807,17 @@ class SqliteLedger:
 
     def test_history(self, node_id: str, limit: int) -> list[dict[str, Any]]:
         """The test's final outcome and duration in its newest ``limit`` runs, newest first."""
+        # Driven by the runs, newest first, one index seek per run: the executions
+        # are indexed by run, then test (CROSS JOIN keeps SQLite to that order).
         rows = self._query(
             "SELECT r.run_id, r.started_at, r.head_commit, r.branch_name, e.outcome,"
-            " e.duration, e.attempts FROM (SELECT run_pk, outcome, duration,"
-            " row_number() OVER (PARTITION BY run_pk ORDER BY attempt DESC) AS rn,"
-            " count(*) OVER (PARTITION BY run_pk) AS attempts"
-            " FROM executions WHERE test_key = ?) AS e"
-            " JOIN runs r ON r.pk = e.run_pk WHERE e.rn = 1 ORDER BY r.started_at DESC LIMIT ?",
+            " e.duration, (SELECT count(*) FROM executions c"
+            " WHERE c.run_pk = r.pk AND c.test_key = e.test_key) AS attempts"
+            " FROM runs r CROSS JOIN executions e"
+            " WHERE e.run_pk = r.pk AND e.test_key = ?"
+            " AND e.attempt = (SELECT max(m.attempt) FROM executions m"
+            " WHERE m.run_pk = r.pk AND m.test_key = e.test_key)"
+            " ORDER BY r.started_at DESC, r.pk DESC LIMIT ?",
             (test_key(node_id), limit),
         )
         return [
@@ -970,17 +979,20 @@ class SqliteLedger:
     def tasks(self, run_id: str) -> list[dict[str, Any]]:
         pk = self._run_pk(run_id)
         rows = self._query(
-            "SELECT t.node_id, k.idx, k.path, k.state FROM tasks k JOIN tests t USING (test_key)"
-            " WHERE k.run_pk = ? ORDER BY k.idx",
+            "SELECT t.test_key, t.node_id, k.idx, k.path, k.state"
+            " FROM tasks k JOIN tests t USING (test_key) WHERE k.run_pk = ? ORDER BY k.idx",
             (pk,),
         )
+        # A task's state is its last attempt's outcome, read here rather than
+        # written to every task at the end of every run; 'pending' if it never ran.
+        final = {key: outcome for key, outcome in self._query(FINAL_ATTEMPTS, (pk,))}
         return [
             {
                 "run_id": run_id,
                 "node_id": row["node_id"],
                 "index": row["idx"],
                 "path": row["path"],
-                "state": row["state"],
+                "state": final.get(row["test_key"], row["state"]),
             }
             for row in rows
         ]
@@ -1044,20 +1056,42 @@ class SqliteLedger:
         )
         return [dict(row) for row in rows]
 
+    def _remembered(self, kind: str, run_id: str, read: Callable[[str], T]) -> T:
+        """``read(run_id)``, or what it returned since the run's results last changed."""
+        key = (kind, run_id)
+        if key in self._results:
+            return cast(T, self._results[key])
+        value = self._results[key] = read(run_id)
+        return value
+
     def totals(self, run_id: str) -> Totals:
+        return self._remembered("totals", run_id, self._read_totals)
+
+    def _read_totals(self, run_id: str) -> Totals:
         pk = self._run_pk(run_id)
         collected = self._query("SELECT count(*) FROM tasks WHERE run_pk = ?", (pk,))[0][0]
-        # The last attempt of each test decides its outcome; earlier ones were reruns.
+        # Every execution's outcome, counted in one pass over the run.
         counts: dict[str, int] = {
             row[0]: row[1]
             for row in self._query(
-                f"SELECT outcome, count(*) FROM ({FINAL_ATTEMPTS}) AS last GROUP BY outcome",
+                "SELECT outcome, count(*) FROM executions WHERE run_pk = ? GROUP BY outcome",
                 (pk,),
             )
         }
-        reruns = self._query(
-            "SELECT count(*) FROM executions WHERE run_pk = ? AND outcome = 'rerun'", (pk,)
+        reruns = counts.get("rerun", 0)
+        repeated = self._query(
+            "SELECT count(*) - count(DISTINCT test_key) FROM executions WHERE run_pk = ?", (pk,)
         )[0][0]
+        if repeated:
+            # A test ran more than once: its last attempt decides its outcome;
+            # the earlier ones were reruns. (Rare, so counted again only then.)
+            counts = {
+                row[0]: row[1]
+                for row in self._query(
+                    f"SELECT outcome, count(*) FROM ({FINAL_ATTEMPTS}) AS last GROUP BY outcome",
+                    (pk,),
+                )
+            }
         collect_errors = self._query(
             "SELECT count(*) FROM error_captures WHERE run_pk = ? AND phase = 'collect'", (pk,)
         )[0][0]
@@ -1149,7 +1183,7 @@ class SqliteLedger:
         if not rows:
             raise RunNotFoundError(f"no run {run_id!r} in ledger {self.location}")
         pk, head = rows[0]
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             db.execute(
                 "INSERT OR IGNORE INTO flips SELECT run_pk, test_key, 'retry', NULL"
                 " FROM executions WHERE run_pk = ? GROUP BY run_pk, test_key"
@@ -1267,7 +1301,7 @@ class SqliteLedger:
         """Store a ``progress_snapshot`` (the monitor thread writes it, over its own connection)."""
         from uetf_core.timeutil import parse_iso
 
-        with self.transaction() as db:
+        with self.transaction(keeps_results=True) as db:
             db.execute(
                 "INSERT INTO progress VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
