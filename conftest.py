@@ -121,7 +121,7 @@ def record_run(
     recorder.start()
     recorder.transition(RunState.COLLECTING)
     ids = [*passing, *failing]
-    recorder.add_tasks([(node_id, i, node_id.split("::")[0]) for i, node_id in enumerate(ids)])
+    recorder.add_tasks(ids)
     recorder.transition(RunState.RUNNING)
     recorder.worker("controller", WorkerState.READY)
     recorder.worker("controller", WorkerState.BUSY)

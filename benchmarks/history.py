@@ -41,7 +41,7 @@ def generate(path: Path, runs: int, tests: int) -> None:
         at = start + r * 600
         ledger.create_run(NewRun(run_id, "running", at, 1, "bench", "/bench", "0", {}))
         ledger.set_commit(run_id, f"{r // 3:040x}", "main")  # three runs per commit
-        ledger.add_tasks(run_id, [(n, i, n.split("::")[0]) for i, n in enumerate(ids)])
+        ledger.add_tasks(run_id, ids)
         batch = Batch()
         for i, node_id in enumerate(ids):
             failing = (node_id in flaky and rng.random() < 0.3) or rng.random() < 0.0005

@@ -47,7 +47,7 @@ def ledger_rate(folder: Path, records: list[ExecutionRecord], batch: int) -> tup
     ledger = open_ledger(str(path))
     run_id = "20261125T000000-abcdef"
     ledger.create_run(NewRun(run_id, "running", time.time(), os.getpid(), "bench", "/", "0", {}))
-    ledger.add_tasks(run_id, [(r.node_id, i, "t.py") for i, r in enumerate(records)])
+    ledger.add_tasks(run_id, [r.node_id for r in records])
     before = _size(path)
     start = time.perf_counter()
     for offset in range(0, len(records), batch):

@@ -32,7 +32,7 @@ def record(root: Path, tests: int, failures: int) -> RunRecorder:
     recorder.start()
     recorder.transition(RunState.COLLECTING)
     ids = [f"tests/test_m{i % 200:03d}.py::test_{i}[param-{i}]" for i in range(tests)]
-    recorder.add_tasks([(node_id, i, node_id.split("::")[0]) for i, node_id in enumerate(ids)])
+    recorder.add_tasks(ids)
     recorder.transition(RunState.RUNNING)
     recorder.worker("controller", WorkerState.READY)
     recorder.worker("controller", WorkerState.BUSY)

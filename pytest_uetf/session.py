@@ -193,26 +193,24 @@ class UetfSession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self.recorder is None or self._xdist:
             return
-        # The node id's file part, not item.location: that one runs reportinfo()
-        # and path arithmetic per item, a measurable cost on large suites.
-        self._record_tasks([(item.nodeid, item.nodeid.split("::", 1)[0]) for item in session.items])
+        # Node ids only: item.location runs reportinfo() and path arithmetic per
+        # item, a measurable cost on large suites; the ledger takes the file part.
+        self._record_tasks([item.nodeid for item in session.items])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Every worker collects the same items; the first list is the run's tasks.
         if self.recorder is not None and not self._tasks_recorded:
-            self._record_tasks([(node_id, node_id.split("::", 1)[0]) for node_id in ids])
+            self._record_tasks(list(ids))
             if self.plan is not None and self.plan.order is not None:
                 self._record_schedule(list(ids))
 
-    def _record_tasks(self, items: list[tuple[str, str]]) -> None:
+    def _record_tasks(self, node_ids: list[str]) -> None:
         assert self.recorder is not None
         self._tasks_recorded = True
-        self.progress.tests = [node_id for node_id, _ in items]
+        self.progress.tests = node_ids
         try:
-            self.recorder.add_tasks(
-                [(node_id, index, path) for index, (node_id, path) in enumerate(items)]
-            )
+            self.recorder.add_tasks(node_ids)
         except UetfError as exc:
             exit_on(exc)
 

@@ -225,10 +225,10 @@ class RunRecorder:
 
     # -- recording --------------------------------------------------------
 
-    def add_tasks(self, tasks: Sequence[tuple[str, int, str]]) -> None:
-        """Record the collected items: ``(node_id, index, path)`` each."""
+    def add_tasks(self, node_ids: Sequence[str]) -> None:
+        """Record the collected items, in order; a task's path is its node id's file part."""
         self.flush()
-        self._write("add_tasks", self.run_id, tasks)
+        self._write("add_tasks", self.run_id, node_ids)
 
     def add_record(self, record: ExecutionRecord) -> None:
         """Append one test attempt to the batch; write the batch when it is due."""

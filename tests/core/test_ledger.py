@@ -116,7 +116,7 @@ def test_batch_roundtrip(ledger_location: str, validate) -> None:  # type: ignor
     ledger = open_ledger(ledger_location)
     run_id = "20261125T000000-cccccc"
     ledger.create_run(new_run(run_id))
-    ledger.add_tasks(run_id, [("t.py::a", 0, "t.py"), ("t.py::b", 1, "t.py")])
+    ledger.add_tasks(run_id, ["t.py::a", "t.py::b"])
     error = ErrorCapture.bounded("t.py::b", 1, "call", "AssertionError", "no", "t.py", 3, "tb")
     failed = ExecutionRecord(
         "t.py::b",
@@ -207,7 +207,7 @@ def test_silent_run_on_another_host_is_abandoned(ledger_location: str) -> None:
 def _writer(path: str, run_id: str, count: int) -> None:
     ledger = open_ledger(path)
     ledger.create_run(new_run(run_id))
-    ledger.add_tasks(run_id, [(f"t.py::{run_id}_{i}", i, "t.py") for i in range(count)])
+    ledger.add_tasks(run_id, [f"t.py::{run_id}_{i}" for i in range(count)])
     for start in range(0, count, 50):
         batch = Batch(records=[record(f"t.py::{run_id}_{i}") for i in range(start, start + 50)])
         ledger.write_batch(run_id, batch, time.time())

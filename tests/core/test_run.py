@@ -33,7 +33,7 @@ def test_full_lifecycle_without_pytest(tmp_path: Path, validate) -> None:  # typ
         recorder.bus.subscribe(kind, seen.append)
     recorder.start()
     recorder.transition(RunState.COLLECTING)
-    recorder.add_tasks([("t.py::a", 0, "t.py"), ("t.py::b", 1, "t.py")])
+    recorder.add_tasks(["t.py::a", "t.py::b"])
     recorder.transition(RunState.RUNNING)
     recorder.worker("controller", WorkerState.READY)
     recorder.worker("controller", WorkerState.BUSY)

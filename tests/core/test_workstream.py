@@ -31,7 +31,7 @@ def shard_run(
     recorder.start()
     ledger.add_step("build-9", "unit", recorder.run_id, shard, ["lint"])
     recorder.transition(RunState.COLLECTING)
-    recorder.add_tasks([(t, i, "t.py") for i, t in enumerate(tests)])
+    recorder.add_tasks(tests)
     recorder.transition(RunState.RUNNING)
     recorder.worker("controller", WorkerState.READY)
     recorder.worker("controller", WorkerState.BUSY)

@@ -201,6 +201,8 @@ class PostgresLedger(SqliteLedger):
         self._depth = 0
         self._known_keys: dict[str, int] = {}
         self._results: dict[tuple[str, str], Any] = {}
+        self._statements: dict[tuple[str, str, int], str] = {}
+        self._max_parameters = 30000  # the protocol allows 65,535 per statement
         self._psycopg = _import_psycopg()
         self._pg = self._connect()
         self._db = self._pg  # type: ignore[assignment]
