@@ -67,7 +67,7 @@ class UetfSession:
         try:
             ledger = self._open_ledger()
             ledger.reap_abandoned(_host(), _now(), self.run_config.stale_after)
-            self.recorder = RunRecorder(ledger, self.run_config)
+            self.recorder = RunRecorder(ledger, self.run_config, background=True)
             self._bridge_hooks(self.recorder)
             self.recorder.start()
             self.recorder.set_commit(*current_commit(self.config.rootpath))
@@ -395,6 +395,10 @@ class UetfSession:
             RunState.ERRORED,
         ):
             return
+        try:  # the batches still being written, and whether they could be
+            recorder.settle()
+        except UetfError as exc:
+            exit_on(exc)
         # Tests still in flight (interrupted mid-test) are recorded as errors.
         for nodeid, (setup, call, attempt) in list(self._open.items()):
             if setup is not None:
@@ -533,8 +537,16 @@ class UetfSession:
     def close(self) -> None:
         if self.monitor is not None and self.monitor.is_alive():
             self.monitor.stop()
-        if self.recorder is not None:
-            self.recorder.ledger.close()
+        recorder = self.recorder
+        if recorder is None:
+            return
+        try:
+            recorder.close()
+        except UetfError as exc:  # a write queued after the verdict failed
+            import sys
+
+            sys.stderr.write(f"{exc}\n")
+        recorder.ledger.close()
 
 
 def _interrupted(record: Any) -> Any:

@@ -30,6 +30,7 @@ from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import GateResult, Verdict, overall_verdict
 from uetf_core.ids import new_run_id
 from uetf_core.judge import judge_gates, test_waivers
+from uetf_core.ledger.background import BackgroundWriter
 from uetf_core.ledger.base import Batch, Ledger, NewRun
 from uetf_core.records import ErrorCapture, Event, ExecutionRecord
 from uetf_core.schemas import digest, validation_record
@@ -39,6 +40,8 @@ from uetf_core.timeutil import iso
 from uetf_core.verdict import final_exit_status
 
 CONTROLLER = "controller"
+# Writes that return nothing and that only the run's own later writes depend on.
+BACKGROUND_WRITES = frozenset({"write_batch", "add_tasks"})
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,12 @@ class RunRecorder:
         config: RunConfig,
         bus: EventBus | None = None,
         clock: Callable[[], float] = time.time,
+        background: bool = False,
     ) -> None:
-        self.ledger = ledger
+        self._ledger = ledger
+        # Batches and tasks written on a thread while the tests run (the plugin's
+        # runs); anything else waits for them first, so writes keep their order.
+        self._writer = BackgroundWriter() if background else None
         self.config = config
         self.bus = bus or EventBus()
         self.clock = clock
@@ -83,6 +90,24 @@ class RunRecorder:
             [] if getattr(ledger, "may_go_away", False) else None
         )
         self.spooled: tuple[str, str] | None = None  # (spool path, why) after a failover
+
+    @property
+    def ledger(self) -> Ledger:
+        """The run's ledger, once every write queued on the writer thread is done."""
+        if self._writer is not None:
+            self._writer.settle()
+        return self._ledger
+
+    def settle(self) -> None:
+        """Wait for the writes queued on the writer thread; raise a failure of any."""
+        if self._writer is not None:
+            self._writer.settle()
+
+    def close(self) -> None:
+        """Finish the queued writes and stop the writer thread, if any."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
 
     # -- lifecycle --------------------------------------------------------
 
@@ -161,17 +186,29 @@ class RunRecorder:
     # -- writing, and falling back to a spool -------------------------------
 
     def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """A write to the ledger. On a shared ledger (PostgreSQL) every write is also
+        """A write to the ledger: batches and tasks on the writer thread when there
+        is one; any other write waits for those, then is done here."""
+        writer = self._writer
+        if writer is None:
+            return self._write_now(method, *args, **kwargs)
+        if method in BACKGROUND_WRITES:
+            writer.submit(self._write_now, method, *args)
+            return None
+        writer.settle()
+        return self._write_now(method, *args, **kwargs)
+
+    def _write_now(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A write done at once. On a shared ledger (PostgreSQL) every write is also
         kept, so that if the server is lost for good the run can go on in a local
         spool holding all of it: the verdict never depends on the network."""
         if self._journal is None:
-            return getattr(self.ledger, method)(*args, **kwargs)
+            return getattr(self._ledger, method)(*args, **kwargs)
         self._journal.append((method, args, kwargs))
         try:
-            return getattr(self.ledger, method)(*args, **kwargs)
+            return getattr(self._ledger, method)(*args, **kwargs)
         except LedgerError:
             try:  # a new transaction reconnects first, with back-off
-                return getattr(self.ledger, method)(*args, **kwargs)
+                return getattr(self._ledger, method)(*args, **kwargs)
             except LedgerError as exc:
                 return self._spool(exc)
 
@@ -185,7 +222,7 @@ class RunRecorder:
         result = None
         for method, args, kwargs in self._journal:
             result = getattr(spool, method)(*args, **kwargs)
-        lost, self.ledger, self._journal = self.ledger, spool, None
+        lost, self._ledger, self._journal = self._ledger, spool, None
         with contextlib.suppress(Exception):
             lost.close()
         self.spooled = (str(path), str(cause).removeprefix("uetf: "))
