@@ -36,7 +36,12 @@ BASE = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "n
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("UETF_", "PYTEST_"))}
+    # Bytecode caches on, as for any user: without them every run compiles its imports.
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("UETF_", "PYTEST_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
 
 
 def concurrent(root: Path, args: list[list[str]]) -> list[float]:

@@ -40,8 +40,6 @@ from uetf_core.timeutil import iso
 from uetf_core.verdict import final_exit_status
 
 CONTROLLER = "controller"
-# Writes that return nothing and that only the run's own later writes depend on.
-BACKGROUND_WRITES = frozenset({"write_batch", "add_tasks"})
 
 
 @dataclass(frozen=True)
@@ -68,8 +66,8 @@ class RunRecorder:
         background: bool = False,
     ) -> None:
         self._ledger = ledger
-        # Batches and tasks written on a thread while the tests run (the plugin's
-        # runs); anything else waits for them first, so writes keep their order.
+        # Writes done on a thread while the tests run (the plugin's runs), in order;
+        # reading the ledger waits for them.
         self._writer = BackgroundWriter() if background else None
         self.config = config
         self.bus = bus or EventBus()
@@ -185,17 +183,15 @@ class RunRecorder:
 
     # -- writing, and falling back to a spool -------------------------------
 
-    def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """A write to the ledger: batches and tasks on the writer thread when there
-        is one; any other write waits for those, then is done here."""
-        writer = self._writer
-        if writer is None:
-            return self._write_now(method, *args, **kwargs)
-        if method in BACKGROUND_WRITES:
-            writer.submit(self._write_now, method, *args)
-            return None
-        writer.settle()
-        return self._write_now(method, *args, **kwargs)
+    def _write(self, method: str, *args: Any, **kwargs: Any) -> None:
+        """A write to the ledger, queued on the writer thread when there is one.
+
+        No write's result is needed here; a read (through :attr:`ledger`) waits
+        for the queued writes first, so it sees them all."""
+        if self._writer is None:
+            self._write_now(method, *args, **kwargs)
+        else:
+            self._writer.submit(self._write_now, method, *args, **kwargs)
 
     def _write_now(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """A write done at once. On a shared ledger (PostgreSQL) every write is also

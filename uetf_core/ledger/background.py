@@ -20,13 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 Write = Callable[..., Any]
+Job = tuple[Write, tuple[Any, ...], dict[str, Any]]
 
 
 class BackgroundWriter:
     """Runs submitted writes, in order, on one daemon thread."""
 
     def __init__(self, name: str = "uetf-writer") -> None:
-        self._queue: queue.SimpleQueue[tuple[Write, tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
@@ -35,13 +36,13 @@ class BackgroundWriter:
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, write: Write, *args: Any) -> None:
-        """Queue ``write(*args)``; raise here a failure of an earlier write."""
+    def submit(self, write: Write, *args: Any, **kwargs: Any) -> None:
+        """Queue ``write(*args, **kwargs)``; raise here a failure of an earlier write."""
         self._raise_failure()
         with self._lock:
             self._pending += 1
             self._idle.clear()
-        self._queue.put((write, args))
+        self._queue.put((write, args, kwargs))
 
     def settle(self) -> None:
         """Wait until every submitted write is done; raise a failure of any."""
@@ -66,9 +67,9 @@ class BackgroundWriter:
             item = self._queue.get()
             if item is None:
                 return
-            write, args = item
+            write, args, kwargs = item
             try:
-                write(*args)
+                write(*args, **kwargs)
             except BaseException as exc:  # handed to the caller's thread
                 if self._error is None:
                     self._error = exc

@@ -18,7 +18,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from uetf_core.errors import ConfigError, LedgerError, LedgerUnreachableError
@@ -162,6 +162,9 @@ class _Cursor:
     def fetchall(self) -> list[Any]:
         return list(self._cursor.fetchall())
 
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
 
 class _Connection:
     """The part of ``sqlite3.Connection`` the ledger uses, over a psycopg connection."""
@@ -201,8 +204,6 @@ class PostgresLedger(SqliteLedger):
         self._depth = 0
         self._known_keys: dict[str, int] = {}
         self._results: dict[tuple[str, str], Any] = {}
-        self._statements: dict[tuple[str, str, int], str] = {}
-        self._max_parameters = 30000  # the protocol allows 65,535 per statement
         self._psycopg = _import_psycopg()
         self._pg = self._connect()
         self._db = self._pg  # type: ignore[assignment]
@@ -251,6 +252,24 @@ class PostgresLedger(SqliteLedger):
             self._reconnect()
             with self._guard():
                 self._db.execute("BEGIN")
+
+    def _insert_rows(
+        self, db: Any, head: str, row: str, width: int, rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """Rows into a table: COPY where every row is plain values, else executemany.
+
+        A statement of thousands of parameters costs psycopg more than the
+        server's work on them (measured: several times executemany); COPY is
+        PostgreSQL's own bulk path, about twice as fast as executemany.
+        """
+        plain = head.startswith("INSERT INTO ") and set(row) <= set("(?, )")
+        if not plain:  # INSERT OR IGNORE, or constants in the row
+            db.executemany(f"{head} VALUES {row}", list(rows))
+            return
+        target = head[len("INSERT INTO ") :]
+        with db.connection.cursor().copy(f"COPY {target} FROM STDIN") as copy:
+            for values in rows:
+                copy.write_row(values)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         for attempt in range(2):

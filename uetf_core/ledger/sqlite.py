@@ -675,18 +675,27 @@ class SqliteLedger:
 
     def _read_troubled(self, run_id: str) -> dict[str, tuple[str, set[str]]]:
         pk = self._run_pk(run_id)
-        rows = self._query(
-            "SELECT t.node_id, e.attempt, e.outcome FROM executions e JOIN tests t USING (test_key)"
-            " WHERE e.run_pk = ? AND e.test_key IN (SELECT test_key FROM executions"
-            " WHERE run_pk = ? AND outcome IN ('failed', 'error', 'rerun'))",
-            (pk, pk),
-        )
-        found: dict[str, tuple[int, str, set[str]]] = {}
-        for node_id, attempt, outcome in rows:
-            last, final, seen = found.get(node_id, (0, outcome, set()))
-            seen.add(outcome)
-            found[node_id] = (attempt, outcome, seen) if attempt >= last else (last, final, seen)
-        return {node_id: (final, seen) for node_id, (_, final, seen) in found.items()}
+        # Two steps, not a subquery: see record_flips.
+        with self._guard():
+            db = self._db
+            attempts = self._attempts(db, pk, self._keys_with(db, pk, ("failed", "error", "rerun")))
+            names = self._node_ids(db, list(attempts))
+        return {
+            names[key]: (tried[-1][1], {outcome for _, outcome in tried})
+            for key, tried in attempts.items()
+        }
+
+    @staticmethod
+    def _node_ids(db: Any, keys: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT test_key, node_id FROM tests WHERE test_key IN ({marks})", chunk
+            )
+            found.update((key, node_id) for key, node_id in rows)
+        return found
 
     def save_gates(self, run_id: str, gates: Sequence[dict[str, Any]]) -> None:
         with self.transaction(keeps_results=True) as db:
@@ -1222,14 +1231,15 @@ class SqliteLedger:
         pk, head = rows[0]
         with self.transaction(keeps_results=True) as db:
             # Only tests with a failed attempt can have flipped: the rest is not read.
-            db.execute(
-                "INSERT OR IGNORE INTO flips SELECT run_pk, test_key, 'retry', NULL"
-                " FROM executions WHERE run_pk = ? AND test_key IN (SELECT test_key"
-                " FROM executions WHERE run_pk = ? AND outcome IN ('failed', 'error', 'rerun'))"
-                " GROUP BY run_pk, test_key"
-                " HAVING sum(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) > 0",
-                (pk, pk),
-            )
+            # (Two steps rather than a subquery: PostgreSQL, with statistics that
+            # do not know this run yet, plans that as a nested loop over the run.)
+            failing = self._keys_with(db, pk, ("failed", "error", "rerun"))
+            retried = [
+                (pk, key, "retry", None)
+                for key, attempts in self._attempts(db, pk, failing).items()
+                if any(outcome == "passed" for _, outcome in attempts)
+            ]
+            db.executemany("INSERT OR IGNORE INTO flips VALUES (?, ?, ?, ?)", retried)
             if head:
                 other = db.execute(
                     "SELECT pk FROM runs WHERE head_commit = ? AND pk != ?"
@@ -1241,13 +1251,8 @@ class SqliteLedger:
                     # in either run, not all of them. (Compared here rather than in one
                     # join, which PostgreSQL plans as a nested loop.)
                     bad = ("failed", "error")
-                    failed = (
-                        "SELECT DISTINCT test_key FROM executions"
-                        " WHERE run_pk = ? AND outcome IN ('failed', 'error')"
-                    )
                     keys = sorted(
-                        {row[0] for row in db.execute(failed, (pk,))}
-                        | {row[0] for row in db.execute(failed, (other[0],))}
+                        set(self._keys_with(db, pk, bad)) | set(self._keys_with(db, other[0], bad))
                     )
                     now = self._final_outcomes(db, pk, keys)
                     before = self._final_outcomes(db, other[0], keys)
@@ -1262,9 +1267,19 @@ class SqliteLedger:
         return int(count[0])
 
     @staticmethod
-    def _final_outcomes(db: Any, run_pk: int, keys: Sequence[int]) -> dict[int, str]:
-        """The last attempt's outcome of each of ``keys`` the run executed."""
-        found: dict[int, tuple[int, str]] = {}
+    def _keys_with(db: Any, run_pk: int, outcomes: Sequence[str]) -> list[int]:
+        """The tests of the run with an attempt of one of ``outcomes``."""
+        marks = ", ".join("?" * len(outcomes))
+        rows = db.execute(
+            f"SELECT DISTINCT test_key FROM executions WHERE run_pk = ? AND outcome IN ({marks})",
+            (run_pk, *outcomes),
+        )
+        return [row[0] for row in rows]
+
+    @staticmethod
+    def _attempts(db: Any, run_pk: int, keys: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+        """Each of ``keys``' attempts in the run, ``(attempt, outcome)``, in attempt order."""
+        found: dict[int, list[tuple[int, str]]] = {}
         for start in range(0, len(keys), 500):  # within every engine's parameter limit
             chunk = keys[start : start + 500]
             rows = db.execute(
@@ -1273,9 +1288,14 @@ class SqliteLedger:
                 (run_pk, *chunk),
             )
             for key, attempt, outcome in rows:
-                if key not in found or attempt >= found[key][0]:
-                    found[key] = (attempt, outcome)
-        return {key: outcome for key, (_, outcome) in found.items()}
+                found.setdefault(key, []).append((attempt, outcome))
+        for attempts in found.values():
+            attempts.sort()
+        return found
+
+    def _final_outcomes(self, db: Any, run_pk: int, keys: Sequence[int]) -> dict[int, str]:
+        """The last attempt's outcome of each of ``keys`` the run executed."""
+        return {key: attempts[-1][1] for key, attempts in self._attempts(db, run_pk, keys).items()}
 
     def _window(self, runs: int, until_run_id: str | None) -> list[int]:
         """The newest ``runs`` finished runs (up to and including ``until_run_id``)."""
