@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -106,14 +106,25 @@ def classify_failures(
     return failures
 
 
+# What only some gates read, and is read from the ledger only for them.
+_OUTCOME_GATES = frozenset({"new_failures", "test_count_drop"})
+_COST_GATES = frozenset({"max_cost", "cost_increase"})
+
+
 def gate_context(
     ledger: Ledger,
     run_id: str,
     config: dict[str, Any] | None,
     now: float | None = None,
+    wanted: Collection[str] | None = None,
 ) -> GateContext:
-    """Everything the gates of ``run_id`` need, read from the ledger."""
+    """Everything the gates of ``run_id`` need, read from the ledger.
+
+    ``wanted``: the names of the gates to be judged; figures no such gate reads
+    (every test's outcome, the costs) are left out. ``None``: everything.
+    """
     config = config or {}
+    names = set(_OUTCOME_GATES | _COST_GATES) if wanted is None else set(wanted)
     patch = ledger.patch(run_id)
     baseline, missing = find_baseline(ledger, run_id, config.get("baseline"), patch)
     metrics = ledger.metrics(run_id, now=now)
@@ -137,15 +148,21 @@ def gate_context(
         baseline_missing=missing or "no baseline",
         partial=ledger.partial_reason(run_id),
         # Every test's outcome matters only when there is a baseline to compare with.
-        outcomes=ledger.outcomes(run_id) if baseline is not None else {},
+        outcomes=(
+            ledger.outcomes(run_id) if baseline is not None and names & _OUTCOME_GATES else {}
+        ),
         min_patch_lines=int(config.get("min_patch_lines", 1)),
         shard_problems=_shard_problems(ledger, config),
         flaky=frozenset(flaky_in_run(ledger, run_id)),
         waived=frozenset(waived),
-        costs=amounts(ledger.cost_totals(run_id), config.get("prices", {})),
+        costs=(
+            amounts(ledger.cost_totals(run_id), config.get("prices", {}))
+            if names & _COST_GATES
+            else {}
+        ),
         baseline_costs=(
             amounts(ledger.cost_totals(baseline.run_id), config.get("prices", {}))
-            if baseline is not None
+            if baseline is not None and names & _COST_GATES
             else None
         ),
     )
@@ -180,7 +197,7 @@ def judge_gates(
     now: float | None = None,
 ) -> tuple[list[GateResult], list[str]]:
     """The gates evaluated, with waivers applied; notes say which waivers expired."""
-    context = gate_context(ledger, run_id, config, now=now)
+    context = gate_context(ledger, run_id, config, now=now, wanted={s.name for s in specs})
     results = evaluate_gates(specs, context, config.get("gate_mode", "fail"))
     notes = test_waivers(ledger, run_id, config, now)[1]
     waivers = from_config(config)

@@ -675,6 +675,8 @@ class SqliteLedger:
 
     def _read_troubled(self, run_id: str) -> dict[str, tuple[str, set[str]]]:
         pk = self._run_pk(run_id)
+        if not self._anything_failed(run_id):
+            return {}
         # Two steps, not a subquery: see record_flips.
         with self._guard():
             db = self._db
@@ -1113,17 +1115,29 @@ class SqliteLedger:
     def totals(self, run_id: str) -> Totals:
         return self._remembered("totals", run_id, self._read_totals)
 
+    def _attempt_outcomes(self, run_id: str) -> dict[str, tuple[int, float]]:
+        """Per outcome, how many of the run's attempts had it and the longest one's
+        duration: what totals, metrics and the verdict need, in one pass over the run."""
+
+        def read(run_id: str) -> dict[str, tuple[int, float]]:
+            rows = self._query(
+                "SELECT outcome, count(*), max(duration) FROM executions WHERE run_pk = ?"
+                " GROUP BY outcome",
+                (self._run_pk(run_id),),
+            )
+            return {row[0]: (row[1], row[2]) for row in rows}
+
+        return self._remembered("attempt_outcomes", run_id, read)
+
+    def _anything_failed(self, run_id: str) -> bool:
+        """Whether any attempt of the run failed, errored or was rerun."""
+        counts = self._attempt_outcomes(run_id)
+        return any(outcome in counts for outcome in ("failed", "error", "rerun"))
+
     def _read_totals(self, run_id: str) -> Totals:
         pk = self._run_pk(run_id)
         collected = self._query("SELECT count(*) FROM tasks WHERE run_pk = ?", (pk,))[0][0]
-        # Every execution's outcome, counted in one pass over the run.
-        counts: dict[str, int] = {
-            row[0]: row[1]
-            for row in self._query(
-                "SELECT outcome, count(*) FROM executions WHERE run_pk = ? GROUP BY outcome",
-                (pk,),
-            )
-        }
+        counts = {outcome: n for outcome, (n, _) in self._attempt_outcomes(run_id).items()}
         reruns = counts.get("rerun", 0)
         repeated = self._query(
             "SELECT count(*) - count(DISTINCT test_key) FROM executions WHERE run_pk = ?", (pk,)
@@ -1233,7 +1247,11 @@ class SqliteLedger:
             # Only tests with a failed attempt can have flipped: the rest is not read.
             # (Two steps rather than a subquery: PostgreSQL, with statistics that
             # do not know this run yet, plans that as a nested loop over the run.)
-            failing = self._keys_with(db, pk, ("failed", "error", "rerun"))
+            failing = (
+                self._keys_with(db, pk, ("failed", "error", "rerun"))
+                if self._anything_failed(run_id)
+                else []
+            )
             retried = [
                 (pk, key, "retry", None)
                 for key, attempts in self._attempts(db, pk, failing).items()
@@ -1810,10 +1828,8 @@ class SqliteLedger:
         started, finished = self._query(
             "SELECT started_at, finished_at FROM runs WHERE pk = ?", (pk,)
         )[0]
-        slowest = self._query(
-            "SELECT max(duration) FROM executions WHERE run_pk = ? AND outcome != 'skipped'",
-            (pk,),
-        )[0][0]
+        longest = [d for o, (_, d) in self._attempt_outcomes(run_id).items() if o != "skipped"]
+        slowest = max(longest) if longest else None
         end = finished if finished is not None else (now or time.time())
         return RunMetrics(self.totals(run_id), max(0.0, end - started), slowest)
 
