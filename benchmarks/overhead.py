@@ -81,6 +81,22 @@ def coverage_commands(root: Path, extra: list[str]) -> dict[str, list[str]]:
             *extra,
         ],
     }
+    # coverage.py on its own, with the core UETF picks (sys.monitoring on 3.12+):
+    # the floor any plugin measuring with coverage.py stands on.
+    found["coverage run"] = [
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        "--source=pkg",
+        "--data-file={scratch}",
+        *BASE[1:],
+        "-p",
+        "no:uetf",
+        "-p",
+        "no:cov",
+        *extra,
+    ]
     if importlib.util.find_spec("pytest_cov"):
         found["pytest --cov"] = [*BASE, "-p", "no:uetf", "--cov=pkg", *extra]
     else:
@@ -122,11 +138,16 @@ def run_once(command: list[str], root: Path, ledger: Path) -> tuple[float, float
     """Wall and CPU (user + system) seconds of one run of ``command``."""
     fresh = Path(tempfile.mkdtemp(dir=root)) / "uetf.db"
     argv = [
-        part.replace("{ledger}", str(ledger)).replace("{fresh}", str(fresh)) for part in command
+        part.replace("{ledger}", str(ledger))
+        .replace("{fresh}", str(fresh))
+        .replace("{scratch}", str(fresh.with_name(".coverage")))
+        for part in command
     ]
     env = {
         k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "UETF_LEDGER")
     }
+    if "coverage" in command and sys.version_info >= (3, 12):
+        env.setdefault("COVERAGE_CORE", "sysmon")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env, check=False)

@@ -180,10 +180,15 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
             "uetf: pytest-cov (--cov) and UETF would both measure coverage; drop --cov "
             "(UETF measures with the same coverage configuration) or drop --uetf-cov"
         )
-    if sys.version_info >= (3, 12) and "COVERAGE_CORE" not in os.environ:
-        os.environ["COVERAGE_CORE"] = "sysmon"  # a fraction of the default tracer's cost
     import coverage
 
+    # sys.monitoring costs a fraction of the default tracer; chosen for this
+    # measurement only (COVERAGE_CORE would reach the tests' subprocesses too),
+    # unless the user chose a core. coverage.py before 7.9 has only the variable.
+    sysmon = sys.version_info >= (3, 12) and "COVERAGE_CORE" not in os.environ
+    as_option = sysmon and coverage.version_info >= (7, 9)
+    if sysmon and not as_option:
+        os.environ["COVERAGE_CORE"] = "sysmon"
     try:
         cov = coverage.Coverage(
             data_file=None,
@@ -191,6 +196,8 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
             config_file=True,
             messages=False,
         )
+        if as_option and not cov.config.core:
+            cov.set_option("run:core", "sysmon")
         cov.start()
     except coverage.CoverageException as exc:
         raise pytest.UsageError(f"uetf: the coverage configuration is unusable: {exc}") from None

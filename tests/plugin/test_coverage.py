@@ -345,3 +345,18 @@ def test_broken_coverage_configuration_is_one_line(project: Path) -> None:
     assert done.returncode == 4
     assert "coverage configuration is unusable" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is Python 3.12+")
+def test_sys_monitoring_core_without_touching_the_tests_environment(project: Path) -> None:
+    """On 3.12+ coverage runs on sys.monitoring, chosen for UETF's measurement only:
+    a subprocess a test starts does not inherit a COVERAGE_CORE it never had."""
+    (project / "test_env.py").write_text(
+        "import os\n\n\ndef test_env():\n"
+        "    with open('seen_core.txt', 'w') as out:\n"
+        "        out.write(os.environ.get('COVERAGE_CORE', 'unset'))\n"
+    )
+    done = run_pytest(project, "--uetf", "--uetf-cov=app")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (project / "seen_core.txt").read_text() == "unset"
+    assert uetf_summary(project)["coverage"]["core"] == "SysMonitor"
