@@ -298,7 +298,7 @@ class UetfSession:
         path = config.progress_file
         self.progress.begin()
         self.monitor = RunMonitor(
-            recorder.ledger.dsn,
+            recorder.ledger_dsn,
             recorder.run_id,
             self.progress,
             self._running,

@@ -66,8 +66,8 @@ class RunRecorder:
         background: bool = False,
     ) -> None:
         self._ledger = ledger
-        # Writes done on a thread while the tests run (the plugin's runs), in order;
-        # reading the ledger waits for them.
+        # Writes done on a thread while the tests run, in order (the plugin asks
+        # for it with a PostgreSQL ledger); reading the ledger waits for them.
         self._writer = BackgroundWriter() if background else None
         self.config = config
         self.bus = bus or EventBus()
@@ -92,9 +92,13 @@ class RunRecorder:
     @property
     def ledger(self) -> Ledger:
         """The run's ledger, once every write queued on the writer thread is done."""
-        if self._writer is not None:
-            self._writer.settle()
+        self.settle()
         return self._ledger
+
+    @property
+    def ledger_dsn(self) -> str:
+        """Where the ledger is, to open another connection; does not wait for writes."""
+        return str(self._ledger.dsn)
 
     def settle(self) -> None:
         """Wait for the writes queued on the writer thread; raise a failure of any."""
