@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -84,17 +85,22 @@ def test_progress_moves_stalls_are_reported_and_watch_follows(
     assert latest is not None and latest["done"] == 10
     validate("progress_snapshot", latest)
 
-    watched = subprocess.run(
+    watched = watch(pytester.path)
+    assert watched.returncode == 0
+    assert "10/10 100%" in watched.stdout and f"uetf: run {run_id} passed; exit 0" in watched.stdout
+
+
+
+def watch(folder: Path) -> subprocess.CompletedProcess[str]:
+    """``uetf watch`` on the project in ``folder``, until its newest run ends."""
+    return subprocess.run(
         [sys.executable, "-m", "uetf_core.cli", "watch", "--interval", "0.1"],
-        cwd=pytester.path,
+        cwd=folder,
         env=clean_env(),
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert watched.returncode == 0
-    assert "10/10 100%" in watched.stdout and f"uetf: run {run_id} passed; exit 0" in watched.stdout
-
 
 def test_watch_follows_a_run_in_progress(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_live=SUITE.replace("2.5", "0.5"))
@@ -110,14 +116,7 @@ def test_watch_follows_a_run_in_progress(pytester: pytest.Pytester) -> None:
     while not (pytester.path / ".ledger" / "uetf.db").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)
-    watched = subprocess.run(
-        [sys.executable, "-m", "uetf_core.cli", "watch", "--interval", "0.1"],
-        cwd=pytester.path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    watched = watch(pytester.path)
     run.wait(timeout=60)
     lines = watched.stdout.splitlines()
     assert any("(running)" in line for line in lines), lines

@@ -500,9 +500,7 @@ class SqliteLedger:
 
         found: dict[str, dict[str, Any]] = {}
         wanted = list(keys)
-        for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(wanted):
             for row in self._query(
                 f"SELECT key, statements, excluded, multiline_json FROM analysis_cache"
                 f" WHERE key IN ({marks})",
@@ -690,9 +688,7 @@ class SqliteLedger:
     @staticmethod
     def _node_ids(db: Any, keys: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(keys):
             rows = db.execute(
                 f"SELECT test_key, node_id FROM tests WHERE test_key IN ({marks})", chunk
             )
@@ -903,23 +899,20 @@ class SqliteLedger:
         pks = [pk for pk, _ in doomed]
         if pks and not dry_run:
             with self.transaction() as db:
-                for start in range(0, len(pks), 500):
-                    chunk = pks[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
+                for runs, marks in _in_chunks(doomed):
+                    chunk = [pk for pk, _ in runs]
                     for table in tables:
                         cursor = db.execute(f"DELETE FROM {table} WHERE run_pk IN ({marks})", chunk)
                         deleted[table] = deleted.get(table, 0) + cursor.rowcount
-                    ids = [run_id for _, run_id in doomed[start : start + 500]]
+                    ids = [run_id for _, run_id in runs]
                     db.execute(f"DELETE FROM steps WHERE run_id IN ({marks})", ids)
                     db.execute(f"DELETE FROM runs WHERE pk IN ({marks})", chunk)
         elif pks:
-            for start in range(0, len(pks), 500):
-                chunk = pks[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for some, marks in _in_chunks(pks):
                 deleted["executions"] = (
                     deleted.get("executions", 0)
                     + self._query(
-                        f"SELECT count(*) FROM executions WHERE run_pk IN ({marks})", chunk
+                        f"SELECT count(*) FROM executions WHERE run_pk IN ({marks})", some
                     )[0][0]
                 )
         return {
@@ -1298,11 +1291,10 @@ class SqliteLedger:
     def _attempts(db: Any, run_pk: int, keys: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
         """Each of ``keys``' attempts in the run, ``(attempt, outcome)``, in attempt order."""
         found: dict[int, list[tuple[int, str]]] = {}
-        for start in range(0, len(keys), 500):  # within every engine's parameter limit
-            chunk = keys[start : start + 500]
+        for chunk, marks in _in_chunks(keys):
             rows = db.execute(
                 "SELECT test_key, attempt, outcome FROM executions WHERE run_pk = ?"
-                f" AND test_key IN ({', '.join('?' * len(chunk))})",
+                f" AND test_key IN ({marks})",
                 (run_pk, *chunk),
             )
             for key, attempt, outcome in rows:
@@ -1841,6 +1833,14 @@ class SqliteLedger:
             for row in self._query("PRAGMA foreign_key_check")
         ]
         return problems
+
+
+def _in_chunks(values: Sequence[T]) -> Iterator[tuple[Sequence[T], str]]:
+    """``values`` in slices an ``IN (...)`` list holds on every engine (old SQLite
+    builds allow 999 parameters), each with its placeholders."""
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        yield chunk, ", ".join("?" * len(chunk))
 
 
 def _max_parameters(db: sqlite3.Connection) -> int:
