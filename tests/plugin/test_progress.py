@@ -90,7 +90,6 @@ def test_progress_moves_stalls_are_reported_and_watch_follows(
     assert "10/10 100%" in watched.stdout and f"uetf: run {run_id} passed; exit 0" in watched.stdout
 
 
-
 def watch(folder: Path) -> subprocess.CompletedProcess[str]:
     """``uetf watch`` on the project in ``folder``, until its newest run ends."""
     return subprocess.run(
@@ -101,6 +100,7 @@ def watch(folder: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
 
 def test_watch_follows_a_run_in_progress(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_live=SUITE.replace("2.5", "0.5"))
