@@ -1,6 +1,7 @@
 """Overhead of pytest --uetf against plain pytest and other reporters, in one run.
 
 Run: python benchmarks/overhead.py [--tests 5000] [--modules 50] [--rounds 5] [--coverage]
+                                   [--instructions]
 
 Generates a suite of quick tests in a temporary directory, then times each
 command as a subprocess, alternating the commands every round (and rotating
@@ -9,6 +10,17 @@ the median and fastest wall time of each, its ratio to plain pytest (of the
 medians), the paired ratio (the median of each round's ratio to plain pytest in
 that round, steadier on a shared machine) and the same for CPU time.
 Commands whose plugin is not installed are skipped with a note.
+
+With --instructions, each command instead runs once under valgrind's
+cachegrind and the figure is the number of instructions its pytest process
+executed: the same on a busy machine as on an idle one, to a fraction of a
+percent, where wall times here drift by a quarter between identical runs. It
+counts work, not waiting (disk, locks) or cache misses. valgrind slows a run
+some thirty times, so the suite's [tool.uetf] sets the batch and progress
+intervals to 60 s: a real run of this suite writes its batches when 500
+records are due, long before a second passes, and ends before its first
+progress snapshot; under valgrind the default intervals would add writes a
+real run does not do.
 """
 
 from __future__ import annotations
@@ -27,16 +39,21 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 BASE = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
-def generate_suite(root: Path, tests: int, modules: int) -> None:
+def generate_suite(root: Path, tests: int, modules: int, uetf: str = "") -> None:
     """Write ``tests`` quick tests over ``modules`` modules, each calling code in ``pkg``.
 
     The code under test lets the coverage comparison (--coverage) measure something.
+    ``uetf``: lines for the suite's ``[tool.uetf]`` table, if any.
     """
-    (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\ntestpaths = ['tests']\n")
+    table = f"\n[tool.uetf]\n{uetf}" if uetf else ""
+    (root / "pyproject.toml").write_text(
+        f"[tool.pytest.ini_options]\ntestpaths = ['tests']\n{table}"
+    )
     folder = root / "tests"
     folder.mkdir()
     package = root / "pkg"
@@ -134,8 +151,8 @@ def commands(root: Path, extra: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def run_once(command: list[str], root: Path, ledger: Path) -> tuple[float, float]:
-    """Wall and CPU (user + system) seconds of one run of ``command``."""
+def _prepare(command: list[str], root: Path, ledger: Path) -> tuple[list[str], dict[str, str]]:
+    """The argument list (placeholders filled in) and environment of one run."""
     fresh = Path(tempfile.mkdtemp(dir=root)) / "uetf.db"
     argv = [
         part.replace("{ledger}", str(ledger))
@@ -148,6 +165,12 @@ def run_once(command: list[str], root: Path, ledger: Path) -> tuple[float, float
     }
     if "coverage" in command and sys.version_info >= (3, 12):
         env.setdefault("COVERAGE_CORE", "sysmon")
+    return argv, env
+
+
+def run_once(command: list[str], root: Path, ledger: Path) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run of ``command``."""
+    argv, env = _prepare(command, root, ledger)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env, check=False)
@@ -178,6 +201,61 @@ def measure(cmds: dict[str, list[str]], root: Path, rounds: int) -> Timings:
         for label in labels[shift:] + labels[:shift]:
             times[label].append(run_once(cmds[label], root, ledger))
     return times
+
+
+def instructions_once(command: list[str], root: Path, ledger: Path) -> int:
+    """Instructions executed by the pytest process of one run of ``command``, under cachegrind.
+
+    valgrind runs the program in its own process, so the log named after the
+    started process's id is the pytest process's; processes it forks (git)
+    log under their own ids and are not counted.
+    """
+    argv, env = _prepare(command, root, ledger)
+    logs = Path(tempfile.mkdtemp(dir=root))
+    tool = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+        f"--log-file={logs}/%p.log",
+    ]
+    with subprocess.Popen(
+        [*tool, *argv], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as process:
+        output, _ = process.communicate()
+    if process.returncode != 0:
+        print(output.decode(errors="replace")[-2000:])
+        raise SystemExit(f"{' '.join(argv)} exited {process.returncode} under valgrind")
+    for line in (logs / f"{process.pid}.log").read_text().splitlines():
+        if "I   refs:" in line:
+            return int(line.rsplit(":", 1)[1].replace(",", ""))
+    raise SystemExit(f"no instruction count in valgrind's log of {' '.join(argv)}")
+
+
+def measure_instructions(cmds: dict[str, list[str]], root: Path) -> dict[str, int]:
+    """Each command's instruction count, after one ordinary run (bytecode, ledger, caches)."""
+    ledger = root / "ledger.db"
+    counts = {}
+    for label, command in cmds.items():
+        run_once(command, root, ledger)
+        counts[label] = instructions_once(command, root, ledger)
+    return counts
+
+
+def report_instructions(counts: dict[str, int], args: argparse.Namespace) -> dict[str, Any]:
+    """Print each command's instructions and their ratio to plain pytest's."""
+    base = counts["pytest"]
+    print(
+        f"UETF overhead benchmark (instructions, valgrind): {args.tests} tests in "
+        f"{args.modules} modules, Python {platform.python_version()}, {dt.date.today()}"
+    )
+    print(f"{'command':<28}{'instructions':>16}{'ratio':>8}{'extra per test':>16}")
+    rows: dict[str, Any] = {}
+    for label, count in counts.items():
+        per_test = (count - base) / args.tests
+        rows[label] = {"instructions": count, "ratio": count / base, "extra_per_test": per_test}
+        print(f"{label:<28}{count:>16,}{count / base:>8.3f}{per_test:>16,.0f}")
+    return rows
 
 
 def report(times: Timings, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -226,14 +304,28 @@ def main() -> int:
     parser.add_argument(
         "--coverage", action="store_true", help="compare coverage measurement with pytest-cov"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count each command's instructions under valgrind instead of timing it",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated suite")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more pytest args")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="uetf-bench-"))
     try:
-        generate_suite(root, args.tests, args.modules)
         chosen = coverage_commands if args.coverage else commands
-        rows = report(measure(chosen(root, args.extra), root, args.rounds), args)
+        rows: dict[str, Any]
+        if args.instructions:
+            if shutil.which("valgrind") is None:
+                raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+            generate_suite(
+                root, args.tests, args.modules, "flush_interval = 60\nprogress_interval = 60\n"
+            )
+            rows = report_instructions(measure_instructions(chosen(root, args.extra), root), args)
+        else:
+            generate_suite(root, args.tests, args.modules)
+            rows = report(measure(chosen(root, args.extra), root, args.rounds), args)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2))
     finally:

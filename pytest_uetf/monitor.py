@@ -84,12 +84,7 @@ class RunMonitor(threading.Thread):
 
     def run(self) -> None:
         try:
-            from uetf_core.ledger import open_ledger
-
             while not self._halt.wait(min(self.interval, 1.0)):
-                if self._ledger is None:
-                    # Connect at the first tick: a run shorter than that pays nothing.
-                    self._ledger = open_ledger(self.location)
                 self._tick()
         except Exception as exc:  # the monitor must never take the run down
             self.failed = True
@@ -120,6 +115,13 @@ class RunMonitor(threading.Thread):
         self._check_stall(now)
         if now - getattr(self, "_last_write", self.progress.started) >= self.interval:
             self._last_write = now
+            if self._ledger is None:
+                # Connect when the first snapshot is due: a run shorter than the
+                # interval opens no second connection (its last snapshot is
+                # written over the run's own, in stop()).
+                from uetf_core.ledger import open_ledger
+
+                self._ledger = open_ledger(self.location)
             if not self._loaded:
                 self._load_estimates()
             self._write(self.snapshot(now))

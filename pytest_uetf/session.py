@@ -254,16 +254,18 @@ class UetfSession:
     # -- the per-test path --------------------------------------------------
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Three calls per test; the call phase needs the least work, and returns first.
         when = report.when
-        nodeid = report.nodeid
-        if when == "setup":
-            attempt = self._attempts.get(nodeid, 0) + 1
-            self._attempts[nodeid] = attempt
-            self._open[nodeid] = [report, None, attempt]
-        elif when == "call":
-            entry = self._open.get(nodeid)
+        if when == "call":
+            entry = self._open.get(report.nodeid)
             if entry is not None:
                 entry[1] = report
+            return
+        nodeid = report.nodeid
+        if when == "setup":
+            attempts = self._attempts
+            attempt = attempts[nodeid] = attempts.get(nodeid, 0) + 1
+            self._open[nodeid] = [report, None, attempt]
         elif when == "teardown":
             entry = self._open.pop(nodeid, None)
             if entry is None:
@@ -564,9 +566,9 @@ def _worker_id(node: Any) -> str:
 
 
 def _host() -> str:
-    import socket
+    from uetf_core.ids import host_name
 
-    return socket.gethostname()
+    return host_name()
 
 
 def _now() -> float:

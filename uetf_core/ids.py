@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
+import os
 import time
 
 
 def new_run_id(now: float | None = None) -> str:
     """A run id such as ``20261125T031600-a1b2c3``: UTC start time, then 6 random hex digits."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(time.time() if now is None else now))
-    return f"{stamp}-{secrets.token_hex(3)}"
+    return f"{stamp}-{os.urandom(3).hex()}"
+
+
+def host_name() -> str:
+    """This machine's name, as ``socket.gethostname()`` gives it.
+
+    ``os.uname`` answers without importing ``socket`` (a cost at every pytest
+    start); Windows has no ``os.uname``.
+    """
+    try:
+        return os.uname().nodename
+    except AttributeError:  # pragma: no cover - Windows
+        import socket
+
+        return socket.gethostname()
 
 
 def test_key(node_id: str) -> int:

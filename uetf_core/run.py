@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from uetf_core.events import (
 )
 from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import GateResult, Verdict, overall_verdict
-from uetf_core.ids import new_run_id
+from uetf_core.ids import host_name, new_run_id
 from uetf_core.judge import judge_gates, test_waivers
 from uetf_core.ledger.background import BackgroundWriter
 from uetf_core.ledger.base import Batch, Ledger, NewRun
@@ -123,7 +122,7 @@ class RunRecorder:
                 state=self.state.value,
                 started_at=self.started_at,
                 pid=os.getpid(),
-                host=socket.gethostname(),
+                host=host_name(),
                 rootdir=str(self.config.rootdir),
                 uetf_version=__version__,
                 config=config,

@@ -11,7 +11,6 @@ steps' configuration on it, plus ``missing_shards``. Every later command
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -22,7 +21,7 @@ from uetf_core.errors import UetfError
 from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import GateResult, overall_verdict
 from uetf_core.gates.spec import GateSpec
-from uetf_core.ids import new_run_id
+from uetf_core.ids import host_name, new_run_id
 from uetf_core.ledger.base import Ledger, NewRun
 from uetf_core.verdict import final_exit_status
 
@@ -167,7 +166,7 @@ def gate_workstream(
             state="gating",
             started_at=started,
             pid=os.getpid(),
-            host=socket.gethostname(),
+            host=host_name(),
             rootdir=runs[0]["rootdir"],
             uetf_version=__version__,
             config=config,

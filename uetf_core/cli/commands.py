@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from uetf_core.errors import UetfError
 from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import Verdict, overall_verdict
 from uetf_core.gates.spec import GateSpec
+from uetf_core.ids import host_name
 from uetf_core.judge import judge_gates
 from uetf_core.ledger import SCHEMA_VERSION, open_ledger
 from uetf_core.ledger.sqlite import SqliteLedger
@@ -56,7 +56,7 @@ def _open(args: argparse.Namespace) -> SqliteLedger:
         message = f"no ledger at {location}; run 'pytest --uetf' first or pass --ledger PATH"
         raise NoLedgerError(message)
     ledger = open_ledger(location)
-    ledger.reap_abandoned(socket.gethostname(), time.time(), stale_after)
+    ledger.reap_abandoned(host_name(), time.time(), stale_after)
     return ledger
 
 
@@ -510,7 +510,7 @@ def doctor(args: argparse.Namespace) -> int:
     ledger = open_ledger(location)
     print(f"ledger          {ledger.location}")
     print(f"schema version  {ledger.schema_version()} (this uetf: {SCHEMA_VERSION})")
-    abandoned = ledger.reap_abandoned(socket.gethostname(), time.time(), stale_after)
+    abandoned = ledger.reap_abandoned(host_name(), time.time(), stale_after)
     problems = ledger.integrity_problems()
     print(f"integrity       {'ok' if not problems else f'{len(problems)} problem(s)'}")
     for problem in problems[:20]:

@@ -24,6 +24,7 @@ from uetf_core.errors import LedgerError, RunNotFoundError
 from uetf_core.ids import test_key
 from uetf_core.ledger.base import Batch, NewRun
 from uetf_core.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
+from uetf_core.ledger.numbits import numbits_to_nums
 from uetf_core.metrics import RunMetrics, Totals
 from uetf_core.timeutil import iso
 
@@ -311,6 +312,9 @@ class SqliteLedger:
     def add_tasks(self, run_id: str, node_ids: Sequence[str]) -> None:
         known = self._known_keys
         keys = [known.get(node_id) or test_key(node_id) for node_id in node_ids]
+        # Both tables are keyed by the test: in key order, each insert sweeps
+        # its b-tree once instead of seeking a random page per row.
+        order = sorted(range(len(keys)), key=keys.__getitem__)
         with self.transaction() as db:
             pk = self._run_pk(run_id)
             self._insert_rows(
@@ -318,17 +322,14 @@ class SqliteLedger:
                 "INSERT OR IGNORE INTO tests (test_key, node_id)",
                 "(?, ?)",
                 2,
-                zip(keys, node_ids, strict=True),
+                ((keys[i], node_ids[i]) for i in order),
             )
             self._insert_rows(
                 db,
                 "INSERT OR IGNORE INTO tasks (run_pk, test_key, idx, path, state)",
                 "(?, ?, ?, ?, 'pending')",
                 4,
-                (
-                    (pk, key, index, node_id.split("::", 1)[0])
-                    for index, (key, node_id) in enumerate(zip(keys, node_ids, strict=True))
-                ),
+                ((pk, keys[i], i, node_ids[i].split("::", 1)[0]) for i in order),
             )
         # Known once committed: a rolled-back batch must insert its tests again.
         known.update(zip(node_ids, keys, strict=True))
@@ -496,8 +497,6 @@ class SqliteLedger:
 
     def static_analyses(self, keys: Collection[str]) -> dict[str, dict[str, Any]]:
         """Cached static analyses of source files, by key (see ``uetf_core.measure``)."""
-        from coverage.numbits import numbits_to_nums  # only runs that measure pay the import
-
         found: dict[str, dict[str, Any]] = {}
         wanted = list(keys)
         for chunk, marks in _in_chunks(wanted):
@@ -548,8 +547,6 @@ class SqliteLedger:
         totals = self._query("SELECT * FROM coverage_totals WHERE run_pk = ?", (pk,))
         if not totals:
             return None
-        from coverage.numbits import numbits_to_nums  # only runs that measured pay the import
-
         t = totals[0]
         files = [
             {
