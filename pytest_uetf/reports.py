@@ -79,7 +79,7 @@ def build_record(
             None,
             None,
             None,
-            None if cpu is None else round(cpu, 6),
+            _microseconds(cpu),
         )
     first = setup or call or teardown
     last = teardown or call or setup
@@ -138,8 +138,13 @@ def build_record(
         skip,
         xfail or None,
         error,
-        None if cpu is None else round(cpu, 6),
+        _microseconds(cpu),
     )
+
+
+def _microseconds(seconds: float | None) -> float | None:
+    """Seconds to the microsecond; arithmetic, where round(x, 6) formats a string per test."""
+    return None if seconds is None else int(seconds * 1_000_000 + 0.5) / 1_000_000
 
 
 def _phase_outcome(report: pytest.TestReport) -> str:

@@ -111,6 +111,73 @@ def test_unknown_url_scheme_is_refused(tmp_path: Path) -> None:
         open_ledger("mysql://host/db")
 
 
+def test_mixed_batch_keeps_order_and_every_field(ledger_location: str) -> None:
+    """Passed records (written with their constants inline) and the others, interleaved,
+    come back in the order they were added, with every value as given."""
+    ledger = open_ledger(ledger_location)
+    run_id = "20261125T000000-dddddd"
+    ledger.create_run(new_run(run_id))
+    ok = PhaseResult("passed", 0.25)
+
+    def passed(node_id: str, attempt: int = 1) -> ExecutionRecord:
+        return ExecutionRecord(
+            node_id,
+            attempt,
+            "gw1",
+            "passed",
+            ok,
+            PhaseResult("passed", 0.5),
+            ok,
+            1.0,
+            10.0,
+            11.0,
+            cpu=0.125,
+        )
+
+    rerun = ExecutionRecord(
+        "t.py::d", 1, "gw0", "rerun", ok, PhaseResult("failed", 0.5), ok, 1.0, 12.0, 13.0
+    )
+    skipped = ExecutionRecord(
+        "t.py::s",
+        1,
+        "gw0",
+        "skipped",
+        PhaseResult("skipped", 0.0),
+        None,
+        None,
+        0.0,
+        14.0,
+        14.5,
+        skip_reason="no network",
+    )
+    xpassed = ExecutionRecord(
+        "t.py::x", 1, "gw1", "xpassed", ok, ok, ok, 0.75, 15.0, 16.0, xfail_reason="bug 7"
+    )
+    order = [
+        passed("t.py::a"),
+        passed("t.py::b"),
+        rerun,
+        passed("t.py::d", 2),
+        skipped,
+        xpassed,
+        passed("t.py::c"),
+    ]
+    ledger.write_batch(run_id, Batch(records=order), time.time())
+    records = ledger.records(run_id)
+    assert [(r["node_id"], r["attempt"], r["outcome"]) for r in records] == [
+        (r.node_id, r.attempt, r.outcome) for r in order
+    ]
+    first = records[0]
+    assert first["worker"] == "gw1" and first["cpu_seconds"] == 0.125
+    assert first["setup"] == {"outcome": "passed", "duration": 0.25}
+    assert first["call"] == {"outcome": "passed", "duration": 0.5}
+    assert first["duration"] == 1.0 and first["skip_reason"] is None
+    assert records[2]["call"] == {"outcome": "failed", "duration": 0.5}
+    assert records[4]["skip_reason"] == "no network" and records[4]["call"] is None
+    assert records[5]["xfail_reason"] == "bug 7"
+    assert ledger.totals(run_id).as_dict()["passed"] == 4  # t.py::d passed on its retry
+
+
 def test_batch_roundtrip(ledger_location: str, validate) -> None:  # type: ignore[no-untyped-def]
     """A batch of records, errors, events and workers is written and read back valid."""
     ledger = open_ledger(ledger_location)

@@ -263,10 +263,11 @@ class PostgresLedger(SqliteLedger):
         """Rows into a table by COPY, PostgreSQL's own bulk path.
 
         A statement of thousands of parameters costs psycopg more than the
-        server's work on them, and executemany twice COPY (measured). Rows that
-        may already be there (INSERT OR IGNORE), or that carry constants, are
-        copied into a temporary table of this connection first, then inserted
-        from it with ON CONFLICT DO NOTHING.
+        server's work on them, and executemany twice COPY (measured). Constants
+        of the statement's VALUES row are written into each copied row. Rows
+        that may already be there (INSERT OR IGNORE) are copied into a temporary
+        table of this connection first, then inserted from it with ON CONFLICT
+        DO NOTHING.
         """
         shape = _INSERT.fullmatch(head)
         assert shape is not None, head
@@ -274,8 +275,10 @@ class PostgresLedger(SqliteLedger):
         columns = [c.strip() for c in names.split(",")]
         values = [v.strip() for v in row.strip("()").split(",")]
         copied = [c for c, v in zip(columns, values, strict=True) if v == "?"]
-        if not ignore and len(copied) == len(columns):
-            self._copy(db, f"{table} ({', '.join(copied)})", rows)
+        if not ignore:
+            if len(copied) < len(columns):  # constants: written into each row
+                rows = _with_constants(rows, values)
+            self._copy(db, f"{table} ({', '.join(columns)})", rows)
             return
         stage = f"uetf_stage_{table}"
         db.execute(
@@ -355,6 +358,28 @@ class PostgresLedger(SqliteLedger):
     def _size(self) -> tuple[int, int]:
         size = self._query("SELECT pg_database_size(current_database())")[0][0]
         return int(size), 0
+
+
+def _with_constants(rows: Iterable[Sequence[Any]], values: list[str]) -> Iterator[list[Any]]:
+    """Full rows from rows that hold only the ``?`` values of a VALUES row of literals."""
+    constants = {i: _literal(v) for i, v in enumerate(values) if v != "?"}
+    slots = [i for i, v in enumerate(values) if v == "?"]
+    for given in rows:
+        full: list[Any] = [None] * len(values)
+        for i, value in constants.items():
+            full[i] = value
+        for i, value in zip(slots, given, strict=True):
+            full[i] = value
+        yield full
+
+
+def _literal(text: str) -> Any:
+    """A constant of the ledger's own statements: NULL, an integer or a quoted string."""
+    if text == "NULL":
+        return None
+    if text.startswith("'") and text.endswith("'"):
+        return text[1:-1].replace("''", "'")
+    return int(text)
 
 
 def _first_line(error: Exception | None) -> str:
