@@ -111,6 +111,37 @@ def test_unknown_url_scheme_is_refused(tmp_path: Path) -> None:
         open_ledger("mysql://host/db")
 
 
+def test_tasks_once_each_in_collection_order(ledger_location: str) -> None:
+    """A node id collected twice is one task, at its first place; the rest keep their order."""
+    ledger = open_ledger(ledger_location)
+    run_id = "20261125T000000-eeeeee"
+    ledger.create_run(new_run(run_id))
+    ledger.add_tasks(run_id, ["t.py::z", "t.py::a", "t.py::z", "u.py::m"])
+    tasks = ledger.tasks(run_id)
+    assert [(t["node_id"], t["index"]) for t in tasks] == [
+        ("t.py::z", 0),
+        ("t.py::a", 1),
+        ("u.py::m", 3),
+    ]
+    assert ledger.totals(run_id).as_dict()["collected"] == 3
+
+
+def test_a_write_rolled_back_leaves_the_next_one_whole(ledger_location: str) -> None:
+    """What a failed transaction made (PostgreSQL's staging table included) is not
+    assumed by the next write: the tasks are written after a rollback."""
+    ledger = open_ledger(ledger_location)
+    run_id = "20261125T000000-ffffff"
+    ledger.create_run(new_run(run_id))
+    with pytest.raises(RuntimeError), ledger.transaction():
+        ledger.add_tasks(run_id, ["t.py::a", "t.py::b"])
+        raise RuntimeError("the batch failed half way")
+    assert ledger.tasks(run_id) == []
+    ledger.add_tasks(run_id, ["t.py::a", "t.py::b"])
+    ledger.write_batch(run_id, Batch(records=[record("t.py::c")]), time.time())
+    assert [t["node_id"] for t in ledger.tasks(run_id)] == ["t.py::a", "t.py::b"]
+    assert [r["node_id"] for r in ledger.records(run_id)] == ["t.py::c"]
+
+
 def test_mixed_batch_keeps_order_and_every_field(ledger_location: str) -> None:
     """Passed records (written with their constants inline) and the others, interleaved,
     come back in the order they were added, with every value as given."""

@@ -207,6 +207,8 @@ class PostgresLedger(SqliteLedger):
         self.path = None  # type: ignore[assignment]
         self._depth = 0
         self._known_keys: dict[str, int] = {}
+        self._own_runs: dict[str, int | None] = {}
+        self._staged: set[str] = set()  # temporary tables made on this connection
         self._results: dict[tuple[str, str], Any] = {}
         self._psycopg = _import_psycopg()
         self._pg = self._connect()
@@ -244,8 +246,12 @@ class PostgresLedger(SqliteLedger):
     def _reconnect(self) -> None:
         with contextlib.suppress(Exception):
             self._pg.close()
+        self._staged.clear()  # temporary tables end with their connection
         self._pg = self._connect()
         self._db = self._pg  # type: ignore[assignment]
+
+    def _rolled_back(self) -> None:
+        self._staged.clear()  # a temporary table made in the transaction went with it
 
     def _begin(self) -> None:
         """Start a transaction; a lost connection is opened again first, so a batch is
@@ -275,16 +281,21 @@ class PostgresLedger(SqliteLedger):
         columns = [c.strip() for c in names.split(",")]
         values = [v.strip() for v in row.strip("()").split(",")]
         copied = [c for c, v in zip(columns, values, strict=True) if v == "?"]
+        rows = list(rows)
+        if not rows:  # four round trips for nothing, on every batch of known tests
+            return
         if not ignore:
             if len(copied) < len(columns):  # constants: written into each row
-                rows = _with_constants(rows, values)
+                rows = list(_with_constants(rows, values))
             self._copy(db, f"{table} ({', '.join(columns)})", rows)
             return
         stage = f"uetf_stage_{table}"
-        db.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS"
-            f" SELECT {', '.join(copied)} FROM {table} WITH NO DATA"
-        )
+        if stage not in self._staged:  # "IF NOT EXISTS" costs a catalog lookup each time
+            db.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS"
+                f" SELECT {', '.join(copied)} FROM {table} WITH NO DATA"
+            )
+            self._staged.add(stage)
         self._copy(db, f"{stage} ({', '.join(copied)})", rows)
         chosen = [c if v == "?" else v for c, v in zip(columns, values, strict=True)]
         db.execute(

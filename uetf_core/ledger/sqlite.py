@@ -125,6 +125,7 @@ class SqliteLedger:
         # The key of each node id this connection knows is in `tests`: a batch
         # then inserts only new ones, and hashes each node id once per run.
         self._known_keys: dict[str, int] = {}
+        self._own_runs: dict[str, int | None] = {}  # runs created here: their keys, once read
         # Figures of a run's results (totals, troubled tests) read since this
         # connection last wrote results: the verdict, then the summary, read
         # them at the end of a run. A write of anything else keeps them.
@@ -191,12 +192,16 @@ class SqliteLedger:
             # have rolled back already, or the connection is gone) must not hide it.
             with contextlib.suppress(Exception):
                 self._db.execute("ROLLBACK")
+            self._rolled_back()
             raise
         else:
             with self._guard():
                 self._db.execute("COMMIT")
         finally:
             self._depth = 0
+
+    def _rolled_back(self) -> None:
+        """Forget what this connection made in a transaction that did not commit."""
 
     def _begin(self) -> None:
         """Start the outermost transaction; IMMEDIATE takes the write lock now."""
@@ -256,14 +261,23 @@ class SqliteLedger:
         return int(self._query("PRAGMA user_version")[0][0])
 
     def _run_pk(self, run_id: str) -> int:
+        known = self._own_runs.get(run_id)
+        if known is not None:
+            return known
         rows = self._query("SELECT pk FROM runs WHERE run_id = ?", (run_id,))
         if not rows:
             raise RunNotFoundError(f"no run {run_id!r} in ledger {self.location}")
-        return int(rows[0][0])
+        pk = int(rows[0][0])
+        if run_id in self._own_runs:
+            # A run this connection created: nearly every write of it needs its key
+            # (a round trip per transaction on a server), and a live run keeps it.
+            self._own_runs[run_id] = pk
+        return pk
 
     # -- writing ----------------------------------------------------------
 
     def create_run(self, run: NewRun) -> None:
+        self._own_runs[run.run_id] = None
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO runs (run_id, state, started_at, heartbeat_at, pid, host, rootdir,"
@@ -323,8 +337,10 @@ class SqliteLedger:
         known = self._known_keys
         keys = [known.get(node_id) or test_key(node_id) for node_id in node_ids]
         # Both tables are keyed by the test: in key order, each insert sweeps
-        # its b-tree once instead of seeking a random page per row.
+        # its b-tree once instead of seeking a random page per row. A node id
+        # collected twice is one task, at its first place (sorted() is stable).
         order = sorted(range(len(keys)), key=keys.__getitem__)
+        order = [i for n, i in enumerate(order) if not n or keys[i] != keys[order[n - 1]]]
         with self.transaction() as db:
             pk = self._run_pk(run_id)
             self._insert_rows(
@@ -336,7 +352,7 @@ class SqliteLedger:
             )
             self._insert_rows(
                 db,
-                "INSERT OR IGNORE INTO tasks (run_pk, test_key, idx, path, state)",
+                "INSERT INTO tasks (run_pk, test_key, idx, path, state)",
                 "(?, ?, ?, ?, 'pending')",
                 4,
                 ((pk, keys[i], i, node_ids[i].split("::", 1)[0]) for i in order),
@@ -920,6 +936,7 @@ class SqliteLedger:
 
         Runs still going are never deleted. Returns what was (or would be) freed.
         """
+        self._own_runs.clear()
         rows = self._query(
             "SELECT pk, run_id, branch_name, state FROM runs ORDER BY started_at DESC, pk DESC"
         )
