@@ -13,14 +13,14 @@ Commands whose plugin is not installed are skipped with a note.
 
 With --instructions, each command instead runs once under valgrind's
 cachegrind and the figure is the number of instructions its pytest process
-executed: the same on a busy machine as on an idle one, to a fraction of a
-percent, where wall times here drift by a quarter between identical runs. It
-counts work, not waiting (disk, locks) or cache misses. valgrind slows a run
-some thirty times, so the suite's [tool.uetf] sets the batch and progress
-intervals to 60 s: a real run of this suite writes its batches when 500
-records are due, long before a second passes, and ends before its first
-progress snapshot; under valgrind the default intervals would add writes a
-real run does not do.
+executed, with one hash seed for all: repeated counts of one command agree to
+a few tenths of a percent however busy the machine, where wall times here
+drift by a quarter between identical runs. It counts work, not waiting (disk,
+locks) or cache misses. valgrind slows a run some thirty times, so the
+suite's [tool.uetf] sets the batch and progress intervals to 60 s: a real run
+of this suite writes its batches when 500 records are due, long before a
+second passes, and ends before its first progress snapshot; under valgrind
+the default intervals would add writes a real run does not do.
 """
 
 from __future__ import annotations
@@ -211,6 +211,10 @@ def instructions_once(command: list[str], root: Path, ledger: Path) -> int:
     log under their own ids and are not counted.
     """
     argv, env = _prepare(command, root, ledger)
+    # One hash seed for every command: sets and dicts of strings then probe
+    # alike in each run, which keeps repeated counts of one command within a few tenths of a percent
+    # (what still varies: the ticks of the progress thread, which follow the clock).
+    env["PYTHONHASHSEED"] = "0"
     logs = Path(tempfile.mkdtemp(dir=root))
     tool = [
         "valgrind",
