@@ -285,9 +285,8 @@ class PostgresLedger(SqliteLedger):
         if not rows:  # four round trips for nothing, on every batch of known tests
             return
         if not ignore:
-            if len(copied) < len(columns):  # constants: written into each row
-                rows = list(_with_constants(rows, values))
-            self._copy(db, f"{table} ({', '.join(columns)})", rows)
+            full = _with_constants(rows, values) if len(copied) < len(columns) else rows
+            self._copy(db, f"{table} ({', '.join(columns)})", full)
             return
         stage = f"uetf_stage_{table}"
         if stage not in self._staged:  # "IF NOT EXISTS" costs a catalog lookup each time
@@ -373,12 +372,10 @@ class PostgresLedger(SqliteLedger):
 
 def _with_constants(rows: Iterable[Sequence[Any]], values: list[str]) -> Iterator[list[Any]]:
     """Full rows from rows that hold only the ``?`` values of a VALUES row of literals."""
-    constants = {i: _literal(v) for i, v in enumerate(values) if v != "?"}
+    template = [None if v == "?" else _literal(v) for v in values]
     slots = [i for i, v in enumerate(values) if v == "?"]
     for given in rows:
-        full: list[Any] = [None] * len(values)
-        for i, value in constants.items():
-            full[i] = value
+        full = template.copy()
         for i, value in zip(slots, given, strict=True):
             full[i] = value
         yield full

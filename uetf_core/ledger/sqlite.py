@@ -379,7 +379,8 @@ class SqliteLedger:
                         if key is None:
                             key = new[r.node_id] = test_key(r.node_id)
                     s, c, t = r.setup, r.call, r.teardown
-                    plain = (
+                    row: tuple[Any, ...]
+                    if (
                         r.outcome == "passed"
                         and s is not None
                         and c is not None
@@ -387,10 +388,8 @@ class SqliteLedger:
                         and s.outcome == c.outcome == t.outcome == "passed"
                         and r.skip_reason is None
                         and r.xfail_reason is None
-                    )
-                    row: tuple[Any, ...]
-                    if plain:
-                        assert s is not None and c is not None and t is not None
+                    ):
+                        plain = True
                         row = (
                             key,
                             r.attempt,
@@ -404,6 +403,7 @@ class SqliteLedger:
                             r.cpu,
                         )
                     else:
+                        plain = False
                         row = (
                             pk,
                             key,
