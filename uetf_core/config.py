@@ -12,13 +12,13 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from uetf_core.costs import check_prices
 from uetf_core.errors import ConfigError
 from uetf_core.gates.spec import MODES, GateSpec, parse_gate, parse_gate_table
+from uetf_core.metrics import NOTHING
 from uetf_core.redact import redact
 from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
 from uetf_core.waivers import Waiver, load_waivers
@@ -56,8 +56,7 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
-@dataclass(frozen=True)
-class CliOptions:
+class CliOptions(NamedTuple):
     """What the command line (plugin options or CLI flags) said, ``None`` when silent."""
 
     ledger: str | None = None
@@ -78,8 +77,7 @@ class CliOptions:
     depends_on: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class RunConfig:
+class RunConfig(NamedTuple):
     """The resolved configuration of one run."""
 
     rootdir: Path
@@ -90,7 +88,7 @@ class RunConfig:
     batch_size: int = 500
     flush_interval: float = 1.0
     stale_after: float = 3600.0
-    sources: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, Any] = NOTHING
     cov_sources: tuple[str, ...] = ()
     base: str | None = None
     diff_file: str | None = None
@@ -104,7 +102,7 @@ class RunConfig:
     phase: str = "test"
     depends_on: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
-    prices: Mapping[str, Any] = field(default_factory=dict)
+    prices: Mapping[str, Any] = NOTHING
     progress_file: str | None = None
     stall_timeout: float = 600.0
     progress_interval: float = 5.0

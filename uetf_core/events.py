@@ -9,46 +9,40 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from uetf_core.records import Event, ExecutionRecord
 
 
-@dataclass(frozen=True)
-class RunStarted:
+class RunStarted(NamedTuple):
     """A run was created in the ledger."""
 
     run_id: str
     config: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class StateChanged:
+class StateChanged(NamedTuple):
     """A run or a worker moved from one state to another."""
 
     run_id: str
     event: Event
 
 
-@dataclass(frozen=True)
-class RecordAdded:
+class RecordAdded(NamedTuple):
     """A test attempt finished and its execution record joined the batch."""
 
     run_id: str
     record: ExecutionRecord
 
 
-@dataclass(frozen=True)
-class GateEvaluated:
+class GateEvaluated(NamedTuple):
     """A gate was judged; ``gate`` is its ``test_gate`` document."""
 
     run_id: str
     gate: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class RunFinished:
+class RunFinished(NamedTuple):
     """A run reached its final state; ``summary`` is its ``run_summary`` document."""
 
     run_id: str

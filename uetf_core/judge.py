@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import replace
 from typing import Any
 
 from uetf_core.costs import amounts
@@ -134,12 +133,11 @@ def gate_context(
         finals = {n: final for n, (final, _) in ledger.troubled(run_id).items() if n in waived}
         failed = sum(1 for final in finals.values() if final == "failed")
         errors = sum(1 for final in finals.values() if final == "error")
-        totals = replace(
-            metrics.totals,
+        totals = metrics.totals._replace(
             failed=metrics.totals.failed - failed,
             errors=metrics.totals.errors - errors,
         )
-        metrics = replace(metrics, totals=totals)
+        metrics = metrics._replace(totals=totals)
     return GateContext(
         metrics=metrics,
         coverage=coverage_figures(ledger.coverage(run_id)),
@@ -210,11 +208,11 @@ def judge_gates(
         if waiver is None or result.verdict not in (Verdict.FAILED, Verdict.ERROR):
             judged.append(result)
         elif waiver.active(today):
-            judged.append(replace(result, verdict=Verdict.WAIVED, reason=waiver.describe()))
+            judged.append(result._replace(verdict=Verdict.WAIVED, reason=waiver.describe()))
         else:
             notes.append(expired_note(waiver))
             reason = f"waiver by {waiver.owner} expired {waiver.expires.isoformat()}"
-            judged.append(replace(result, reason=result.reason or reason))
+            judged.append(result._replace(reason=result.reason or reason))
     return judged, notes
 
 

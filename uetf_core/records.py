@@ -6,13 +6,14 @@ and appended to a batch; their dictionaries are only made for output.
 The per-test classes are plain slotted dataclasses, not frozen ones: a frozen
 dataclass sets each field through ``object.__setattr__``, which makes building
 a record about four times as slow, a cost paid for every test of every run.
-Nothing mutates a record after it is built.
+Nothing mutates a record after it is built. An event, made a few times per
+run, is a named tuple (cheaper to define at import; see ``uetf_core.metrics``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from uetf_core.timeutil import iso
 
@@ -134,8 +135,7 @@ class ExecutionRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """A state transition or notable happening, as persisted in the ledger."""
 
     at: float

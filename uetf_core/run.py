@@ -11,8 +11,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from uetf_core import __version__
 from uetf_core.config import RunConfig
@@ -41,8 +40,7 @@ from uetf_core.verdict import final_exit_status
 CONTROLLER = "controller"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How a run ended: its final state, gate results, verdict and exit status."""
 
     state: RunState

@@ -12,9 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from uetf_core.errors import ConfigError
 
@@ -27,8 +26,7 @@ DEFAULT_PATH = ".uetf/waivers.toml"
 KEYS = {"gate", "test", "owner", "reason", "link", "expires"}
 
 
-@dataclass(frozen=True)
-class Waiver:
+class Waiver(NamedTuple):
     owner: str
     reason: str
     expires: dt.date

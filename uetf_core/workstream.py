@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from uetf_core import __version__
@@ -184,7 +183,7 @@ def gate_workstream(
         ledger.save_patch(run_id, {**patch, "run_id": run_id})
     results, _ = judge_gates(ledger, run_id, specs, config)
     results = [
-        replace(r, reason="; ".join(problems[:3]) + (" ..." if len(problems) > 3 else ""))
+        r._replace(reason="; ".join(problems[:3]) + (" ..." if len(problems) > 3 else ""))
         if r.spec.name == "missing_shards" and problems
         else r
         for r in results

@@ -107,7 +107,7 @@ def test_usage_error_status_ends_errored(tmp_path: Path) -> None:
 def test_invalid_config_is_refused_and_recorded(tmp_path: Path) -> None:
     """A config the schema rejects ends the run errored with the reason, nothing lost."""
     recorder = recorder_for(tmp_path)
-    object.__setattr__(recorder.config, "gate_mode", "loud")
+    recorder.config = recorder.config._replace(gate_mode="loud")
     with pytest.raises(ConfigError, match="gate_mode"):
         recorder.start()
     run = recorder.ledger.find_run(recorder.run_id)

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from uetf_core.metrics import GateContext
 
 
-@dataclass(frozen=True)
-class Skip:
+class Skip(NamedTuple):
     """The gate does not apply to this run; ``reason`` says why."""
 
     reason: str
 
 
-@dataclass(frozen=True)
-class Fault:
+class Fault(NamedTuple):
     """The gate could not be evaluated; ``reason`` says what to fix."""
 
     reason: str
@@ -34,8 +32,7 @@ Measured = "float | Skip | Fault"
 Measure = Callable[[GateContext, "str | None"], "float | Skip | Fault"]
 
 
-@dataclass(frozen=True)
-class GateKind:
+class GateKind(NamedTuple):
     """One kind of gate: its measure, unit and the operator a bare number means."""
 
     name: str

@@ -5,8 +5,7 @@ from __future__ import annotations
 import enum
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from uetf_core.gates.catalog import GATES, Fault, Skip
 from uetf_core.gates.spec import GateSpec
@@ -33,8 +32,7 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 }
 
 
-@dataclass(frozen=True)
-class GateResult:
+class GateResult(NamedTuple):
     """A gate spec with what was measured and the verdict reached."""
 
     spec: GateSpec

@@ -10,8 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from uetf_core.errors import GateSpecError
 from uetf_core.gates.catalog import GATES
@@ -26,8 +25,7 @@ _OP_VALUE = re.compile(r"^\s*([<>=!]{1,2})?\s*(\S.*?)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-@dataclass(frozen=True)
-class GateSpec:
+class GateSpec(NamedTuple):
     """One declared gate: which gate, compared how, against what, failing or warning."""
 
     name: str

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from uetf_core.metrics import RunMetrics, Totals
 from uetf_core.records import ErrorCapture, Event, ExecutionRecord
 
 
-@dataclass
 class Batch:
-    """Everything a run accumulated since its last write, written in one transaction."""
+    """Everything a run accumulated since its last write, written in one transaction.
 
-    records: list[ExecutionRecord] = field(default_factory=list)
-    errors: list[ErrorCapture] = field(default_factory=list)
-    events: list[tuple[int, Event]] = field(default_factory=list)
-    workers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # (scope, subject, name, amount, unit): custom costs, peak memory
-    costs: list[tuple[str, str, str, float, str]] = field(default_factory=list)
+    A plain class: a dataclass would compile its generated methods at every
+    pytest start (see ``uetf_core.metrics``), and a batch needs none of them.
+    """
+
+    __slots__ = ("costs", "errors", "events", "records", "workers")
+
+    def __init__(
+        self,
+        records: list[ExecutionRecord] | None = None,
+        errors: list[ErrorCapture] | None = None,
+        events: list[tuple[int, Event]] | None = None,
+        workers: dict[str, dict[str, Any]] | None = None,
+        costs: list[tuple[str, str, str, float, str]] | None = None,
+    ) -> None:
+        self.records = [] if records is None else records
+        self.errors = [] if errors is None else errors
+        self.events = [] if events is None else events
+        self.workers = {} if workers is None else workers
+        # (scope, subject, name, amount, unit): custom costs, peak memory
+        self.costs = [] if costs is None else costs
 
     def __len__(self) -> int:
         return (
@@ -31,8 +43,7 @@ class Batch:
         )
 
 
-@dataclass(frozen=True)
-class NewRun:
+class NewRun(NamedTuple):
     """The row a run starts with."""
 
     run_id: str
