@@ -64,6 +64,65 @@ def test_migration_from_version_1_keeps_data(tmp_path: Path) -> None:
     assert "runs_state" in indexes
 
 
+def _ledger_at_version_7(location: str) -> None:
+    """A ledger as UETF wrote it before a run's tasks became one row, with two runs."""
+    statements = [sql for migration in MIGRATIONS[:7] for sql in migration.split(";")]
+    rows = [
+        "INSERT INTO runs (run_id, state, started_at, heartbeat_at, pid, host, rootdir,"
+        f" uetf_version) VALUES ('20261125T000000-{n}{n}{n}{n}{n}{n}', 'passed', 1, 1, 1,"
+        " 'h', '/r', '0')"
+        for n in "ab"
+    ]
+    rows += ["INSERT INTO tests VALUES (1, 't.py::one'), (2, 't.py::two'), (3, 'u.py::three')"]
+    # The second run collected three tests, in an order other than their keys'.
+    rows += [
+        f"INSERT INTO tasks VALUES ({run}, {key}, {idx}, 'x', 'pending')"
+        for run, key, idx in [(1, 1, 0), (2, 3, 0), (2, 1, 1), (2, 2, 2)]
+    ]
+    if location.startswith("postgresql"):
+        import psycopg
+
+        from uetf_core.ledger.postgres import migration_ddl
+
+        with psycopg.connect(location, autocommit=True) as pg:
+            for sql in migration_ddl(";".join(statements)).split(";"):
+                if sql.strip():
+                    pg.execute(sql)
+            pg.execute("INSERT INTO meta VALUES ('schema_version', '7')")
+            for sql in rows:  # the runs' keys are 1 and 2, as in SQLite
+                pg.execute(sql)
+        return
+    db = sqlite3.connect(location)
+    db.executescript(";".join(statements))
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 7")
+    for sql in rows:
+        db.execute(sql)
+    db.commit()
+    db.close()
+
+
+def test_migration_to_one_row_of_tasks_keeps_every_run_s_tasks(ledger_location: str) -> None:
+    """Version 8 stores a run's tasks as one row: each run keeps its tests, in order."""
+    _ledger_at_version_7(ledger_location)
+    ledger = open_ledger(ledger_location)
+    assert ledger.schema_version() == SCHEMA_VERSION
+    first, second = "20261125T000000-aaaaaa", "20261125T000000-bbbbbb"
+    assert [t["node_id"] for t in ledger.tasks(first)] == ["t.py::one"]
+    tasks = ledger.tasks(second)
+    assert [(t["node_id"], t["index"], t["path"]) for t in tasks] == [
+        ("u.py::three", 0, "u.py"),
+        ("t.py::one", 1, "t.py"),
+        ("t.py::two", 2, "t.py"),
+    ]
+    assert ledger.totals(second).collected == 3
+    # A run started after the migration writes its tasks the new way.
+    run_id = "20261125T000000-cccccc"
+    ledger.create_run(new_run(run_id))
+    ledger.add_tasks(run_id, ["t.py::two", "t.py::one"])
+    assert [t["node_id"] for t in ledger.tasks(run_id)] == ["t.py::two", "t.py::one"]
+
+
 def test_newer_ledger_is_refused_and_untouched(tmp_path: Path) -> None:
     """A ledger from a newer UETF is refused with one line and left byte-identical."""
     path = tmp_path / "new.db"

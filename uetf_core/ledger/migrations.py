@@ -11,11 +11,17 @@ Schema versions (``PRAGMA user_version`` in SQLite):
 3. Coverage per run (totals, and per file the statements and executed lines as
    coverage.py numbits) and the commit a run tested, to find baselines.
 
+Later versions say what they change next to their SQL below.
+
 A ledger whose version is higher than ``SCHEMA_VERSION`` was written by a newer
 UETF and is refused, never downgraded or reset.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
 
 # Tests are identified across runs by a 63-bit hash of their node id
 # (see ids.test_key) so the per-record tables store an integer, not the id text.
@@ -298,6 +304,44 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX executions_run;
     CREATE INDEX executions_run_test ON executions(run_pk, test_key);
     """,
+    # 8: a run's tasks in one row: the collected tests' keys in collection order
+    # (a JSON array). A row per task cost every run start a b-tree insert per
+    # collected test, about 12,000 instructions each; a task's index is its
+    # place in the list, its path the file part of its node id, and its state
+    # was already read from the executions. ``collect_tasks`` moves the rows.
+    """
+    CREATE TABLE task_lists (
+        run_pk INTEGER NOT NULL PRIMARY KEY REFERENCES runs(pk),
+        size INTEGER NOT NULL,
+        test_keys TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def keys_text(keys: list[int]) -> str:
+    """A run's collected test keys as stored: a compact JSON array."""
+    return json.dumps(keys, separators=(",", ":"))
+
+
+def collect_tasks(db: Any) -> None:
+    """Migration 8's data: each run's task rows become its one row of tasks."""
+    runs: dict[int, list[int]] = {}
+    for run_pk, key in db.execute(
+        "SELECT run_pk, test_key FROM tasks ORDER BY run_pk, idx"
+    ).fetchall():
+        runs.setdefault(run_pk, []).append(key)
+    db.executemany(
+        "INSERT INTO task_lists (run_pk, size, test_keys) VALUES (?, ?, ?)",
+        [(run_pk, len(keys), keys_text(keys)) for run_pk, keys in runs.items()],
+    )
+    db.execute("DROP TABLE tasks")
+    # Renamed only now: PostgreSQL names a table's key index after the table.
+    db.execute("ALTER TABLE task_lists RENAME TO tasks")
+
+
+# Work a migration needs beyond its SQL, run after it in the same transaction
+# (both back ends give ``db.execute``/``executemany`` with ``?`` placeholders).
+AFTER: dict[int, Callable[[Any], None]] = {8: collect_tasks}

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from uetf_core.errors import ConfigError, LedgerError, LedgerUnreachableError
-from uetf_core.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
+from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION
 from uetf_core.ledger.sqlite import SqliteLedger
 from uetf_core.redact import redact
 
@@ -342,6 +342,8 @@ class PostgresLedger(SqliteLedger):
                 for statement in migration_ddl(MIGRATIONS[number]).split(";"):
                     if statement.strip():
                         db.execute(statement)
+                if number + 1 in AFTER:
+                    AFTER[number + 1](db)
                 db.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

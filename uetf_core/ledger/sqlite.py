@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 from uetf_core.errors import LedgerError, RunNotFoundError
 from uetf_core.ids import test_key
 from uetf_core.ledger.base import Batch, NewRun
-from uetf_core.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
+from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION, keys_text
 from uetf_core.ledger.numbits import numbits_to_nums
 from uetf_core.metrics import RunMetrics, Totals
 from uetf_core.timeutil import iso
@@ -247,6 +247,8 @@ class SqliteLedger:
                 for statement in MIGRATIONS[number].split(";"):
                     if statement.strip():
                         db.execute(statement)
+                if number + 1 in AFTER:
+                    AFTER[number + 1](db)
                 db.execute(f"PRAGMA user_version = {number + 1}")
             if version == 0:
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -336,26 +338,22 @@ class SqliteLedger:
     def add_tasks(self, run_id: str, node_ids: Sequence[str]) -> None:
         known = self._known_keys
         keys = [known.get(node_id) or test_key(node_id) for node_id in node_ids]
-        # Both tables are keyed by the test: in key order, each insert sweeps
-        # its b-tree once instead of seeking a random page per row. A node id
-        # collected twice is one task, at its first place (sorted() is stable).
-        order = sorted(range(len(keys)), key=keys.__getitem__)
-        order = [i for n, i in enumerate(order) if not n or keys[i] != keys[order[n - 1]]]
+        tests = dict(zip(keys, node_ids, strict=True))  # a node id collected twice: once
         with self.transaction() as db:
             pk = self._run_pk(run_id)
+            # In key order, the insert sweeps the tests' b-tree once instead of
+            # seeking a random page per test.
             self._insert_rows(
                 db,
                 "INSERT OR IGNORE INTO tests (test_key, node_id)",
                 "(?, ?)",
                 2,
-                ((keys[i], node_ids[i]) for i in order),
+                sorted(tests.items()),
             )
-            self._insert_rows(
-                db,
-                "INSERT INTO tasks (run_pk, test_key, idx, path, state)",
-                "(?, ?, ?, ?, 'pending')",
-                4,
-                ((pk, keys[i], i, node_ids[i].split("::", 1)[0]) for i in order),
+            # The list as collected; a repeated key is one task, at its first place.
+            db.execute(
+                "INSERT INTO tasks (run_pk, size, test_keys) VALUES (?, ?, ?)",
+                (pk, len(tests), keys_text(keys)),
             )
         # Known once committed: a rolled-back batch must insert its tests again.
         known.update(zip(node_ids, keys, strict=True))
@@ -1074,24 +1072,39 @@ class SqliteLedger:
 
     def tasks(self, run_id: str) -> list[dict[str, Any]]:
         pk = self._run_pk(run_id)
-        rows = self._query(
-            "SELECT t.test_key, t.node_id, k.idx, k.path, k.state"
-            " FROM tasks k JOIN tests t USING (test_key) WHERE k.run_pk = ? ORDER BY k.idx",
-            (pk,),
-        )
+        keys = self._task_keys(pk)
+        node_ids: dict[int, str] = {}
+        for chunk, marks in _in_chunks(list(dict.fromkeys(keys))):
+            rows = self._query(
+                f"SELECT test_key, node_id FROM tests WHERE test_key IN ({marks})", chunk
+            )
+            node_ids.update((key, node_id) for key, node_id in rows)
         # A task's state is its last attempt's outcome, read here rather than
         # written to every task at the end of every run; 'pending' if it never ran.
         final = {key: outcome for key, outcome in self._query(FINAL_ATTEMPTS, (pk,))}
-        return [
-            {
-                "run_id": run_id,
-                "node_id": row["node_id"],
-                "index": row["idx"],
-                "path": row["path"],
-                "state": final.get(row["test_key"], row["state"]),
-            }
-            for row in rows
-        ]
+        tasks = []
+        seen: set[int] = set()
+        for index, key in enumerate(keys):
+            if key not in seen:
+                seen.add(key)
+                node_id = node_ids[key]
+                tasks.append(
+                    {
+                        "run_id": run_id,
+                        "node_id": node_id,
+                        "index": index,
+                        "path": node_id.split("::", 1)[0],
+                        "state": final.get(key, "pending"),
+                    }
+                )
+        return tasks
+
+    def _task_keys(self, pk: int) -> list[int]:
+        """The test keys a run collected, in order, as collected (none if it never got
+        that far)."""
+        rows = self._query("SELECT test_keys FROM tasks WHERE run_pk = ?", (pk,))
+        keys: list[int] = json.loads(rows[0][0]) if rows else []
+        return keys
 
     def error_captures(self, run_id: str) -> list[dict[str, Any]]:
         pk = self._run_pk(run_id)
@@ -1184,7 +1197,8 @@ class SqliteLedger:
 
     def _read_totals(self, run_id: str) -> Totals:
         pk = self._run_pk(run_id)
-        collected = self._query("SELECT count(*) FROM tasks WHERE run_pk = ?", (pk,))[0][0]
+        rows = self._query("SELECT size FROM tasks WHERE run_pk = ?", (pk,))
+        collected = rows[0][0] if rows else 0
         counts = {outcome: n for outcome, (n, _) in self._attempt_outcomes(run_id).items()}
         reruns = counts.get("rerun", 0)
         repeated = self._query(
@@ -1699,13 +1713,11 @@ class SqliteLedger:
         self.create_run(run)
         with self.transaction() as db:
             new = self._run_pk(run.run_id)
+            collected: dict[int, None] = {}  # every shard's tests, once each, in shard order
             for source, label in zip(run_ids, labels, strict=True):
                 old = self._run_pk(source)
-                db.execute(
-                    "INSERT OR IGNORE INTO tasks (run_pk, test_key, idx, path, state)"
-                    " SELECT ?, test_key, idx, path, state FROM tasks WHERE run_pk = ?",
-                    (new, old),
-                )
+                row = db.execute("SELECT test_keys FROM tasks WHERE run_pk = ?", (old,)).fetchone()
+                collected.update(dict.fromkeys(json.loads(row[0]) if row else ()))
                 db.execute(
                     f"INSERT INTO executions ({EXECUTION_COLUMNS})"
                     " SELECT ?, test_key, attempt, ? || ':' || worker,"
@@ -1732,6 +1744,10 @@ class SqliteLedger:
                     " started_at, stopped_at, reason FROM workers WHERE run_pk = ?",
                     (new, label, old),
                 )
+            db.execute(
+                "INSERT INTO tasks (run_pk, size, test_keys) VALUES (?, ?, ?)",
+                (new, len(collected), keys_text(list(collected))),
+            )
 
     def set_step_state(self, run_id: str, state: str) -> None:
         with self.transaction() as db:
