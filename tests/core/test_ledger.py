@@ -185,6 +185,30 @@ def test_tasks_once_each_in_collection_order(ledger_location: str) -> None:
     assert ledger.totals(run_id).as_dict()["collected"] == 3
 
 
+def test_a_run_writes_only_the_tests_the_newest_run_did_not_have(ledger_location: str) -> None:
+    """Each test is stored once; a suite collected as before writes no test again."""
+    ledger = open_ledger(ledger_location)
+    first, second, third = (f"20261125T000000-{c * 6}" for c in "abc")
+    ledger.create_run(new_run(first))
+    ledger.add_tasks(first, ["t.py::a", "t.py::b"])
+    ledger.close()
+    ledger = open_ledger(ledger_location)  # a new process knows no test yet
+    statements: list[str] = []
+    if hasattr(ledger._db, "set_trace_callback"):  # SQLite: see what is sent
+        ledger._db.set_trace_callback(statements.append)
+    ledger.create_run(new_run(second))
+    ledger.add_tasks(second, ["t.py::b", "t.py::a"])
+    assert not [sql for sql in statements if "INTO tests" in sql]
+    ledger.create_run(new_run(third))
+    ledger.add_tasks(third, ["t.py::b", "t.py::c", "t.py::a"])
+    assert [t["node_id"] for t in ledger.tasks(third)] == ["t.py::b", "t.py::c", "t.py::a"]
+    assert [t["node_id"] for t in ledger.tasks(first)] == ["t.py::a", "t.py::b"]
+    stored = [row[0] for row in ledger._query("SELECT node_id FROM tests ORDER BY node_id")]
+    assert stored == ["t.py::a", "t.py::b", "t.py::c"]
+    if statements:
+        assert [sql for sql in statements if "INTO tests" in sql]  # c was new
+
+
 def test_a_write_rolled_back_leaves_the_next_one_whole(ledger_location: str) -> None:
     """What a failed transaction made (PostgreSQL's staging table included) is not
     assumed by the next write: the tasks are written after a rollback."""
