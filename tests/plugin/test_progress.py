@@ -121,3 +121,44 @@ def test_watch_follows_a_run_in_progress(pytester: pytest.Pytester) -> None:
     lines = watched.stdout.splitlines()
     assert any("(running)" in line for line in lines), lines
     assert lines[-1].endswith("passed; exit 0")
+
+
+def _finished_run(root: Path, durations: dict[str, float]) -> None:
+    """A passed run of ``root``'s ledger in which each test took its duration."""
+    from uetf_core.config import CliOptions, resolve_config
+    from uetf_core.records import ExecutionRecord, PhaseResult
+    from uetf_core.run import RunRecorder
+    from uetf_core.states import RunState
+
+    config = resolve_config(root, {}, CliOptions(), env={})
+    recorder = RunRecorder(open_ledger(config.ledger), config)
+    recorder.start()
+    recorder.transition(RunState.COLLECTING)
+    recorder.add_tasks(list(durations))
+    recorder.transition(RunState.RUNNING)
+    for node_id, seconds in durations.items():
+        phase = PhaseResult("passed", seconds / 3)
+        recorder.add_record(
+            ExecutionRecord(node_id, 1, "controller", "passed", phase, phase, phase, seconds, 1, 2)
+        )
+    recorder.finish(0)
+    recorder.ledger.close()
+
+
+def test_eta_follows_the_recorded_durations(tmp_path: Path) -> None:
+    """The ETA is the expected time of the tests not run yet, at this run's pace."""
+    from pytest_uetf.monitor import Progress, RunMonitor
+
+    for seconds in (50.0, 1.0, 1.0, 1.0, 1.0, 1.0):  # oldest first: only the newest 5 count
+        _finished_run(tmp_path, {"t.py::a": seconds, "t.py::b": 3.0})
+    progress = Progress()
+    progress.tests = ["t.py::a", "t.py::b"]
+    progress.begin()
+    location = str(tmp_path / ".ledger" / "uetf.db")
+    monitor = RunMonitor(location, "run", progress, lambda: [], 1, 60.0, 600.0, None)
+    monitor._ledger = open_ledger(location)
+    monitor._load_estimates()
+    monitor._ledger.close()
+    progress.add("t.py::a", "passed", progress.started + 2.0)
+    # a is expected to take 1 s, b 3 s; a took 2 s: twice as slow, so b's 3 s take 6.
+    assert monitor.snapshot(progress.started + 2.0)["eta_seconds"] == 6.0
