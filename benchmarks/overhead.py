@@ -16,11 +16,12 @@ cachegrind and the figure is the number of instructions its pytest process
 executed, with one hash seed for all: repeated counts of one command agree to
 a few tenths of a percent however busy the machine, where wall times here
 drift by a quarter between identical runs. It counts work, not waiting (disk,
-locks) or cache misses. valgrind slows a run some thirty times, so the
-suite's [tool.uetf] sets the batch and progress intervals to 60 s: a real run
-of this suite writes its batches when 500 records are due, long before a
-second passes, and ends before its first progress snapshot; under valgrind
-the default intervals would add writes a real run does not do.
+locks) or cache misses. valgrind slows a run some twenty to thirty times, so
+the suite's [tool.uetf] sets the batch and progress intervals to an hour: a
+real run of this suite writes its batches when 500 records are due, long
+before a second passes, and ends before its first progress snapshot (5 s);
+under valgrind the default intervals, or even a minute, would add writes and
+the snapshot's reading of recent runs, which a real run does not do.
 """
 
 from __future__ import annotations
@@ -324,7 +325,7 @@ def main() -> int:
             if shutil.which("valgrind") is None:
                 raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
             generate_suite(
-                root, args.tests, args.modules, "flush_interval = 60\nprogress_interval = 60\n"
+                root, args.tests, args.modules, "flush_interval = 3600\nprogress_interval = 3600\n"
             )
             rows = report_instructions(measure_instructions(chosen(root, args.extra), root), args)
         else:
