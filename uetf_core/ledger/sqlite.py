@@ -1078,12 +1078,7 @@ class SqliteLedger:
     def tasks(self, run_id: str) -> list[dict[str, Any]]:
         pk = self._run_pk(run_id)
         keys = self._task_keys(pk)
-        node_ids: dict[int, str] = {}
-        for chunk, marks in _in_chunks(list(dict.fromkeys(keys))):
-            rows = self._query(
-                f"SELECT test_key, node_id FROM tests WHERE test_key IN ({marks})", chunk
-            )
-            node_ids.update((key, node_id) for key, node_id in rows)
+        node_ids = self._names(keys)
         # A task's state is its last attempt's outcome, read here rather than
         # written to every task at the end of every run; 'pending' if it never ran.
         final = {key: outcome for key, outcome in self._query(FINAL_ATTEMPTS, (pk,))}
