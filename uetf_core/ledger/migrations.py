@@ -327,16 +327,22 @@ def keys_text(keys: list[int]) -> str:
 
 
 def collect_tasks(db: Any) -> None:
-    """Migration 8's data: each run's task rows become its one row of tasks."""
-    runs: dict[int, list[int]] = {}
-    for run_pk, key in db.execute(
-        "SELECT run_pk, test_key FROM tasks ORDER BY run_pk, idx"
-    ).fetchall():
-        runs.setdefault(run_pk, []).append(key)
-    db.executemany(
-        "INSERT INTO task_lists (run_pk, size, test_keys) VALUES (?, ?, ?)",
-        [(run_pk, len(keys), keys_text(keys)) for run_pk, keys in runs.items()],
-    )
+    """Migration 8's data: each run's task rows become its one row of tasks.
+
+    A run at a time, so that a ledger of thousands of runs is never held in
+    memory at once."""
+    runs = [row[0] for row in db.execute("SELECT DISTINCT run_pk FROM tasks").fetchall()]
+    for run_pk in runs:
+        keys = [
+            row[0]
+            for row in db.execute(
+                "SELECT test_key FROM tasks WHERE run_pk = ? ORDER BY idx", (run_pk,)
+            ).fetchall()
+        ]
+        db.execute(
+            "INSERT INTO task_lists (run_pk, size, test_keys) VALUES (?, ?, ?)",
+            (run_pk, len(keys), keys_text(keys)),
+        )
     db.execute("DROP TABLE tasks")
     # Renamed only now: PostgreSQL names a table's key index after the table.
     db.execute("ALTER TABLE task_lists RENAME TO tasks")
