@@ -326,6 +326,12 @@ def keys_text(keys: list[int]) -> str:
     return json.dumps(keys, separators=(",", ":"))
 
 
+def keys_of(row: Any) -> list[int]:
+    """The test keys of a ``SELECT test_keys FROM tasks`` row; none for no row."""
+    keys: list[int] = json.loads(row[0]) if row else []
+    return keys
+
+
 def collect_tasks(db: Any) -> None:
     """Migration 8's data: each run's task rows become its one row of tasks.
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 from uetf_core.errors import LedgerError, RunNotFoundError
 from uetf_core.ids import test_key
 from uetf_core.ledger.base import Batch, NewRun
-from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION, keys_text
+from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION, keys_of, keys_text
 from uetf_core.ledger.numbits import numbits_to_nums
 from uetf_core.metrics import RunMetrics, Totals
 from uetf_core.timeutil import iso
@@ -347,7 +347,7 @@ class SqliteLedger:
             # tests' b-tree once instead of seeking a random page each.
             newest = db.execute("SELECT test_keys FROM tasks ORDER BY run_pk DESC LIMIT 1")
             row = newest.fetchone()
-            stored = set(json.loads(row[0])) if row else set()
+            stored = set(keys_of(row))
             self._insert_rows(
                 db,
                 "INSERT OR IGNORE INTO tests (test_key, node_id)",
@@ -1103,8 +1103,7 @@ class SqliteLedger:
         """The test keys a run collected, in order, as collected (none if it never got
         that far)."""
         rows = self._query("SELECT test_keys FROM tasks WHERE run_pk = ?", (pk,))
-        keys: list[int] = json.loads(rows[0][0]) if rows else []
-        return keys
+        return keys_of(rows[0] if rows else None)
 
     def error_captures(self, run_id: str) -> list[dict[str, Any]]:
         pk = self._run_pk(run_id)
@@ -1732,7 +1731,7 @@ class SqliteLedger:
             for source, label in zip(run_ids, labels, strict=True):
                 old = self._run_pk(source)
                 row = db.execute("SELECT test_keys FROM tasks WHERE run_pk = ?", (old,)).fetchone()
-                collected.update(dict.fromkeys(json.loads(row[0]) if row else ()))
+                collected.update(dict.fromkeys(keys_of(row)))
                 db.execute(
                     f"INSERT INTO executions ({EXECUTION_COLUMNS})"
                     " SELECT ?, test_key, attempt, ? || ':' || worker,"
