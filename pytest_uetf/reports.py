@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from uetf_core.records import ErrorCapture, ExecutionRecord, PhaseResult
+from uetf_core.records import AnyRecord, ErrorCapture, ExecutionRecord, PhaseResult
 
 _EXC_TYPE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$", re.DOTALL)
 
@@ -46,6 +46,37 @@ def skip_reason(report: pytest.TestReport) -> str | None:
     return None
 
 
+def record_of(
+    setup: pytest.TestReport | None,
+    call: pytest.TestReport | None,
+    teardown: pytest.TestReport | None,
+    attempt: int,
+    worker: str,
+    cpu: float | None = None,
+) -> AnyRecord:
+    """The record of one test attempt; a ``PassedRow`` when its three phases passed."""
+    if (
+        # Most tests of most runs: three phases, each passed, not an xpass.
+        setup is not None
+        and call is not None
+        and teardown is not None
+        and setup.outcome == call.outcome == teardown.outcome == "passed"
+        and not hasattr(call, "wasxfail")
+    ):
+        return (
+            setup.nodeid,
+            attempt,
+            worker,
+            setup.duration,
+            call.duration,
+            teardown.duration,
+            setup.start,
+            teardown.stop,
+            None if cpu is None else int(cpu * 1_000_000 + 0.5) / 1_000_000,  # _microseconds
+        )
+    return build_record(setup, call, teardown, attempt, worker, cpu)
+
+
 def build_record(
     setup: pytest.TestReport | None,
     call: pytest.TestReport | None,
@@ -55,32 +86,6 @@ def build_record(
     cpu: float | None = None,
 ) -> ExecutionRecord:
     """One execution record from the (up to) three reports of one test attempt."""
-    if (
-        # Most tests of most runs: three phases, each passed, not an xpass.
-        setup is not None
-        and call is not None
-        and teardown is not None
-        and setup.outcome == call.outcome == teardown.outcome == "passed"
-        and not hasattr(call, "wasxfail")
-    ):
-        setup_duration, call_duration = setup.duration, call.duration
-        teardown_duration = teardown.duration
-        return ExecutionRecord(
-            setup.nodeid,
-            attempt,
-            worker,
-            "passed",
-            PhaseResult("passed", setup_duration),
-            PhaseResult("passed", call_duration),
-            PhaseResult("passed", teardown_duration),
-            setup_duration + call_duration + teardown_duration,
-            setup.start,
-            teardown.stop,
-            None,
-            None,
-            None,
-            _microseconds(cpu),
-        )
     first = setup or call or teardown
     last = teardown or call or setup
     assert first is not None and last is not None

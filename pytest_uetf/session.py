@@ -16,13 +16,14 @@ from pytest_uetf.costs import COST_PROPERTY, peak_rss_mb
 from pytest_uetf.monitor import Progress, RunMonitor
 from pytest_uetf.options import partial_reason
 from pytest_uetf.plugin import exit_on
-from pytest_uetf.reports import build_record, crash_record, error_capture
+from pytest_uetf.reports import build_record, crash_record, error_capture, record_of
 from uetf_core.config import RunConfig
 from uetf_core.errors import UetfError
 from uetf_core.events import GateEvaluated, RecordAdded, RunFinished, RunStarted
 from uetf_core.gates.catalog import PATCH_GATES
 from uetf_core.ledger import open_ledger
 from uetf_core.patch import current_commit, detect_patch, patch_from_diff_file
+from uetf_core.records import AnyRecord
 from uetf_core.render import gate_table, totals_line, uncovered_patch_rows, verdict_line
 from uetf_core.run import CONTROLLER, Outcome, RunRecorder
 from uetf_core.states import RunState, WorkerState
@@ -279,7 +280,7 @@ class UetfSession:
                 self._cpu_mark = mark
             else:  # measured on the xdist worker (WorkerCosts)
                 cpu = getattr(report, "uetf_cpu", None)
-            self._add(build_record(entry[0], entry[1], report, entry[2], worker, cpu))
+            self._add(record_of(entry[0], entry[1], report, entry[2], worker, cpu))
             if report.user_properties:
                 self._custom_costs(nodeid, report.user_properties)
         else:  # xdist reports a test whose worker crashed with when="???"
@@ -369,18 +370,22 @@ class UetfSession:
                 name, amount, unit = value
                 self.recorder.add_cost("test", nodeid, name, amount, unit)
 
-    def _add(self, record: Any) -> None:
+    def _add(self, record: AnyRecord) -> None:
         recorder = self.recorder
         if recorder is None:
             return
-        worker = record.worker
+        if isinstance(record, tuple):  # a PassedRow
+            node_id, worker, outcome, finished_at = record[0], record[2], "passed", record[7]
+        else:
+            node_id, worker = record.node_id, record.worker
+            outcome, finished_at = record.outcome, record.finished_at
         if worker not in self._settled_workers:
             state = recorder.worker_state(worker)
             # A crashed worker's last test is reported after the worker is recorded down.
             if state not in (WorkerState.BUSY, WorkerState.CRASHED, WorkerState.STOPPED):
                 recorder.worker(worker, WorkerState.BUSY)
             self._settled_workers.add(worker)
-        self.progress.add(record.node_id, record.outcome, record.finished_at)
+        self.progress.add(node_id, outcome, finished_at)
         if self.monitor is not None and self.monitor.stalls:
             self._drain_stalls()
         try:

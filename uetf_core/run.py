@@ -30,7 +30,7 @@ from uetf_core.ids import host_name, new_run_id
 from uetf_core.judge import judge_gates, test_waivers
 from uetf_core.ledger.background import BackgroundWriter
 from uetf_core.ledger.base import Batch, Ledger, NewRun
-from uetf_core.records import ErrorCapture, Event, ExecutionRecord
+from uetf_core.records import AnyRecord, ErrorCapture, Event, full_record
 from uetf_core.schemas import digest, validation_record
 from uetf_core.states import RunState, WorkerState, check_transition
 from uetf_core.summary import build_summary
@@ -264,17 +264,20 @@ class RunRecorder:
         self.flush()
         self._write("add_tasks", self.run_id, node_ids)
 
-    def add_record(self, record: ExecutionRecord) -> None:
+    def add_record(self, record: AnyRecord) -> None:
         """Append one test attempt to the batch; write the batch when it is due."""
         batch = self._batch
         batch.records.append(record)
-        if record.error is not None:
-            batch.errors.append(record.error)
-        worker = self._workers.get(record.worker)
+        if isinstance(record, tuple):  # a PassedRow: no error
+            worker = self._workers.get(record[2])
+        else:
+            if record.error is not None:
+                batch.errors.append(record.error)
+            worker = self._workers.get(record.worker)
         if worker is not None:
             worker["tests_run"] += 1
         if self._publish_records:
-            self.bus.publish(RecordAdded(self.run_id, record))
+            self.bus.publish(RecordAdded(self.run_id, full_record(record)))
         if len(batch.records) >= self._batch_size or time.monotonic() >= self._next_flush:
             self.flush()
 

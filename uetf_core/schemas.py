@@ -13,7 +13,6 @@ import functools
 import hashlib
 import json
 import re
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from uetf_core.errors import SchemaValidationError
@@ -31,6 +30,10 @@ def schema_id(name: str) -> str:
 
 
 def _schema_folder() -> Traversable:
+    # Imported here: most runs find their configuration's validation in the
+    # ledger and read no schema, and the import costs every pytest start.
+    from importlib import resources
+
     try:
         return resources.files("uetf_core.schema")
     except ModuleNotFoundError:

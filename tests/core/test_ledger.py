@@ -15,7 +15,15 @@ from uetf_core.errors import LedgerError, RunNotFoundError
 from uetf_core.ledger import SCHEMA_VERSION, Batch, NewRun, open_ledger
 from uetf_core.ledger.migrations import MIGRATIONS
 from uetf_core.ledger.sqlite import APPLICATION_ID
-from uetf_core.records import ErrorCapture, Event, ExecutionRecord, PhaseResult
+from uetf_core.records import (
+    AnyRecord,
+    ErrorCapture,
+    Event,
+    ExecutionRecord,
+    PassedRow,
+    PhaseResult,
+    full_record,
+)
 
 
 def new_run(run_id: str = "20261125T000000-aaaaaa", pid: int | None = None) -> NewRun:
@@ -267,29 +275,37 @@ def test_mixed_batch_keeps_order_and_every_field(ledger_location: str) -> None:
     xpassed = ExecutionRecord(
         "t.py::x", 1, "gw1", "xpassed", ok, ok, ok, 0.75, 15.0, 16.0, xfail_reason="bug 7"
     )
-    order = [
+    # What the plugin adds for a test whose three phases passed: a PassedRow.
+    compact: PassedRow = ("t.py::e", 1, "gw1", 0.25, 0.5, 0.25, 10.0, 11.0, 0.125)
+    order: list[AnyRecord] = [
         passed("t.py::a"),
+        compact,
         passed("t.py::b"),
         rerun,
         passed("t.py::d", 2),
         skipped,
+        ("t.py::f", 3, "gw0", 0.125, 0.0, 0.375, 20.0, 20.5, None),
         xpassed,
         passed("t.py::c"),
     ]
     ledger.write_batch(run_id, Batch(records=order), time.time())
     records = ledger.records(run_id)
+    full = [full_record(r) for r in order]
     assert [(r["node_id"], r["attempt"], r["outcome"]) for r in records] == [
-        (r.node_id, r.attempt, r.outcome) for r in order
+        (r.node_id, r.attempt, r.outcome) for r in full
     ]
+    assert records[1] == {**records[0], "node_id": "t.py::e", "run_id": run_id}
+    assert records[6]["duration"] == 0.5 and records[6]["cpu_seconds"] is None
+    assert records[6]["teardown"] == {"outcome": "passed", "duration": 0.375}
     first = records[0]
     assert first["worker"] == "gw1" and first["cpu_seconds"] == 0.125
     assert first["setup"] == {"outcome": "passed", "duration": 0.25}
     assert first["call"] == {"outcome": "passed", "duration": 0.5}
     assert first["duration"] == 1.0 and first["skip_reason"] is None
-    assert records[2]["call"] == {"outcome": "failed", "duration": 0.5}
-    assert records[4]["skip_reason"] == "no network" and records[4]["call"] is None
-    assert records[5]["xfail_reason"] == "bug 7"
-    assert ledger.totals(run_id).as_dict()["passed"] == 4  # t.py::d passed on its retry
+    assert records[3]["call"] == {"outcome": "failed", "duration": 0.5}
+    assert records[5]["skip_reason"] == "no network" and records[5]["call"] is None
+    assert records[7]["xfail_reason"] == "bug 7"
+    assert ledger.totals(run_id).as_dict()["passed"] == 6  # t.py::d passed on its retry
 
 
 def test_batch_roundtrip(ledger_location: str, validate) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from uetf_core.metrics import RunMetrics, Totals
-from uetf_core.records import ErrorCapture, Event, ExecutionRecord
+from uetf_core.records import AnyRecord, ErrorCapture, Event
 
 
 class Batch:
@@ -20,13 +20,14 @@ class Batch:
 
     def __init__(
         self,
-        records: list[ExecutionRecord] | None = None,
+        records: list[AnyRecord] | None = None,
         errors: list[ErrorCapture] | None = None,
         events: list[tuple[int, Event]] | None = None,
         workers: dict[str, dict[str, Any]] | None = None,
         costs: list[tuple[str, str, str, float, str]] | None = None,
     ) -> None:
-        self.records = [] if records is None else records
+        # ExecutionRecords and PassedRows, in the order the tests finished
+        self.records: list[AnyRecord] = [] if records is None else records
         self.errors = [] if errors is None else errors
         self.events = [] if events is None else events
         self.workers = {} if workers is None else workers
