@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uetf_core.config import validate_ref
-from uetf_core.diffparse import FileChange, parse_unified_diff
 from uetf_core.errors import ConfigError
 from uetf_core.timeutil import iso
+
+if TYPE_CHECKING:  # diffparse is imported when a diff is read, not at every pytest start
+    from uetf_core.diffparse import FileChange
 
 FALLBACK_BASES = ("origin/HEAD", "origin/main", "main", "master")
 ToolSink = Callable[[dict[str, Any]], None]
@@ -147,6 +149,8 @@ def detect_patch(
     sink: ToolSink | None = None,
 ) -> PatchEntry:
     """The change of the work tree against the merge-base with the base ref."""
+    from uetf_core.diffparse import FileChange, parse_unified_diff
+
     env = os.environ if env is None else env
     git = Git(cwd, sink)
     if git.run("rev-parse", "--is-inside-work-tree").returncode != 0:
@@ -229,6 +233,8 @@ def patch_from_diff_file(path: Path, root: Path) -> PatchEntry:
     Its paths are read from the top of the git work tree when there is one
     (as git writes them), else from ``root``.
     """
+    from uetf_core.diffparse import parse_unified_diff
+
     try:
         text = path.read_text("utf-8", errors="replace")
     except OSError as exc:

@@ -24,7 +24,6 @@ from uetf_core.errors import LedgerError, RunNotFoundError
 from uetf_core.ids import test_key
 from uetf_core.ledger.base import Batch, NewRun
 from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION, keys_of, keys_text
-from uetf_core.ledger.numbits import numbits_to_nums
 from uetf_core.metrics import RunMetrics, Totals
 from uetf_core.timeutil import iso
 
@@ -376,6 +375,8 @@ class SqliteLedger:
                 # of 17 (the engine's work per row falls by two fifths). The runs
                 # keep the records in their order, which later reads rely on.
                 runs: list[tuple[bool, list[tuple[Any, ...]]]] = []
+                current: list[tuple[Any, ...]] = []
+                current_plain: bool | None = None
                 for r in batch.records:
                     node_id = r[0] if isinstance(r, tuple) else r.node_id
                     key = known.get(node_id)
@@ -385,7 +386,17 @@ class SqliteLedger:
                             key = new[node_id] = test_key(node_id)
                     row: tuple[Any, ...]
                     if isinstance(r, tuple):  # a PassedRow: its values in the row's order
-                        _, attempt, worker, setup_time, call_time, teardown_time, *rest = r
+                        (
+                            _,
+                            attempt,
+                            worker,
+                            setup_time,
+                            call_time,
+                            teardown_time,
+                            start,
+                            end,
+                            cpu,
+                        ) = r
                         row = (
                             key,
                             attempt,
@@ -394,7 +405,9 @@ class SqliteLedger:
                             call_time,
                             teardown_time,
                             setup_time + call_time + teardown_time,
-                            *rest,
+                            start,
+                            end,
+                            cpu,
                         )
                         plain = True
                     else:
@@ -442,10 +455,10 @@ class SqliteLedger:
                                 r.xfail_reason,
                                 r.cpu,
                             )
-                    if runs and runs[-1][0] is plain:
-                        runs[-1][1].append(row)
-                    else:
-                        runs.append((plain, [row]))
+                    if plain is not current_plain:
+                        current, current_plain = [], plain
+                        runs.append((plain, current))
+                    current.append(row)
                 head = f"INSERT INTO executions ({EXECUTION_COLUMNS})"
                 for plain, rows in runs:
                     if plain:
@@ -573,6 +586,8 @@ class SqliteLedger:
 
     def static_analyses(self, keys: Collection[str]) -> dict[str, dict[str, Any]]:
         """Cached static analyses of source files, by key (see ``uetf_core.measure``)."""
+        from uetf_core.ledger.numbits import numbits_to_nums  # runs that measure coverage
+
         found: dict[str, dict[str, Any]] = {}
         wanted = list(keys)
         for chunk, marks in _in_chunks(wanted):
@@ -619,6 +634,8 @@ class SqliteLedger:
 
     def coverage(self, run_id: str) -> dict[str, Any] | None:
         """A run's stored coverage, or ``None`` when it measured none."""
+        from uetf_core.ledger.numbits import numbits_to_nums  # its table costs every import
+
         pk = self._run_pk(run_id)
         totals = self._query("SELECT * FROM coverage_totals WHERE run_pk = ?", (pk,))
         if not totals:
