@@ -369,11 +369,12 @@ class SqliteLedger:
             pk = self._run_pk(run_id)
             if batch.records:
                 known = self._known_keys
-                # Runs of consecutive records, each either all plainly passed or not:
-                # a passed record's four outcomes, its run and its empty reasons are
-                # constants of the statement, which binds 10 values a row instead
-                # of 17 (the engine's work per row falls by two fifths). The runs
-                # keep the records in their order, which later reads rely on.
+                # Runs of consecutive records, each either all PassedRows or all
+                # ExecutionRecords: a PassedRow's four outcomes, its run and its
+                # empty reasons are constants of the statement, which binds 10
+                # values a row instead of 17 (the engine's work per row falls by
+                # two fifths). The runs keep the records in their order, which
+                # later reads rely on.
                 runs: list[tuple[bool, list[tuple[Any, ...]]]] = []
                 current: list[tuple[Any, ...]] = []
                 current_plain: bool | None = None
@@ -410,51 +411,28 @@ class SqliteLedger:
                             cpu,
                         )
                         plain = True
-                    else:
+                    else:  # an ExecutionRecord: every column bound
                         s, c, t = r.setup, r.call, r.teardown
-                        plain = (
-                            r.outcome == "passed"
-                            and s is not None
-                            and c is not None
-                            and t is not None
-                            and s.outcome == c.outcome == t.outcome == "passed"
-                            and r.skip_reason is None
-                            and r.xfail_reason is None
+                        plain = False
+                        row = (
+                            pk,
+                            key,
+                            r.attempt,
+                            r.worker,
+                            r.outcome,
+                            s and s.outcome,
+                            s and s.duration,
+                            c and c.outcome,
+                            c and c.duration,
+                            t and t.outcome,
+                            t and t.duration,
+                            r.duration,
+                            r.started_at,
+                            r.finished_at,
+                            r.skip_reason,
+                            r.xfail_reason,
+                            r.cpu,
                         )
-                        if plain:
-                            assert s is not None and c is not None and t is not None
-                            row = (
-                                key,
-                                r.attempt,
-                                r.worker,
-                                s.duration,
-                                c.duration,
-                                t.duration,
-                                r.duration,
-                                r.started_at,
-                                r.finished_at,
-                                r.cpu,
-                            )
-                        else:
-                            row = (
-                                pk,
-                                key,
-                                r.attempt,
-                                r.worker,
-                                r.outcome,
-                                s and s.outcome,
-                                s and s.duration,
-                                c and c.outcome,
-                                c and c.duration,
-                                t and t.outcome,
-                                t and t.duration,
-                                r.duration,
-                                r.started_at,
-                                r.finished_at,
-                                r.skip_reason,
-                                r.xfail_reason,
-                                r.cpu,
-                            )
                     if plain is not current_plain:
                         current, current_plain = [], plain
                         runs.append((plain, current))
