@@ -9,6 +9,8 @@ import pytest
 
 from uetf_core.records import AnyRecord, ErrorCapture, ExecutionRecord, PhaseResult
 
+Phase = pytest.TestReport | None  # a test's setup, call or teardown report, if it came
+
 _EXC_TYPE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$", re.DOTALL)
 
 
@@ -47,12 +49,7 @@ def skip_reason(report: pytest.TestReport) -> str | None:
 
 
 def record_of(
-    setup: pytest.TestReport | None,
-    call: pytest.TestReport | None,
-    teardown: pytest.TestReport | None,
-    attempt: int,
-    worker: str,
-    cpu: float | None = None,
+    setup: Phase, call: Phase, teardown: Phase, attempt: int, worker: str, cpu: float | None = None
 ) -> AnyRecord:
     """The record of one test attempt; a ``PassedRow`` when its three phases passed."""
     if (
@@ -78,12 +75,7 @@ def record_of(
 
 
 def build_record(
-    setup: pytest.TestReport | None,
-    call: pytest.TestReport | None,
-    teardown: pytest.TestReport | None,
-    attempt: int,
-    worker: str,
-    cpu: float | None = None,
+    setup: Phase, call: Phase, teardown: Phase, attempt: int, worker: str, cpu: float | None = None
 ) -> ExecutionRecord:
     """One execution record from the (up to) three reports of one test attempt."""
     first = setup or call or teardown
