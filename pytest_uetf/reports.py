@@ -69,7 +69,7 @@ def record_of(
             teardown.duration,
             setup.start,
             teardown.stop,
-            None if cpu is None else int(cpu * 1_000_000 + 0.5) / 1_000_000,  # _microseconds
+            _microseconds(cpu),
         )
     return build_record(setup, call, teardown, attempt, worker, cpu)
 
