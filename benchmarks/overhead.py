@@ -1,7 +1,7 @@
 """Overhead of pytest --uetf against plain pytest and other reporters, in one run.
 
 Run: python benchmarks/overhead.py [--tests 5000] [--modules 50] [--rounds 5] [--coverage]
-                                   [--instructions]
+                                   [--instructions [--repeat 3]]
 
 Generates a suite of quick tests in a temporary directory, then times each
 command as a subprocess, alternating the commands every round (and rotating
@@ -9,7 +9,11 @@ their order) so that drift on the machine affects all of them alike. Prints
 the median and fastest wall time of each, its ratio to plain pytest (of the
 medians), the paired ratio (the median of each round's ratio to plain pytest in
 that round, steadier on a shared machine) and the same for CPU time.
-Commands whose plugin is not installed are skipped with a note.
+Commands whose plugin is not installed are skipped with a note. The suite's
+folder holds the suite and nothing else (UETF's ledger sits where a project's
+does, in .ledger/): pytest makes a directory node for every folder in its
+rootdir, about 0.6 million instructions each, so scratch folders left there
+by earlier commands would be charged to the later ones.
 
 With --instructions, each command instead runs once under valgrind's
 cachegrind and the figure is the number of instructions its pytest process
@@ -21,7 +25,9 @@ the suite's [tool.uetf] sets the batch and progress intervals to an hour: a
 real run of this suite writes its batches when 500 records are due, long
 before a second passes, and ends before its first progress snapshot (5 s);
 under valgrind the default intervals, or even a minute, would add writes and
-the snapshot's reading of recent runs, which a real run does not do.
+the snapshot's reading of recent runs, which a real run does not do. With
+--repeat N every command is counted N times, in a rotated order, and the
+median is reported with the spread of the counts.
 """
 
 from __future__ import annotations
@@ -83,7 +89,6 @@ def coverage_commands(root: Path, extra: list[str]) -> dict[str, list[str]]:
             "-p",
             "no:cov",
             "--uetf",
-            "--uetf-ledger={ledger}",
             "--uetf-cov=pkg",
             *extra,
         ],
@@ -131,14 +136,14 @@ def commands(root: Path, extra: list[str]) -> dict[str, list[str]]:
     off = ["-p", "no:uetf"] if has_uetf else []
     found = {
         "pytest": [*BASE, *off, *extra],
-        "pytest --junitxml": [*BASE, *off, "--junitxml", str(root / "junit.xml"), *extra],
+        "pytest --junitxml": [*BASE, *off, "--junitxml", str(_scratch(root) / "junit.xml"), *extra],
     }
     if has_uetf:
-        found["pytest --uetf"] = [*BASE, "--uetf", "--uetf-ledger={ledger}", *extra]
+        found["pytest --uetf"] = [*BASE, "--uetf", *extra]
     else:
         print("note: --uetf is not available (install this project); skipped")
     if importlib.util.find_spec("pytest_jsonreport"):
-        report = str(root / "report.json")
+        report = str(_scratch(root) / "report.json")
         found["pytest-json-report"] = [
             *BASE,
             *off,
@@ -152,13 +157,18 @@ def commands(root: Path, extra: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def _prepare(command: list[str], root: Path, ledger: Path) -> tuple[list[str], dict[str, str]]:
+def _scratch(root: Path) -> Path:
+    """A new folder beside the suite's (never in it: see the module's docstring)."""
+    folder = root.parent / "scratch"
+    folder.mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=folder))
+
+
+def _prepare(command: list[str], root: Path) -> tuple[list[str], dict[str, str]]:
     """The argument list (placeholders filled in) and environment of one run."""
-    fresh = Path(tempfile.mkdtemp(dir=root)) / "uetf.db"
+    fresh = _scratch(root) / "uetf.db"
     argv = [
-        part.replace("{ledger}", str(ledger))
-        .replace("{fresh}", str(fresh))
-        .replace("{scratch}", str(fresh.with_name(".coverage")))
+        part.replace("{fresh}", str(fresh)).replace("{scratch}", str(fresh.with_name(".coverage")))
         for part in command
     ]
     env = {
@@ -169,9 +179,9 @@ def _prepare(command: list[str], root: Path, ledger: Path) -> tuple[list[str], d
     return argv, env
 
 
-def run_once(command: list[str], root: Path, ledger: Path) -> tuple[float, float]:
+def run_once(command: list[str], root: Path) -> tuple[float, float]:
     """Wall and CPU (user + system) seconds of one run of ``command``."""
-    argv, env = _prepare(command, root, ledger)
+    argv, env = _prepare(command, root)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env, check=False)
@@ -194,29 +204,28 @@ def measure(cmds: dict[str, list[str]], root: Path, rounds: int) -> Timings:
     """
     labels = list(cmds)
     times: Timings = {label: [] for label in labels}
-    ledger = root / "ledger.db"
     for label in labels:  # warm-up: bytecode caches, page cache, the ledger's creation
-        run_once(cmds[label], root, ledger)
+        run_once(cmds[label], root)
     for r in range(rounds):
         shift = r % len(labels)
         for label in labels[shift:] + labels[:shift]:
-            times[label].append(run_once(cmds[label], root, ledger))
+            times[label].append(run_once(cmds[label], root))
     return times
 
 
-def instructions_once(command: list[str], root: Path, ledger: Path) -> int:
+def instructions_once(command: list[str], root: Path) -> int:
     """Instructions executed by the pytest process of one run of ``command``, under cachegrind.
 
     valgrind runs the program in its own process, so the log named after the
     started process's id is the pytest process's; processes it forks (git)
     log under their own ids and are not counted.
     """
-    argv, env = _prepare(command, root, ledger)
+    argv, env = _prepare(command, root)
     # One hash seed for every command: sets and dicts of strings then probe
     # alike in each run, which keeps repeated counts of one command within a few tenths of a percent
     # (what still varies: the ticks of the progress thread, which follow the clock).
     env["PYTHONHASHSEED"] = "0"
-    logs = Path(tempfile.mkdtemp(dir=root))
+    logs = _scratch(root)
     tool = [
         "valgrind",
         "--tool=cachegrind",
@@ -237,29 +246,45 @@ def instructions_once(command: list[str], root: Path, ledger: Path) -> int:
     raise SystemExit(f"no instruction count in valgrind's log of {' '.join(argv)}")
 
 
-def measure_instructions(cmds: dict[str, list[str]], root: Path) -> dict[str, int]:
-    """Each command's instruction count, after one ordinary run (bytecode, ledger, caches)."""
-    ledger = root / "ledger.db"
-    counts = {}
-    for label, command in cmds.items():
-        run_once(command, root, ledger)
-        counts[label] = instructions_once(command, root, ledger)
+Counts = dict[str, list[int]]
+
+
+def measure_instructions(cmds: dict[str, list[str]], root: Path, repeat: int) -> Counts:
+    """Each command's instruction counts, each after one ordinary run (bytecode, ledger, caches).
+
+    With ``repeat`` > 1 the order rotates each time, as the timed rounds do.
+    """
+    labels = list(cmds)
+    counts: Counts = {label: [] for label in labels}
+    for r in range(repeat):
+        shift = r % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            run_once(cmds[label], root)
+            counts[label].append(instructions_once(cmds[label], root))
     return counts
 
 
-def report_instructions(counts: dict[str, int], args: argparse.Namespace) -> dict[str, Any]:
-    """Print each command's instructions and their ratio to plain pytest's."""
-    base = counts["pytest"]
+def report_instructions(counts: Counts, args: argparse.Namespace) -> dict[str, Any]:
+    """Print each command's median count, its ratio to plain pytest's and the counts' spread."""
+    base = statistics.median(counts["pytest"])
     print(
         f"UETF overhead benchmark (instructions, valgrind): {args.tests} tests in "
-        f"{args.modules} modules, Python {platform.python_version()}, {dt.date.today()}"
+        f"{args.modules} modules, {args.repeat} count(s) each, Python "
+        f"{platform.python_version()}, {dt.date.today()}"
     )
-    print(f"{'command':<28}{'instructions':>16}{'ratio':>8}{'extra per test':>16}")
+    print(f"{'command':<28}{'instructions':>16}{'ratio':>8}{'extra per test':>16}{'spread':>9}")
     rows: dict[str, Any] = {}
-    for label, count in counts.items():
+    for label, values in counts.items():
+        count = statistics.median(values)
         per_test = (count - base) / args.tests
-        rows[label] = {"instructions": count, "ratio": count / base, "extra_per_test": per_test}
-        print(f"{label:<28}{count:>16,}{count / base:>8.3f}{per_test:>16,.0f}")
+        spread = (max(values) - min(values)) / count
+        rows[label] = {
+            "instructions": count,
+            "counts": values,
+            "ratio": count / base,
+            "extra_per_test": per_test,
+        }
+        print(f"{label:<28}{count:>16,.0f}{count / base:>8.3f}{per_test:>16,.0f}{spread:>9.2%}")
     return rows
 
 
@@ -314,10 +339,15 @@ def main() -> int:
         action="store_true",
         help="count each command's instructions under valgrind instead of timing it",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="with --instructions: count each command N times"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated suite")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more pytest args")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="uetf-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="uetf-bench-"))
+    root = work / "suite"  # the suite alone: see the module's docstring
+    root.mkdir()
     try:
         chosen = coverage_commands if args.coverage else commands
         rows: dict[str, Any]
@@ -327,7 +357,8 @@ def main() -> int:
             generate_suite(
                 root, args.tests, args.modules, "flush_interval = 3600\nprogress_interval = 3600\n"
             )
-            rows = report_instructions(measure_instructions(chosen(root, args.extra), root), args)
+            counts = measure_instructions(chosen(root, args.extra), root, args.repeat)
+            rows = report_instructions(counts, args)
         else:
             generate_suite(root, args.tests, args.modules)
             rows = report(measure(chosen(root, args.extra), root, args.rounds), args)
@@ -335,7 +366,7 @@ def main() -> int:
             args.json.write_text(json.dumps(rows, indent=2))
     finally:
         if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -76,6 +76,7 @@ class RunMonitor(threading.Thread):
         self._expected_done = 0.0
         self._counted = 0
         self._stalled_since: float | None = None
+        self._last_write: float | None = None  # the last snapshot's time; None: none yet
         self._ledger: Any = None
         self._loaded = False
         self.failed = False
@@ -84,7 +85,7 @@ class RunMonitor(threading.Thread):
 
     def run(self) -> None:
         try:
-            while not self._halt.wait(min(self.interval, 1.0)):
+            while not self._halt.wait(self._until_due(time.time())):
                 self._tick()
         except Exception as exc:  # the monitor must never take the run down
             self.failed = True
@@ -110,10 +111,33 @@ class RunMonitor(threading.Thread):
                 own.close()
             self._ledger = None
 
+    def _until_due(self, now: float) -> float:
+        """Seconds until a snapshot is due or the run would count as stalled, if sooner.
+
+        The thread sleeps until then rather than waking every second: each wake
+        takes the interpreter from the thread running the tests, and a run of
+        quick tests finishes one every few hundred microseconds, so its stall
+        deadline keeps moving and is only looked at when it could have passed.
+        """
+        snapshot_at = self._snapshot_due()
+        quiet_since = self.progress.last_finished
+        if self._stalled_since == quiet_since:
+            # This quiet spell is reported; the next one can end no sooner than
+            # a full timeout after now (a test finishing now starts it).
+            stall_at = now + self.stall_timeout
+        else:
+            stall_at = quiet_since + self.stall_timeout
+        return max(min(snapshot_at, stall_at) - now, 0.0)
+
+    def _snapshot_due(self) -> float:
+        """When the next snapshot is due: ``interval`` after the last, or after the start."""
+        last = self.progress.started if self._last_write is None else self._last_write
+        return last + self.interval
+
     def _tick(self) -> None:
         now = time.time()
         self._check_stall(now)
-        if now - getattr(self, "_last_write", self.progress.started) >= self.interval:
+        if now >= self._snapshot_due():
             self._last_write = now
             if self._ledger is None:
                 # Connect when the first snapshot is due: a run shorter than the

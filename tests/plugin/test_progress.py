@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,3 +163,56 @@ def test_eta_follows_the_recorded_durations(tmp_path: Path) -> None:
     progress.add("t.py::a", "passed", progress.started + 2.0)
     # a is expected to take 1 s, b 3 s; a took 2 s: twice as slow, so b's 3 s take 6.
     assert monitor.snapshot(progress.started + 2.0)["eta_seconds"] == 6.0
+
+
+def _counting_ticks(monitor: Any) -> list[float]:
+    """The times the monitor's thread woke to look at the run."""
+    ticks: list[float] = []
+    tick = monitor._tick
+
+    def counted() -> None:
+        ticks.append(time.time())
+        tick()
+
+    monitor._tick = counted
+    return ticks
+
+
+def test_the_monitor_sleeps_while_nothing_is_due() -> None:
+    """Tests finishing steadily, no snapshot due for an hour: the thread never wakes."""
+    from pytest_uetf.monitor import Progress, RunMonitor
+
+    progress = Progress()
+    progress.begin()
+    monitor = RunMonitor("unused", "run", progress, lambda: [], 1, 3600.0, 30.0, None)
+    ticks = _counting_ticks(monitor)
+    monitor.start()
+    for i in range(30):
+        time.sleep(0.05)
+        progress.add(f"t.py::test_{i}", "passed", time.time())
+    monitor.stop()
+    assert ticks == []
+    assert monitor.stalls == []
+
+
+def test_a_stall_is_reported_when_its_timeout_passes() -> None:
+    """No test finishes: the stall is reported at its deadline, not at the next second."""
+    from pytest_uetf.monitor import Progress, RunMonitor
+
+    alerts: list[str] = []
+    progress = Progress()
+    progress.begin()
+    running = [("t.py::test_hangs", "controller")]
+    monitor = RunMonitor(
+        "unused", "run", progress, lambda: running, 1, 3600.0, 0.4, None, alerts.append
+    )
+    ticks = _counting_ticks(monitor)
+    monitor.start()
+    time.sleep(1.3)
+    monitor.stop()
+    (stall,) = monitor.stalls  # reported once for one quiet spell
+    assert stall["running"] == running
+    assert 0.4 <= stall["seconds"] < 0.8
+    assert "t.py::test_hangs on controller" in alerts[0]
+    # At the deadline, then once a timeout later to find the spell already reported.
+    assert 2 <= len(ticks) <= 4
