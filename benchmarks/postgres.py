@@ -10,13 +10,18 @@ initdb into a temporary folder), generates a suite of quick tests, then:
 2. runs ``--writers`` ``pytest --uetf`` processes at once, all recording into one
    PostgreSQL ledger, and checks that every record arrived; prints how much longer
    the slowest took than the same runs each recording into its own SQLite file
-   (what the shared server's writes cost under contention), and than plain pytest.
+   (what the shared server's writes cost under contention), and than plain pytest;
+   the CPU seconds of the sixteen pytest processes in each case; and the time the
+   server spent executing the sixteen runs' statements (``pg_stat_database``'s
+   ``active_time`` of the ledger's database: every write and read of the runs,
+   wall time inside the server, so it includes waiting for a core).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,8 +49,14 @@ def _env() -> dict[str, str]:
     }
 
 
-def concurrent(root: Path, args: list[list[str]]) -> list[float]:
-    """Start every command at once; each one's wall time."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def concurrent(root: Path, args: list[list[str]]) -> tuple[list[float], float]:
+    """Start every command at once; each one's wall time, and their CPU seconds together."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -59,7 +70,7 @@ def concurrent(root: Path, args: list[list[str]]) -> list[float]:
         if proc.returncode != 0:
             raise SystemExit(f"a run failed: {err.decode()[-2000:]}")
         times.append(time.perf_counter() - started)
-    return times
+    return times, _children_cpu() - cpu
 
 
 def timed(root: Path, args: list[str]) -> float:
@@ -72,15 +83,16 @@ def concurrent_figures(root: Path, url: str, args: argparse.Namespace) -> None:
     """16 runs at once into one PostgreSQL ledger: nothing lost, and what it costs."""
     from uetf_core.ledger import open_ledger
 
-    plain = concurrent(root, [["-p", "no:uetf"]] * args.writers)
-    local = concurrent(
+    plain, plain_cpu = concurrent(root, [["-p", "no:uetf"]] * args.writers)
+    local, local_cpu = concurrent(
         root, [["--uetf", f"--uetf-ledger={root / f'w{i}.db'}"] for i in range(args.writers)]
     )
-    loaded = concurrent(root, [["--uetf", f"--uetf-ledger={url}"]] * args.writers)
+    loaded, loaded_cpu = concurrent(root, [["--uetf", f"--uetf-ledger={url}"]] * args.writers)
     ledger = open_ledger(url)
     runs = ledger.list_runs()
     lost = sum(args.tests - ledger.totals(r["run_id"]).passed for r in runs)
     ledger.close()
+    server_seconds, commits = _server_time(url)
     print(f"PostgreSQL ledger: {args.writers} concurrent pytest --uetf runs of {args.tests} tests")
     print(f"  runs recorded {len(runs)}, records lost {lost}")
     print(
@@ -88,6 +100,32 @@ def concurrent_figures(root: Path, url: str, args: argparse.Namespace) -> None:
         f" {max(loaded) - max(local):+.2f} s for the shared server (target: under 2 s)"
     )
     print(f"  (plain pytest, no recording, the same runs at once: {max(plain):.2f} s)")
+    print(
+        f"  CPU of the {args.writers} pytest processes: plain {plain_cpu:.2f} s, own SQLite"
+        f" files {local_cpu:.2f} s, PostgreSQL {loaded_cpu:.2f} s"
+    )
+    print(
+        f"  the server executing the runs' statements: {server_seconds:.2f} s in all"
+        f" ({commits} transactions), {server_seconds / args.writers * 1000:.0f} ms a run"
+    )
+
+
+def _server_time(url: str) -> tuple[float, int]:
+    """Seconds the server spent executing statements in the ledger's database; its commits.
+
+    A backend reports its statistics when its session ends; the runs have ended,
+    and their backends follow within moments.
+    """
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    time.sleep(2.0)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT active_time, xact_commit FROM pg_stat_database WHERE datname = %s", (name,)
+        ).fetchone()
+    assert row is not None, name
+    return float(row[0]) / 1000, int(row[1])
 
 
 def main() -> int:
