@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from uetf_core import ids
 from uetf_core.errors import LedgerError, RunNotFoundError
 from uetf_core.ledger import SCHEMA_VERSION, Batch, NewRun, open_ledger
 from uetf_core.ledger.migrations import MIGRATIONS
@@ -215,6 +216,38 @@ def test_a_run_writes_only_the_tests_the_newest_run_did_not_have(ledger_location
     assert stored == ["t.py::a", "t.py::b", "t.py::c"]
     if statements:
         assert [sql for sql in statements if "INTO tests" in sql]  # c was new
+
+
+def test_a_run_collected_as_the_newest_takes_its_keys(ledger_location: str) -> None:
+    """The same collection in a new process: the newest run's keys, in its order, with
+    their digest stored; another order or another test is keyed afresh."""
+    collected = ["t.py::a", "t.py::b", "t.py::a", "u.py::c"]
+    first, second, third = (f"20261125T000000-{c * 6}" for c in "abc")
+    ledger = open_ledger(ledger_location)
+    ledger.create_run(new_run(first))
+    ledger.add_tasks(first, collected)
+    ledger.close()
+    ledger = open_ledger(ledger_location)  # a new process knows no key yet
+    ledger.create_run(new_run(second))
+    ledger.add_tasks(second, collected)
+    assert ledger._known_keys == {node_id: ids.test_key(node_id) for node_id in collected}
+    assert [(t["node_id"], t["index"]) for t in ledger.tasks(second)] == [
+        ("t.py::a", 0),
+        ("t.py::b", 1),
+        ("u.py::c", 3),
+    ]
+    assert ledger.totals(second).collected == 3
+    ledger.write_batch(second, Batch(records=[record("u.py::c")]), time.time())
+    assert [r["node_id"] for r in ledger.records(second)] == ["u.py::c"]
+    digests = [row[0] for row in ledger._query("SELECT collection_digest FROM tasks")]
+    assert digests == [ids.collection_digest(collected)] * 2
+    # The same tests in another order, one more: not the newest run's collection.
+    changed = ["u.py::c", "t.py::b", "t.py::d", "t.py::a"]
+    ledger.create_run(new_run(third))
+    ledger.add_tasks(third, changed)
+    assert [t["node_id"] for t in ledger.tasks(third)] == changed
+    assert ledger._known_keys["t.py::d"] == ids.test_key("t.py::d")
+    assert ids.collection_digest(changed) != ids.collection_digest(collected)
 
 
 def test_a_write_rolled_back_leaves_the_next_one_whole(ledger_location: str) -> None:

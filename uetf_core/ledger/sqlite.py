@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from uetf_core.errors import LedgerError, RunNotFoundError
-from uetf_core.ids import test_key
+from uetf_core.ids import collection_digest, test_key
 from uetf_core.ledger.base import Batch, NewRun
 from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION, keys_of, keys_text
 from uetf_core.metrics import RunMetrics, Totals
@@ -339,26 +339,36 @@ class SqliteLedger:
 
     def add_tasks(self, run_id: str, node_ids: Sequence[str]) -> None:
         known = self._known_keys
-        keys = [known.get(node_id) or test_key(node_id) for node_id in node_ids]
-        tests = dict(zip(keys, node_ids, strict=True))  # a node id collected twice: once
+        digest = collection_digest(node_ids)
         with self.transaction() as db:
             pk = self._run_pk(run_id)
-            # A run's tests are written with its tasks, so the newest run's are in
-            # `tests` already: a suite collected as before looks none of them up
-            # (on PostgreSQL, sends none). In key order, the rest sweep the
-            # tests' b-tree once instead of seeking a random page each.
-            newest = db.execute("SELECT test_keys FROM tasks ORDER BY run_pk DESC LIMIT 1")
-            row = newest.fetchone()
-            stored = set(keys_of(row))
-            unseen = [(key, node_id) for key, node_id in tests.items() if key not in stored]
-            unseen.sort()  # after the filter: sorting all 5,000 cost 15 million instructions
-            self._insert_rows(
-                db, "INSERT OR IGNORE INTO tests (test_key, node_id)", "(?, ?)", 2, unseen
-            )
+            row = db.execute(
+                "SELECT test_keys, size, collection_digest FROM tasks ORDER BY run_pk DESC LIMIT 1"
+            ).fetchone()
+            if row is not None and row[2] == digest:
+                # Collected exactly as the newest run: its list holds these tests'
+                # keys in this order, and its tests are stored.
+                keys = keys_of(row)
+                size, keys_json = row[1], row[0]
+            else:
+                keys = [known.get(node_id) or test_key(node_id) for node_id in node_ids]
+                tests = dict(zip(keys, node_ids, strict=True))  # collected twice: once
+                size, keys_json = len(tests), keys_text(keys)
+                # A run's tests are written with its tasks, so the newest run's are in
+                # `tests` already: a suite collected as before looks none of them up
+                # (on PostgreSQL, sends none). In key order, the rest sweep the
+                # tests' b-tree once instead of seeking a random page each.
+                stored = set(keys_of(row))
+                unseen = [(key, node_id) for key, node_id in tests.items() if key not in stored]
+                unseen.sort()  # after the filter: sorting all 5,000 cost 15 million instructions
+                self._insert_rows(
+                    db, "INSERT OR IGNORE INTO tests (test_key, node_id)", "(?, ?)", 2, unseen
+                )
             # The list as collected; a repeated key is one task, at its first place.
             db.execute(
-                "INSERT INTO tasks (run_pk, size, test_keys) VALUES (?, ?, ?)",
-                (pk, len(tests), keys_text(keys)),
+                "INSERT INTO tasks (run_pk, size, test_keys, collection_digest)"
+                " VALUES (?, ?, ?, ?)",
+                (pk, size, keys_json, digest),
             )
         # Known once committed: a rolled-back batch must insert its tests again.
         known.update(zip(node_ids, keys, strict=True))
