@@ -622,12 +622,13 @@ class SqliteLedger:
 
     def coverage(self, run_id: str) -> dict[str, Any] | None:
         """A run's stored coverage, or ``None`` when it measured none."""
-        from uetf_core.ledger.numbits import numbits_to_nums  # its table costs every import
-
         pk = self._run_pk(run_id)
         totals = self._query("SELECT * FROM coverage_totals WHERE run_pk = ?", (pk,))
         if not totals:
             return None
+        # Imported here, by runs that measured: building its table costs every import.
+        from uetf_core.ledger.numbits import numbits_to_nums
+
         t = totals[0]
         files = [
             {
