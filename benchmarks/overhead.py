@@ -18,7 +18,7 @@ by earlier commands would be charged to the later ones.
 With --instructions, each command instead runs once under valgrind's
 cachegrind and the figure is the number of instructions its pytest process
 executed, with one hash seed for all: repeated counts of one command agree to
-a few tenths of a percent however busy the machine, where wall times here
+about a tenth of a percent however busy the machine, where wall times here
 drift by a quarter between identical runs. It counts work, not waiting (disk,
 locks) or cache misses. valgrind slows a run some twenty to thirty times, so
 the suite's [tool.uetf] sets the batch and progress intervals to an hour: a
@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -206,11 +207,16 @@ def measure(cmds: dict[str, list[str]], root: Path, rounds: int) -> Timings:
     times: Timings = {label: [] for label in labels}
     for label in labels:  # warm-up: bytecode caches, page cache, the ledger's creation
         run_once(cmds[label], root)
+    for label in _rotated(labels, rounds):
+        times[label].append(run_once(cmds[label], root))
+    return times
+
+
+def _rotated(labels: list[str], rounds: int) -> Iterator[str]:
+    """Every label once a round, the order rotated by one each round."""
     for r in range(rounds):
         shift = r % len(labels)
-        for label in labels[shift:] + labels[:shift]:
-            times[label].append(run_once(cmds[label], root))
-    return times
+        yield from labels[shift:] + labels[:shift]
 
 
 def instructions_once(command: list[str], root: Path) -> int:
@@ -222,8 +228,8 @@ def instructions_once(command: list[str], root: Path) -> int:
     """
     argv, env = _prepare(command, root)
     # One hash seed for every command: sets and dicts of strings then probe
-    # alike in each run, which keeps repeated counts of one command within a few tenths of a percent
-    # (what still varies: the ticks of the progress thread, which follow the clock).
+    # alike in each run, which keeps repeated counts of one command within a tenth of a percent
+    # (the progress thread sleeps through the run: its snapshot interval is an hour).
     env["PYTHONHASHSEED"] = "0"
     logs = _scratch(root)
     tool = [
@@ -256,11 +262,9 @@ def measure_instructions(cmds: dict[str, list[str]], root: Path, repeat: int) ->
     """
     labels = list(cmds)
     counts: Counts = {label: [] for label in labels}
-    for r in range(repeat):
-        shift = r % len(labels)
-        for label in labels[shift:] + labels[:shift]:
-            run_once(cmds[label], root)
-            counts[label].append(instructions_once(cmds[label], root))
+    for label in _rotated(labels, repeat):
+        run_once(cmds[label], root)
+        counts[label].append(instructions_once(cmds[label], root))
     return counts
 
 
