@@ -23,7 +23,7 @@ from uetf_core.events import GateEvaluated, RecordAdded, RunFinished, RunStarted
 from uetf_core.gates.catalog import PATCH_GATES
 from uetf_core.ledger import open_ledger
 from uetf_core.patch import current_commit, detect_patch, patch_from_diff_file
-from uetf_core.records import AnyRecord
+from uetf_core.records import PASSED_FINISHED_AT, PASSED_NODE_ID, PASSED_WORKER, AnyRecord
 from uetf_core.render import gate_table, totals_line, uncovered_patch_rows, verdict_line
 from uetf_core.run import CONTROLLER, Outcome, RunRecorder
 from uetf_core.states import RunState, WorkerState
@@ -375,7 +375,8 @@ class UetfSession:
         if recorder is None:
             return
         if isinstance(record, tuple):  # a PassedRow
-            node_id, worker, outcome, finished_at = record[0], record[2], "passed", record[7]
+            node_id, worker = record[PASSED_NODE_ID], record[PASSED_WORKER]
+            outcome, finished_at = "passed", record[PASSED_FINISHED_AT]
         else:
             node_id, worker = record.node_id, record.worker
             outcome, finished_at = record.outcome, record.finished_at

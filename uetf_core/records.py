@@ -15,7 +15,7 @@ run, is a named tuple (cheaper to define at import; see ``uetf_core.metrics``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from uetf_core.timeutil import iso
 
@@ -146,6 +146,10 @@ class ExecutionRecord:
 # made (``full_record``) only for whoever asks for one.
 PassedRow = tuple[str, int, str, float, float, float, float, float, float | None]
 AnyRecord = ExecutionRecord | PassedRow
+# Where code that reads one field of a PassedRow finds it.
+PASSED_NODE_ID: Final = 0
+PASSED_WORKER: Final = 2
+PASSED_FINISHED_AT: Final = 7
 
 
 def full_record(record: AnyRecord) -> ExecutionRecord:

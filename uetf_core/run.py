@@ -30,7 +30,7 @@ from uetf_core.ids import host_name, new_run_id
 from uetf_core.judge import judge_gates, test_waivers
 from uetf_core.ledger.background import BackgroundWriter
 from uetf_core.ledger.base import Batch, Ledger, NewRun
-from uetf_core.records import AnyRecord, ErrorCapture, Event, full_record
+from uetf_core.records import PASSED_WORKER, AnyRecord, ErrorCapture, Event, full_record
 from uetf_core.schemas import digest, validation_record
 from uetf_core.states import RunState, WorkerState, check_transition
 from uetf_core.summary import build_summary
@@ -269,7 +269,7 @@ class RunRecorder:
         batch = self._batch
         batch.records.append(record)
         if isinstance(record, tuple):  # a PassedRow: no error
-            worker = self._workers.get(record[2])
+            worker = self._workers.get(record[PASSED_WORKER])
         else:
             if record.error is not None:
                 batch.errors.append(record.error)

@@ -25,6 +25,7 @@ from uetf_core.ids import collection_digest, test_key
 from uetf_core.ledger.base import Batch, NewRun
 from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION, keys_of, keys_text
 from uetf_core.metrics import RunMetrics, Totals
+from uetf_core.records import PASSED_NODE_ID
 from uetf_core.timeutil import iso
 
 APPLICATION_ID = 0x55455446  # "UETF": marks a SQLite file as a ledger
@@ -389,7 +390,7 @@ class SqliteLedger:
                 current: list[tuple[Any, ...]] = []
                 current_plain: bool | None = None
                 for r in batch.records:
-                    node_id = r[0] if isinstance(r, tuple) else r.node_id
+                    node_id = r[PASSED_NODE_ID] if isinstance(r, tuple) else r.node_id
                     key = known.get(node_id)
                     if key is None:
                         key = new.get(node_id)
