@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -116,6 +117,55 @@ def test_server_restart_mid_run_loses_nothing(postgres_server: Any, postgres_url
     ledger.write_batch(run_id, batch(100), time.time())  # on a new connection
     assert ledger.totals(run_id).passed == 200
     ledger.close()
+
+
+def _record_foreign_keys(url: str) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        return [
+            row[0]
+            for row in db.execute(
+                "SELECT conname FROM pg_constraint"
+                " WHERE conrelid = 'executions'::regclass AND contype = 'f'"
+            )
+        ]
+
+
+def test_records_on_postgresql_are_not_checked_against_runs_row_by_row(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Migration 10: PostgreSQL checks a foreign key with a query per inserted record,
+    so its executions table has none; a ledger of version 9 loses it on opening, with
+    its records; a SQLite ledger keeps its (one seek per insert)."""
+    import psycopg
+
+    ledger = open_ledger(postgres_url)
+    assert _record_foreign_keys(postgres_url) == []
+    run_id = "20261127T000000-abcdef"
+    ledger.create_run(NewRun(run_id, "running", time.time(), os.getpid(), "h", "/r", "0", {}))
+    ok = PhaseResult("passed", 0.01)
+    records = [
+        ExecutionRecord(f"t.py::t{i}", 1, "c", "passed", ok, ok, ok, 0.03, 1.0, 1.1)
+        for i in range(3)
+    ]
+    ledger.write_batch(run_id, Batch(records=records), time.time())
+    ledger.close()
+    # The ledger as version 9 left it: the key back, the version one lower.
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute("ALTER TABLE executions ADD FOREIGN KEY (run_pk) REFERENCES runs(pk)")
+        db.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    assert len(_record_foreign_keys(postgres_url)) == 1
+    ledger = open_ledger(postgres_url)
+    assert ledger.schema_version() == 10
+    assert _record_foreign_keys(postgres_url) == []
+    assert ledger.totals(run_id).passed == 3
+    ledger.close()
+    local = tmp_path / "l.db"
+    open_ledger(str(local)).close()
+    with sqlite3.connect(local) as db:
+        keys = db.execute("PRAGMA foreign_key_list(executions)").fetchall()
+    assert [(row[2], row[3], row[4]) for row in keys] == [("runs", "run_pk", "pk")]
 
 
 def test_unreachable_server_spools_then_push(pytester: pytest.Pytester, postgres_url: str) -> None:

@@ -18,7 +18,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from uetf_core.errors import ConfigError, LedgerError, LedgerUnreachableError
@@ -344,6 +344,8 @@ class PostgresLedger(SqliteLedger):
                         db.execute(statement)
                 if number + 1 in AFTER:
                     AFTER[number + 1](db)
+                if number + 1 in SERVER_STEPS:
+                    SERVER_STEPS[number + 1](db)
                 db.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -370,6 +372,20 @@ class PostgresLedger(SqliteLedger):
     def _size(self) -> tuple[int, int]:
         size = self._query("SELECT pg_database_size(current_database())")[0][0]
         return int(size), 0
+
+
+def _drop_record_foreign_key(db: Any) -> None:
+    """Migration 10 on PostgreSQL: executions without its foreign key to runs."""
+    rows = db.execute(
+        "SELECT conname FROM pg_constraint"
+        " WHERE conrelid = 'executions'::regclass AND contype = 'f'"
+    ).fetchall()
+    for (name,) in rows:
+        db.execute(f'ALTER TABLE executions DROP CONSTRAINT "{name}"')
+
+
+# Steps of a numbered migration that only PostgreSQL takes, after its SQL.
+SERVER_STEPS: dict[int, Callable[[Any], None]] = {10: _drop_record_foreign_key}
 
 
 def _with_constants(rows: Iterable[Sequence[Any]], values: list[str]) -> Iterator[list[Any]]:
