@@ -8,13 +8,15 @@ initdb into a temporary folder), generates a suite of quick tests, then:
 1. times one ``pytest --uetf`` run on PostgreSQL against one on SQLite, alternating,
    medians of ``--rounds`` and the median of each pair's ratio. Target: at most 1.05x;
 2. runs ``--writers`` ``pytest --uetf`` processes at once, all recording into one
-   PostgreSQL ledger, and checks that every record arrived; prints how much longer
-   the slowest took than the same runs each recording into its own SQLite file
-   (what the shared server's writes cost under contention), and than plain pytest;
-   the CPU seconds of the sixteen pytest processes in each case; and the time the
-   server spent executing the sixteen runs' statements (``pg_stat_database``'s
-   ``active_time`` of the ledger's database: every write and read of the runs,
-   wall time inside the server, so it includes waiting for a core).
+   PostgreSQL ledger, and checks that every record arrived. Then what the shared
+   server cost: the time each run spent in its ledger writes while its tests ran
+   (its ``ledger_write_seconds``; the writes are made in place, so the run is
+   that much longer), against the same runs each writing its own SQLite file at
+   once; how much longer the slowest run took than those, and than plain pytest;
+   the CPU seconds of the pytest processes in each case, and of the server
+   (the backends that served the runs, read from ``/proc`` once they ended).
+   All of these run on one machine: on two cores, sixteen pytest processes and
+   the server take turns, so every figure includes waiting for a core.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -79,7 +82,9 @@ def timed(root: Path, args: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def concurrent_figures(root: Path, url: str, args: argparse.Namespace) -> None:
+def concurrent_figures(
+    root: Path, server: dict[str, Any], url: str, args: argparse.Namespace
+) -> None:
     """16 runs at once into one PostgreSQL ledger: nothing lost, and what it costs."""
     from uetf_core.ledger import open_ledger
 
@@ -87,14 +92,32 @@ def concurrent_figures(root: Path, url: str, args: argparse.Namespace) -> None:
     local, local_cpu = concurrent(
         root, [["--uetf", f"--uetf-ledger={root / f'w{i}.db'}"] for i in range(args.writers)]
     )
+    server_cpu = _server_cpu(server)
     loaded, loaded_cpu = concurrent(root, [["--uetf", f"--uetf-ledger={url}"]] * args.writers)
+    time.sleep(2.0)  # the runs' backends end and are counted in the server's CPU
+    server_cpu = _server_cpu(server) - server_cpu
     ledger = open_ledger(url)
     runs = ledger.list_runs()
     lost = sum(args.tests - ledger.totals(r["run_id"]).passed for r in runs)
+    shared = [_write_seconds(ledger, r["run_id"]) for r in runs]
     ledger.close()
-    server_seconds, commits = _server_time(url)
+    own = []
+    for i in range(args.writers):
+        ledger = open_ledger(str(root / f"w{i}.db"))
+        own.append(_write_seconds(ledger, ledger.list_runs()[0]["run_id"]))
+        ledger.close()
+    commits = _commits(url)
     print(f"PostgreSQL ledger: {args.writers} concurrent pytest --uetf runs of {args.tests} tests")
     print(f"  runs recorded {len(runs)}, records lost {lost}")
+    print(
+        f"  time in ledger writes while the tests ran, a run: PostgreSQL slowest"
+        f" {max(shared):.2f} s, median {statistics.median(shared):.2f} s;"
+        f" own SQLite files slowest {max(own):.2f} s, median {statistics.median(own):.2f} s"
+    )
+    print(
+        f"  the same, all {args.writers} runs together: PostgreSQL {sum(shared):.2f} s,"
+        f" own SQLite files {sum(own):.2f} s"
+    )
     print(
         f"  slowest run {max(loaded):.2f} s; each on its own SQLite file {max(local):.2f} s:"
         f" {max(loaded) - max(local):+.2f} s for the shared server (target: under 2 s)"
@@ -105,27 +128,38 @@ def concurrent_figures(root: Path, url: str, args: argparse.Namespace) -> None:
         f" files {local_cpu:.2f} s, PostgreSQL {loaded_cpu:.2f} s"
     )
     print(
-        f"  the server executing the runs' statements: {server_seconds:.2f} s in all"
-        f" ({commits} transactions), {server_seconds / args.writers * 1000:.0f} ms a run"
+        f"  the server's CPU for the runs: {server_cpu:.2f} s in all ({commits} transactions),"
+        f" {server_cpu / args.writers * 1000:.0f} ms a run"
     )
 
 
-def _server_time(url: str) -> tuple[float, int]:
-    """Seconds the server spent executing statements in the ledger's database; its commits.
+def _write_seconds(ledger: Any, run_id: str) -> float:
+    amount, _ = ledger.cost_totals(run_id)["ledger_write_seconds"]
+    return float(amount)
 
-    A backend reports its statistics when its session ends; the runs have ended,
-    and their backends follow within moments.
+
+def _server_cpu(server: dict[str, Any]) -> float:
+    """CPU seconds of the server's main process and of its ended children (the backends).
+
+    A backend's time joins its parent's once it has ended and been reaped.
     """
+    pid = (Path(server["data"]) / "postmaster.pid").read_text().split()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # utime, stime, cutime, cstime: fields 14-17 of proc(5), here from the state on
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _commits(url: str) -> int:
+    """Transactions committed in the ledger's database (a backend reports them at its end)."""
     import psycopg
 
     server, name = url.rsplit("/", 1)
-    time.sleep(2.0)
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         row = admin.execute(
-            "SELECT active_time, xact_commit FROM pg_stat_database WHERE datname = %s", (name,)
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = %s", (name,)
         ).fetchone()
     assert row is not None, name
-    return float(row[0]) / 1000, int(row[1])
+    return int(row[0])
 
 
 def main() -> int:
@@ -156,7 +190,7 @@ def main() -> int:
                 f" ratio {pg / lite:.3f}, paired {paired:.3f} (target <= 1.05)"
             )
             if not args.only_one:
-                concurrent_figures(root, new_database(server["url"]), args)
+                concurrent_figures(root, server, new_database(server["url"]), args)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -85,6 +85,9 @@ class RunRecorder:
             [] if getattr(ledger, "may_go_away", False) else None
         )
         self.spooled: tuple[str, str] | None = None  # (spool path, why) after a failover
+        # Seconds spent in ledger writes (a shared server's round trips included):
+        # recorded with the run as its ledger_write_seconds cost.
+        self.write_seconds = 0.0
 
     @property
     def ledger(self) -> Ledger:
@@ -198,16 +201,20 @@ class RunRecorder:
         """A write done at once. On a shared ledger (PostgreSQL) every write is also
         kept, so that if the server is lost for good the run can go on in a local
         spool holding all of it: the verdict never depends on the network."""
-        if self._journal is None:
-            return getattr(self._ledger, method)(*args, **kwargs)
-        self._journal.append((method, args, kwargs))
+        started = time.perf_counter()
         try:
-            return getattr(self._ledger, method)(*args, **kwargs)
-        except LedgerError:
-            try:  # a new transaction reconnects first, with back-off
+            if self._journal is None:
                 return getattr(self._ledger, method)(*args, **kwargs)
-            except LedgerError as exc:
-                return self._spool(exc)
+            self._journal.append((method, args, kwargs))
+            try:
+                return getattr(self._ledger, method)(*args, **kwargs)
+            except LedgerError:
+                try:  # a new transaction reconnects first, with back-off
+                    return getattr(self._ledger, method)(*args, **kwargs)
+                except LedgerError as exc:
+                    return self._spool(exc)
+        finally:
+            self.write_seconds += time.perf_counter() - started
 
     def _spool(self, cause: LedgerError) -> Any:
         """Replay every write of this run into a local spool; go on there."""
@@ -332,6 +339,9 @@ class RunRecorder:
                 self.worker(worker_id, WorkerState.IDLE if worker["tests_run"] else worker["state"])
             if self._workers[worker_id]["state"] not in (WorkerState.STOPPED, WorkerState.CRASHED):
                 self.worker(worker_id, WorkerState.STOPPED)
+        # The writes made while the tests ran; the few after this one are the verdict's.
+        self.settle()
+        self.add_cost("run", self.run_id, "ledger_write_seconds", round(self.write_seconds, 6), "s")
         self.flush()
         self._write("record_flips", self.run_id)
         for result in self._tools:

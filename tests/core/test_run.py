@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,30 @@ def test_records_are_written_in_batches(tmp_path: Path) -> None:
     assert recorder.ledger.records(recorder.run_id) == []
     recorder.add_record(passed("t.py::2"))
     assert len(recorder.ledger.records(recorder.run_id)) == 3
+
+
+def test_the_run_records_the_time_its_ledger_writes_took(tmp_path: Path) -> None:
+    """ledger_write_seconds: every write while the tests ran is clocked, a slow one too."""
+    recorder = recorder_for(tmp_path, batch_size=2)
+    ledger = recorder.ledger
+    write_batch = ledger.write_batch
+
+    def slow_write_batch(*args: object) -> None:  # a shared server far away
+        time.sleep(0.05)
+        write_batch(*args)  # type: ignore[arg-type]
+
+    ledger.write_batch = slow_write_batch  # type: ignore[method-assign]
+    recorder.start()
+    recorder.transition(RunState.COLLECTING)
+    recorder.add_tasks([f"t.py::t{i}" for i in range(6)])
+    recorder.transition(RunState.RUNNING)
+    for i in range(6):
+        recorder.add_record(passed(f"t.py::t{i}"))  # three batches of two
+    recorder.finish(0)
+    amount, unit = recorder.ledger.cost_totals(recorder.run_id)["ledger_write_seconds"]
+    assert unit == "s"
+    assert 0.15 <= amount < 0.15 + 2.0
+    assert amount == pytest.approx(recorder.write_seconds, abs=0.2)
 
 
 def test_illegal_run_transition_raises(tmp_path: Path) -> None:
