@@ -15,6 +15,7 @@ never leaves this module: ``location`` is the redacted URL.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import time
@@ -80,8 +81,10 @@ def migration_ddl(sql: str) -> str:
 _INSERT = re.compile(r"INSERT (OR IGNORE )?INTO (\w+) \(([^)]*)\)")
 
 
+@functools.lru_cache(maxsize=1024)
 def translate(sql: str, with_params: bool = True) -> str:
-    """One statement of the SQLite ledger in PostgreSQL's spelling."""
+    """One statement of the SQLite ledger in PostgreSQL's spelling (kept: a run sends
+    the same few dozen statements again and again)."""
     if with_params:  # psycopg reads % as the start of a placeholder
         sql = sql.replace("%", "%%").replace("?", "%s")
     sql = re.sub(r"\bIS %s", "IS NOT DISTINCT FROM %s", sql)
@@ -138,6 +141,7 @@ _COLUMNS = {
 class Row(tuple):  # type: ignore[type-arg]
     """A result row read by position or by column name, as ``sqlite3.Row`` is."""
 
+    __slots__ = ()  # a plain tuple underneath: no dict per row
     names: tuple[str, ...] = ()
 
     def __getitem__(self, key: Any) -> Any:
@@ -149,10 +153,16 @@ class Row(tuple):  # type: ignore[type-arg]
         return self.names
 
 
+# A Row class for each shape of result: a class made per query cost more than its rows.
+_ROW_KINDS: dict[tuple[str, ...], type[Row]] = {}
+
+
 def _row_factory(cursor: Any) -> Any:
     names = tuple(column.name for column in cursor.description or ())
-    kind = type("Row", (Row,), {"names": names, "__slots__": ()})
-    return lambda values: kind(values)
+    kind = _ROW_KINDS.get(names)
+    if kind is None:
+        kind = _ROW_KINDS[names] = type("Row", (Row,), {"names": names, "__slots__": ()})
+    return kind
 
 
 class _Cursor:
