@@ -36,7 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import generate_suite
+from overhead import _rotated, generate_suite, instructions_once, run_once
 
 from conftest import new_database, postgres_instance
 
@@ -162,13 +162,68 @@ def _commits(url: str) -> int:
     return int(row[0])
 
 
+def count_instructions(args: argparse.Namespace) -> int:
+    """The pytest process's instructions with each back end, and the server's CPU a run.
+
+    As ``overhead.py --instructions`` counts them (one ordinary run before each
+    count, a hash seed, batches by size: under valgrind a run lasts minutes, and
+    a flush a second would write a hundred small batches); the server is not
+    under valgrind, so its CPU is read from ``/proc`` around the ordinary runs.
+    """
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    work = Path(tempfile.mkdtemp(prefix="uetf-bench-pg-"))
+    root = work / "suite"  # the suite alone in its folder, as overhead.py keeps it
+    root.mkdir()
+    quiet = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    try:
+        generate_suite(root, args.tests, 50, "flush_interval = 3600\nprogress_interval = 3600\n")
+        with postgres_instance() as server:
+            url = new_database(server["url"])
+            cmds = {
+                "pytest": [sys.executable, *quiet, "-p", "no:uetf"],
+                "SQLite": [sys.executable, *quiet, "--uetf", f"--uetf-ledger={work / 'l.db'}"],
+                "PostgreSQL": [sys.executable, *quiet, "--uetf", f"--uetf-ledger={url}"],
+            }
+            counts: dict[str, list[int]] = {label: [] for label in cmds}
+            server_cpu: list[float] = []
+            for label in _rotated(list(cmds), args.repeat):
+                before = _server_cpu(server)
+                run_once(cmds[label], root)
+                if label == "PostgreSQL":
+                    time.sleep(1.0)  # the run's backends end and are counted
+                    server_cpu.append(_server_cpu(server) - before)
+                counts[label].append(instructions_once(cmds[label], root))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    median = {label: statistics.median(values) for label, values in counts.items()}
+    print(f"instructions of the pytest process, {args.tests} tests, median of {args.repeat}:")
+    for label, value in median.items():
+        print(f"  {label:12s} {value:>16,.0f}   {value / median['pytest']:.3f}")
+    print(
+        f"  PostgreSQL / SQLite: {median['PostgreSQL'] / median['SQLite']:.3f} (target <= 1.05);"
+        f" the server's CPU a run: {statistics.median(server_cpu) * 1000:.0f} ms"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", type=int, default=16)
     parser.add_argument("--tests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only-one", action="store_true", help="skip the concurrent runs")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count one run's instructions on each back end under valgrind instead",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="with --instructions: count each run N times"
+    )
     args = parser.parse_args()
+    if args.instructions:
+        return count_instructions(args)
     root = Path(tempfile.mkdtemp(prefix="uetf-bench-pg-"))
     try:
         generate_suite(root, args.tests, 50)
