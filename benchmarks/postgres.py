@@ -29,6 +29,7 @@ per-run target is held to where seconds scatter by more than 5%.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -190,6 +191,95 @@ def _commits(url: str) -> int:
     return int(row[0])
 
 
+def job(ledger: str, tests: int, pace: float) -> dict[str, float]:
+    """One CI job's ledger work with its tests replaced by a sleep of ``pace`` each.
+
+    The job records a run as the plugin does (start, tasks, a record per test,
+    batched, the verdict) through the same recorder and ledger. Everything but
+    the sleeps is what recording cost the job, writes waited for included.
+    """
+    from uetf_core.config import CliOptions, resolve_config
+    from uetf_core.ledger import open_ledger
+    from uetf_core.run import RunRecorder
+    from uetf_core.states import RunState, WorkerState
+
+    started = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="uetf-job-"))
+    config = resolve_config(root, {}, CliOptions(ledger=ledger), env={})
+    recorder = RunRecorder(open_ledger(ledger), config)
+    ids = [f"tests/test_mod_{i // 100:03d}.py::test_{i:05d}" for i in range(tests)]
+    recorder.start()
+    recorder.transition(RunState.COLLECTING)
+    recorder.add_tasks(ids)
+    recorder.transition(RunState.RUNNING)
+    recorder.worker("controller", WorkerState.READY)
+    recorder.worker("controller", WorkerState.BUSY)
+    slept = 0.0
+    for node_id in ids:
+        before = time.perf_counter()
+        time.sleep(pace)  # the test
+        now = time.perf_counter()
+        slept += now - before
+        end = time.time()
+        recorder.add_record(
+            (node_id, 1, "controller", 0.0, now - before, 0.0, end - pace, end, None)
+        )
+    outcome = recorder.finish(0)
+    recorder.close()
+    recorder.ledger.close()
+    shutil.rmtree(root, ignore_errors=True)
+    whole = time.perf_counter() - started
+    assert outcome.exit_status == 0, outcome
+    return {"whole": whole, "beyond": whole - slept, "writes": recorder.write_seconds}
+
+
+def emulated_jobs(server: dict[str, Any], args: argparse.Namespace) -> None:
+    """``--writers`` CI jobs at once, each as if on a machine of its own: their tests
+    sleep instead of using a core, so the cores are left to the recording and the server."""
+    scratch = Path(tempfile.mkdtemp(prefix="uetf-jobs-"))
+    try:
+        for name, ledgers in (
+            ("own SQLite files", [str(scratch / f"j{i}.db") for i in range(args.writers)]),
+            ("one PostgreSQL ledger", [new_database(server["url"])] * args.writers),
+        ):
+            # A first job of ten tests on each ledger: its schema and the config's
+            # validation are there, as in a team's ledger after its first run.
+            _jobs(ledgers, 10, args.pace)
+            results = _jobs(ledgers, args.tests, args.pace)
+            beyond = [r["beyond"] for r in results]
+            writes = [r["writes"] for r in results]
+            print(
+                f"  {name}: beyond the tests, slowest job {max(beyond):.2f} s,"
+                f" median {statistics.median(beyond):.2f} s; writes slowest"
+                f" {max(writes):.2f} s, median {statistics.median(writes):.2f} s"
+            )
+        from uetf_core.ledger import open_ledger
+
+        ledger = open_ledger(ledgers[0])
+        runs = [r for r in ledger.list_runs() if ledger.totals(r["run_id"]).collected > 10]
+        lost = sum(args.tests - ledger.totals(r["run_id"]).passed for r in runs)
+        ledger.close()
+        print(f"  runs recorded {len(runs)}, records lost {lost}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _jobs(ledgers: list[str], tests: int, pace: float) -> list[dict[str, float]]:
+    """One emulated job on each of ``ledgers``, all at once; what each reported."""
+    argv = [sys.executable, __file__, "--job", str(tests), str(pace)]
+    procs = [
+        subprocess.Popen([*argv, ledger], env=_env(), stdout=subprocess.PIPE, text=True)
+        for ledger in ledgers
+    ]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit("an emulated job failed")
+        results.append(json.loads(out))
+    return results
+
+
 def count_instructions(args: argparse.Namespace) -> int:
     """The pytest process's instructions with each back end, and the server's CPU a run.
 
@@ -252,7 +342,15 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="with --instructions: count each run N times"
     )
+    parser.add_argument(
+        "--pace", type=float, default=0.001, help="the emulated jobs' seconds a test"
+    )
+    parser.add_argument("--job", nargs=3, help=argparse.SUPPRESS)  # TESTS PACE LEDGER
     args = parser.parse_args()
+    if args.job:
+        tests, pace, ledger = args.job
+        print(json.dumps(job(ledger, int(tests), float(pace))))
+        return 0
     if args.instructions:
         return count_instructions(args)
     root = Path(tempfile.mkdtemp(prefix="uetf-bench-pg-"))
@@ -275,6 +373,11 @@ def main() -> int:
                 f"one run, median of {args.rounds}: SQLite {lite:.3f} s, PostgreSQL {pg:.3f} s,"
                 f" ratio {pg / lite:.3f}, paired {paired:.3f} (target <= 1.05)"
             )
+            print(
+                f"{args.writers} CI jobs at once, emulated ({args.tests} tests of"
+                f" {args.pace * 1000:g} ms, slept):"
+            )
+            emulated_jobs(server, args)
             if not args.only_one:
                 concurrent_figures(root, server, args)
     finally:
