@@ -168,6 +168,34 @@ def test_records_on_postgresql_are_not_checked_against_runs_row_by_row(
     assert [(row[2], row[3], row[4]) for row in keys] == [("runs", "run_pk", "pk")]
 
 
+def test_a_current_ledger_opens_without_waiting_for_the_migration_lock(
+    postgres_url: str,
+) -> None:
+    """The jobs of a build start at once: a ledger already at this schema version is
+    opened without the migration lock, so they do not queue for it one by one."""
+    import threading
+
+    import psycopg
+
+    from uetf_core.ledger.postgres import _MIGRATION_LOCK
+
+    open_ledger(postgres_url).close()  # the schema, made once
+    opened: list[bool] = []
+
+    def open_it() -> None:
+        open_ledger(postgres_url).close()
+        opened.append(True)
+
+    with psycopg.connect(postgres_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))  # a migrating job
+        opener = threading.Thread(target=open_it, daemon=True)
+        opener.start()
+        opener.join(timeout=10)
+        assert opened == [True]
+        other.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+    opener.join(timeout=10)
+
+
 def test_unreachable_server_spools_then_push(pytester: pytest.Pytester, postgres_url: str) -> None:
     pytester.makepyfile(test_demo=TESTS)
     with socket.socket() as probe:

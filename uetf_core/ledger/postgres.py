@@ -361,14 +361,21 @@ class PostgresLedger(SqliteLedger):
 
     # -- schema --------------------------------------------------------------
 
+    def _stored_version(self) -> int:
+        """The ledger's schema version as stored; 0 for a database without a ledger."""
+        if not self._query("SELECT to_regclass('meta') IS NOT NULL")[0][0]:
+            return 0
+        row = self._query("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(row[0][0]) if row else 0
+
     def _migrate(self) -> None:
+        # Nearly every open finds the ledger current: it is read without the lock,
+        # so a build's jobs starting at once do not queue for it one after another.
+        if self._stored_version() == SCHEMA_VERSION:
+            return
         with self.transaction() as db:
             db.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
-            exists = db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
-            version = 0
-            if exists:
-                row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-                version = int(row[0]) if row else 0
+            version = self._stored_version()  # again: another job may have just migrated
             if version > SCHEMA_VERSION:
                 raise LedgerError(
                     f"{self.location}: the ledger has schema version {version}, newer than this "
