@@ -359,7 +359,12 @@ def main() -> int:
     parser.add_argument(
         "--pace", type=float, default=0.001, help="the emulated jobs' seconds a test"
     )
-    parser.add_argument("--job", nargs=3, help=argparse.SUPPRESS)  # TESTS PACE LEDGER
+    parser.add_argument(
+        "--job",
+        nargs=3,
+        metavar=("TESTS", "PACE", "LEDGER"),
+        help="one emulated CI job alone, into LEDGER; its figures as JSON",
+    )
     args = parser.parse_args()
     if args.job:
         tests, pace, ledger = args.job
