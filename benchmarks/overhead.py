@@ -329,6 +329,14 @@ def report(times: Timings, args: argparse.Namespace) -> dict[str, dict[str, floa
     return rows
 
 
+def add_count_options(parser: argparse.ArgumentParser, counted: str) -> None:
+    """--instructions and --repeat, as this benchmark and postgres.py take them."""
+    parser.add_argument("--instructions", action="store_true", help=counted)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="with --instructions: count each N times"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=5000)
@@ -338,13 +346,8 @@ def main() -> int:
     parser.add_argument(
         "--coverage", action="store_true", help="compare coverage measurement with pytest-cov"
     )
-    parser.add_argument(
-        "--instructions",
-        action="store_true",
-        help="count each command's instructions under valgrind instead of timing it",
-    )
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="with --instructions: count each command N times"
+    add_count_options(
+        parser, "count each command's instructions under valgrind instead of timing it"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated suite")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more pytest args")

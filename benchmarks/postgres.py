@@ -44,7 +44,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import _rotated, generate_suite, instructions_once, run_once
+from overhead import (
+    _rotated,
+    add_count_options,
+    generate_suite,
+    instructions_once,
+    run_once,
+)
 
 from conftest import new_database, postgres_instance
 
@@ -348,13 +354,8 @@ def main() -> int:
     parser.add_argument(
         "--concurrent-rounds", type=int, default=3, help="rounds of the concurrent runs"
     )
-    parser.add_argument(
-        "--instructions",
-        action="store_true",
-        help="count one run's instructions on each back end under valgrind instead",
-    )
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="with --instructions: count each run N times"
+    add_count_options(
+        parser, "count one run's instructions on each back end under valgrind instead"
     )
     parser.add_argument(
         "--pace", type=float, default=0.001, help="the emulated jobs' seconds a test"
