@@ -69,7 +69,9 @@ def test_declared_costs_show_and_trip_max_cost(
 def test_cost_increase_against_the_baseline_and_bad_prices(git_project) -> None:  # type: ignore[no-untyped-def]
     root = git_project({"test_c.py": "def test_a(uetf_cost):\n    uetf_cost.add('calls', 10)\n"})
     assert run_pytest(root, "--uetf").returncode == 0  # the baseline at main
-    (root / "test_c.py").write_text("def test_a(uetf_cost):\n    uetf_cost.add('calls', 13)\n")
+    # A different size as well as content: within one second of the first write,
+    # an edit of the same size would leave pytest's cached bytecode looking current.
+    (root / "test_c.py").write_text("def test_a(uetf_cost):\n    uetf_cost.add('calls', 13.0)\n")
     done = run_pytest(root, "--uetf", "--uetf-base=main", "--uetf-gate=cost_increase[calls]<=20")
     assert done.returncode == 6, done.stdout
     ledger = open_ledger(str(root / ".ledger" / "uetf.db"))
