@@ -207,12 +207,12 @@ def measure(cmds: dict[str, list[str]], root: Path, rounds: int) -> Timings:
     times: Timings = {label: [] for label in labels}
     for label in labels:  # warm-up: bytecode caches, page cache, the ledger's creation
         run_once(cmds[label], root)
-    for label in _rotated(labels, rounds):
+    for label in rotated(labels, rounds):
         times[label].append(run_once(cmds[label], root))
     return times
 
 
-def _rotated(labels: list[str], rounds: int) -> Iterator[str]:
+def rotated(labels: list[str], rounds: int) -> Iterator[str]:
     """Every label once a round, the order rotated by one each round."""
     for r in range(rounds):
         shift = r % len(labels)
@@ -262,7 +262,7 @@ def measure_instructions(cmds: dict[str, list[str]], root: Path, repeat: int) ->
     """
     labels = list(cmds)
     counts: Counts = {label: [] for label in labels}
-    for label in _rotated(labels, repeat):
+    for label in rotated(labels, repeat):
         run_once(cmds[label], root)
         counts[label].append(instructions_once(cmds[label], root))
     return counts

@@ -45,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from overhead import (
-    _rotated,
     add_count_options,
     generate_suite,
     instructions_once,
+    rotated,
     run_once,
 )
 
@@ -225,12 +225,10 @@ def job(ledger: str, tests: int, pace: float) -> dict[str, float]:
     for node_id in ids:
         before = time.perf_counter()
         time.sleep(pace)  # the test
-        now = time.perf_counter()
-        slept += now - before
+        call = time.perf_counter() - before
+        slept += call
         end = time.time()
-        recorder.add_record(
-            (node_id, 1, "controller", 0.0, now - before, 0.0, end - pace, end, None)
-        )
+        recorder.add_record((node_id, 1, "controller", 0.0, call, 0.0, end - call, end, None))
     tested = time.perf_counter()
     outcome = recorder.finish(0)
     recorder.close()
@@ -276,8 +274,9 @@ def emulated_jobs(server: dict[str, Any], args: argparse.Namespace) -> None:
         from uetf_core.ledger import open_ledger
 
         ledger = open_ledger(ledgers[0])
-        runs = [r for r in ledger.list_runs() if ledger.totals(r["run_id"]).collected > 10]
-        lost = sum(args.tests - ledger.totals(r["run_id"]).passed for r in runs)
+        totals = [ledger.totals(r["run_id"]) for r in ledger.list_runs()]
+        runs = [t for t in totals if t.collected > 10]  # not the ten-test first jobs
+        lost = sum(args.tests - t.passed for t in runs)
         ledger.close()
         print(f"  runs recorded {len(runs)}, records lost {lost}")
     finally:
@@ -313,19 +312,18 @@ def count_instructions(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="uetf-bench-pg-"))
     root = work / "suite"  # the suite alone in its folder, as overhead.py keeps it
     root.mkdir()
-    quiet = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     try:
         generate_suite(root, args.tests, 50, "flush_interval = 3600\nprogress_interval = 3600\n")
         with postgres_instance() as server:
             url = new_database(server["url"])
             cmds = {
-                "pytest": [sys.executable, *quiet, "-p", "no:uetf"],
-                "SQLite": [sys.executable, *quiet, "--uetf", f"--uetf-ledger={work / 'l.db'}"],
-                "PostgreSQL": [sys.executable, *quiet, "--uetf", f"--uetf-ledger={url}"],
+                "pytest": [*BASE, "-p", "no:uetf"],
+                "SQLite": [*BASE, "--uetf", f"--uetf-ledger={work / 'l.db'}"],
+                "PostgreSQL": [*BASE, "--uetf", f"--uetf-ledger={url}"],
             }
             counts: dict[str, list[int]] = {label: [] for label in cmds}
             server_cpu: list[float] = []
-            for label in _rotated(list(cmds), args.repeat):
+            for label in rotated(list(cmds), args.repeat):
                 before = _server_cpu(server)
                 run_once(cmds[label], root)
                 if label == "PostgreSQL":
