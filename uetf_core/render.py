@@ -5,33 +5,56 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from uetf_core.gates.spec import format_number
 
-
-def _threshold(gate: dict[str, Any]) -> str:
-    unit = gate.get("unit") or ""
-    sep = " " if unit == "%" else ""
-    return f"{gate['op']} {format_number(gate['threshold'])}{sep}{unit}"
-
-
-def _measured(gate: dict[str, Any]) -> str:
-    if gate["value"] is None:
-        return "-"
-    unit = gate.get("unit") or ""
-    sep = " " if unit == "%" else ""
-    return f"{format_number(round(gate['value'], 3))}{sep}{unit}"
+def threshold(gate: dict[str, Any]) -> str:
+    """A gate's operator and threshold, every decimal the user wrote kept (up to MAX_DIGITS)."""
+    return f"{gate['op']} {figure(gate['threshold'], gate.get('unit'), MAX_DIGITS)}"
 
 
 # Shown in reports where a figure does not exist (no baseline, no coverage).
 NOTHING = "-"
+# The most decimals a measured value gets to read differently from its threshold.
+MAX_DIGITS = 6
+
+
+def _fixed(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
 
 
 def figure(value: float | None, unit: str | None, digits: int = 3) -> str:
     """A value for a report: trailing zeros dropped, a space before ``%``, NOTHING if none."""
     if value is None:
         return NOTHING
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    text = _fixed(value, digits)
     return f"{text} {unit}" if unit == "%" else f"{text}{unit or ''}"
+
+
+def telling(value: float, threshold: float | None, digits: int) -> str:
+    """``value`` with ``digits`` decimals, or more until it reads differently from ``threshold``.
+
+    A failed ``<= 1s`` gate measured at 1.003 s reads ``1.003``, not ``1``: up to
+    MAX_DIGITS decimals, then the shortest exact form; a value equal to its
+    threshold keeps ``digits``. Trailing zeros are dropped.
+    """
+    if threshold is None or value == threshold or not isinstance(value, float):
+        return _fixed(value, digits)
+    for places in range(digits, MAX_DIGITS + 1):
+        if f"{value:.{places}f}" != f"{float(threshold):.{places}f}":
+            return _fixed(value, places)
+    return repr(value)
+
+
+def measured(gate: dict[str, Any], digits: int = 3) -> str:
+    """A gate's measured value; a failed or warned one reads differently from its threshold."""
+    value = gate["value"]
+    if value is None:
+        return NOTHING
+    unit = gate.get("unit") or ""
+    if gate["verdict"] in ("failed", "warned"):
+        text = telling(value, gate.get("threshold"), digits)
+    else:
+        text = _fixed(value, digits)
+    return f"{text} {unit}" if unit == "%" else f"{text}{unit}"
 
 
 def gate_table(gates: Sequence[dict[str, Any]]) -> list[str]:
@@ -40,7 +63,7 @@ def gate_table(gates: Sequence[dict[str, Any]]) -> list[str]:
     for gate in gates:
         verdict = gate["verdict"] + (f" ({gate['reason']})" if gate.get("reason") else "")
         name = f"{gate['name']}[{gate['path']}]" if gate.get("path") else gate["name"]
-        rows.append((name, _threshold(gate), _measured(gate), verdict))
+        rows.append((name, threshold(gate), measured(gate), verdict))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return [
         f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip()

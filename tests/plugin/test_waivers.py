@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from conftest import run_pytest, uetf_summary
+from conftest import run_pytest, run_uetf, uetf_summary
 
 TESTS = """\
 def test_ok(): pass
@@ -109,3 +112,64 @@ def test_bad_waivers_file_is_one_line(project: Path, text: str, message: str) ->
     done = run_pytest(project, "--uetf")
     assert done.returncode == 4
     assert message in done.stderr and "Traceback" not in done.stderr + done.stdout
+
+
+REPORTS = ("markdown", "github", "json", "html", "junit", "cobertura")
+WAIVED_TEST = """\
+[[waiver]]
+test = "test_w.py::test_known_broken"
+owner = "alice"
+reason = "fixed upstream in 2.1"
+expires = 2999-01-01
+"""
+
+
+def test_waived_failure_in_every_report(project: Path, validate) -> None:  # type: ignore[no-untyped-def]
+    """A waived failing test passes the run, and every report lists it apart as waived."""
+    waivers(project, WAIVED_TEST)
+    out = project / "out"
+    summary = out / "step-summary.md"
+    done = run_pytest(
+        project,
+        "--uetf",
+        "--uetf-cov=.",
+        "--uetf-gate=pass_rate>=100",
+        *[f"--uetf-report={fmt}:{out / fmt}" for fmt in REPORTS if fmt != "github"],
+        "--uetf-report=github",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "1 failed, 1 passed" in done.stdout  # pytest's own summary is not lost
+    node = "test_w.py::test_known_broken"
+
+    report = json.loads((out / "json").read_text())
+    validate("gate_report", report)
+    assert [(f["node_id"], f["classification"]) for f in report["failures"]] == [(node, "waived")]
+
+    escaped = r"test\_w\.py\:\:test\_known\_broken"
+    for markdown in ((out / "markdown").read_text(), summary.read_text()):
+        waived_section = markdown.split("Waived failures: 1", 1)[1].split("</details>", 1)[0]
+        assert f"| {escaped} | failed |" in waived_section
+        assert "Failures:" not in markdown  # no unexcused failure section
+
+    page = (out / "html").read_text()
+    assert re.search(
+        r"<h2>Waived failures \(1\)</h2>.*?kind-waived.*?" + re.escape(node), page, re.DOTALL
+    )
+    assert "<h2>Failures" not in page
+
+    (case,) = ET.parse(out / "junit").getroot().findall("testcase/failure")
+    assert case.get("message", "").startswith("[waived] ")
+    assert ET.parse(out / "cobertura").getroot().tag == "coverage"
+
+    annotations = [line for line in done.stdout.splitlines() if line.startswith("::")]
+    assert [a.split(" ", 1)[0] for a in annotations] == ["::notice"]
+    assert "title=waived failed%3A test_w.py%3A%3Atest_known_broken" in annotations[0]
+
+    later = run_uetf(project, "report", "last", "--format=markdown")
+    assert later.returncode == 0, later.stderr
+    assert later.stdout == (out / "markdown").read_text()
+    shown = run_uetf(project, "show")
+    assert shown.returncode == 0, shown.stderr
+    assert "waived failures (1):\n  test_w.py::test_known_broken failed" in shown.stdout

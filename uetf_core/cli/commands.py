@@ -16,10 +16,12 @@ from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import Verdict, overall_verdict
 from uetf_core.gates.spec import GateSpec
 from uetf_core.ids import host_name
-from uetf_core.judge import judge_gates
+from uetf_core.judge import find_baseline, judge_gates
 from uetf_core.ledger import SCHEMA_VERSION, open_ledger
 from uetf_core.ledger.sqlite import SqliteLedger
 from uetf_core.render import gate_table, totals_line
+from uetf_core.reports import text
+from uetf_core.reports.document import failure_rows, patch_lines
 from uetf_core.schemas import validate
 from uetf_core.summary import build_summary
 from uetf_core.verdict import final_exit_status
@@ -108,20 +110,40 @@ def show(args: argparse.Namespace) -> int:
     print(f"duration  {'-' if duration is None else f'{duration:.2f} s'}")
     print(f"exit      {summary['exit_status']}")
     print(f"host      {summary['host']} (pid {summary['pid']})")
+    print(f"commit    {_commit(summary, run)}")
+    print(f"baseline  {_baseline(ledger, summary)}")
     print(f"tests     {totals_line(summary['totals'])}")
     if summary["gates"]:
         print()
         for row in gate_table(summary["gates"]):
             print(row)
-    errors = ledger.error_captures(run["run_id"])
-    if errors:
-        print()
-        print("failures:")
-        for error in errors:
-            place = f" ({error['path']}:{error['lineno']})" if error["path"] else ""
-            message = error["message"].splitlines()[0] if error["message"] else ""
-            print(f"  {error['node_id']} [{error['phase']}] {error['exc_type']}: {message}{place}")
+    stored = ledger.coverage(run["run_id"]) if summary["patch"] else None
+    for rows in (
+        text.coverage_rows(summary["coverage"]),
+        text.patch_rows(patch_lines(summary["patch"], stored)),
+        text.failure_rows(failure_rows(ledger, run["run_id"], summary)),
+    ):
+        if rows:
+            print()
+            for row in rows:
+                print(row)
     return int(ExitCode.OK)
+
+
+def _commit(summary: dict[str, Any], run: dict[str, Any]) -> str:
+    commit = str(summary.get("head_commit") or "")
+    if not commit:
+        return "- (not a git work tree)"
+    # The branch is shown once the ledger's run row carries it.
+    branch = summary.get("branch") or run.get("branch")
+    return commit[:12] + (f" on branch {branch}" if branch else "")
+
+
+def _baseline(ledger: SqliteLedger, summary: dict[str, Any]) -> str:
+    if summary["baseline_run_id"]:
+        return str(summary["baseline_run_id"])
+    _, why = find_baseline(ledger, summary["run_id"], None, summary["patch"])
+    return "- (" + why.removeprefix("no baseline: ") + ")"
 
 
 def _specs(config: dict[str, Any] | None) -> list[GateSpec]:

@@ -10,10 +10,33 @@ WIDTH = 320
 HEIGHT = 120
 PAD_X = 36
 PAD_Y = 14
+# A flat series is drawn in a band this fraction of its value above and below it.
+FLAT_BAND = 0.05
 
 
 def _label(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value)}"
+    # Four significant digits keep the two ends of a narrow band apart (0.0475, 0.0525).
+    if value == int(value) or abs(value) >= 1000:
+        return f"{round(value)}"
+    return f"{value:.4g}"
+
+
+def axis(values: Sequence[float], unit: str = "") -> tuple[float, float]:
+    """The low and high ends of a chart's axis for ``values`` (at least one).
+
+    A flat series gets a narrow band around its value, so the line sits mid-height
+    and the labels stay near the figures; a percentage never leaves 0-100 and a
+    series that is never negative (durations, counts) never gets a negative end.
+    """
+    low, high = min(values), max(values)
+    if high == low:
+        pad = abs(high) * FLAT_BAND or 1.0
+        low, high = high - pad, high + pad
+        if min(values) >= 0:
+            low = max(low, 0.0)
+    if unit.strip() == "%":
+        low, high = max(low, 0.0), min(high, 100.0)
+    return low, high
 
 
 def trend_svg(title: str, points: Sequence[tuple[str, float | None]], unit: str = "") -> str:
@@ -27,9 +50,7 @@ def trend_svg(title: str, points: Sequence[tuple[str, float | None]], unit: str 
     )
     if not known:
         return head + f'<text x="{PAD_X}" y="{HEIGHT // 2}">no data yet</text></svg>'
-    low, high = min(known), max(known)
-    if high == low:  # one value, or a flat line: draw it mid-height on a 0-based axis
-        low, high = (0.0, high * 2) if high > 0 else (high - 1, high + 1)
+    low, high = axis(known, unit)
     span_x = WIDTH - PAD_X - 8
     span_y = HEIGHT - 2 * PAD_Y - 6
     step = span_x / max(len(points) - 1, 1)

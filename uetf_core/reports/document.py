@@ -9,6 +9,7 @@ reason.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from uetf_core.judge import find_baseline
@@ -31,9 +32,8 @@ def pass_rate(totals: dict[str, int]) -> float | None:
     return round(100.0 * (executed - totals["failed"] - totals["errors"]) / executed, 2)
 
 
-def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
-    """The ``gate_report`` document of ``run_id``."""
-    summary = build_summary(ledger, run_id)
+def failure_rows(ledger: Ledger, run_id: str, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The summary's failures with where they failed, and the collection errors after them."""
     rootdir = summary["rootdir"]
     errors: dict[str, dict[str, Any]] = {}
     for error in ledger.error_captures(run_id):
@@ -66,6 +66,13 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
                     "traceback": error["traceback"][-TRACEBACK_CHARS:],
                 }
             )
+    return failures
+
+
+def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
+    """The ``gate_report`` document of ``run_id``."""
+    summary = build_summary(ledger, run_id)
+    failures = failure_rows(ledger, run_id, summary)
     history = ledger.history(run_id, TREND_RUNS)
     return {
         "run_id": run_id,
@@ -83,7 +90,9 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "gates": summary["gates"],
         "failures": failures,
         "coverage": summary["coverage"],
-        "patch": _patch(summary["patch"], ledger.coverage(run_id) if summary["patch"] else None),
+        "patch": patch_lines(
+            summary["patch"], ledger.coverage(run_id) if summary["patch"] else None
+        ),
         "slowest": [
             {
                 "node_id": row["node_id"],
@@ -105,6 +114,18 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
             for run in history
         ],
     }
+
+
+def patch_percent(patch: Mapping[str, Any]) -> float | None:
+    """Percent of the change's measured executable lines that ran; None when there are none.
+
+    Counted as the patch_coverage gate counts: lines of measured files only.
+    """
+    covered: int = sum(b - a + 1 for f in patch["files"] for a, b in f["covered_lines"])
+    missed: int = sum(b - a + 1 for f in patch["files"] for a, b in f["uncovered_lines"])
+    if covered + missed == 0:
+        return None
+    return round(100.0 * covered / (covered + missed), 2)
 
 
 def _verdict(summary: dict[str, Any]) -> str:
@@ -130,7 +151,9 @@ def _relative(path: str, rootdir: str) -> str:
     return path
 
 
-def _patch(patch: dict[str, Any] | None, coverage: dict[str, Any] | None) -> dict[str, Any] | None:
+def patch_lines(
+    patch: dict[str, Any] | None, coverage: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """The change: per file its added lines, and which of them ran and which did not."""
     if patch is None:
         return None

@@ -2,7 +2,8 @@
 
 Annotations are workflow commands printed on standard output. GitHub shows
 only a few per step, so they are capped (failures first, then uncovered
-changed lines) and one notice says how many more the summary holds.
+changed lines) and one notice says how many more the summary holds. Warnings
+and notices (waived failures) share one cap.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from uetf_core.reports.escape import workflow_data, workflow_property
 
 MAX_ERRORS = 10
 MAX_WARNINGS = 10
+# A new failure blocks the change; one that was already failing, or flips, is a warning;
+# a waived one is excused and only noted. Any other kind is a warning, never a crash.
+ANNOTATION = {"new": "error", "pre-existing": "warning", "flaky": "warning", "waived": "notice"}
 
 
 def _command(kind: str, message: str, **properties: object) -> str:
@@ -29,7 +33,7 @@ def workflow_commands(report: dict[str, Any]) -> list[str]:
     errors: list[str] = []
     warnings: list[str] = []
     for failure in report["failures"]:
-        kind = "warning" if failure["classification"] != "new" else "error"
+        kind = ANNOTATION.get(failure["classification"], "warning")
         title = f"{failure['classification']} {failure['outcome']}: {failure['node_id']}"
         message = failure["message"] or failure["outcome"]
         command = _command(

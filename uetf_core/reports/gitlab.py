@@ -58,6 +58,9 @@ def render_junit(ledger: Ledger, run_id: str, report: dict[str, Any]) -> str:
     for capture in ledger.error_captures(run_id):
         errors.setdefault((capture["node_id"], capture["attempt"]), capture)
     results = ledger.final_results(run_id)
+    # JUnit has no place for a failure's kind; its message carries it, so a waived
+    # or pre-existing failure does not read as a new one in GitLab's test view.
+    kinds = {f["node_id"]: f["classification"] for f in report["failures"]}
     totals = report["totals"]
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
@@ -74,6 +77,8 @@ def render_junit(ledger: Ledger, run_id: str, report: dict[str, Any]) -> str:
         if outcome in ("failed", "error"):
             error = errors.get((node_id, attempt))
             message = f"{error['exc_type']}: {error['message']}" if error else outcome
+            kind = kinds.get(node_id, "new")
+            message = message if kind == "new" else f"[{kind}] {message}"
             tag = "failure" if outcome == "failed" else "error"
             inner = _problem(tag, message, error["traceback"] if error else None)
         elif outcome in ("skipped", "xfailed"):

@@ -8,12 +8,13 @@ from a CI artifact, a mail attachment or a laptop without a network.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from uetf_core.render import NOTHING, figure, format_ranges
+from uetf_core.render import NOTHING, figure, format_ranges, measured, threshold
 from uetf_core.reports.charts import trend_svg
 from uetf_core.reports.escape import html_text as h
+from uetf_core.reports.kinds import group_failures
 from uetf_core.reports.markdown import headline
 
 # Lines of source shown around an uncovered range, and at most per file.
@@ -39,7 +40,7 @@ code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:#f6f8fa;padding:8px;overflow:auto;white-space:pre-wrap;word-break:break-word}
 details{margin:4px 0}summary{cursor:pointer}
 .kind{display:inline-block;padding:0 6px;border-radius:10px;font-size:12px;background:#eaeef2}
-.kind-new{background:#ffebe9}.kind-flaky{background:#fff8c5}
+.kind-new{background:#ffebe9}.kind-flaky{background:#fff8c5}.kind-waived{background:#ddf4ff}
 .src{border:1px solid #d0d7de;margin:6px 0 14px}
 .src div{white-space:pre;font:12px/1.5 ui-monospace,Menlo,Consolas,monospace;
 padding:0 8px}
@@ -120,10 +121,9 @@ def _gates(gates: Sequence[dict[str, Any]]) -> str:
     for g in gates:
         name = g["name"] + (f"[{g['path']}]" if g.get("path") else "")
         reason = f": {g['reason']}" if g.get("reason") else ""
-        threshold = _value(g["threshold"], g.get("unit"))
         rows.append(
-            f"<tr><td><code>{h(name)}</code></td><td>{h(g['op'])} {threshold}"
-            f'</td><td class="num">{_value(g["value"], g.get("unit"))}</td>'
+            f"<tr><td><code>{h(name)}</code></td><td>{h(threshold(g))}"
+            f'</td><td class="num">{h(measured(g))}</td>'
             f'<td class="v-{h(g["verdict"])}">{h(g["verdict"])}{h(reason)}</td></tr>'
         )
     rows.append("</tbody></table>")
@@ -131,20 +131,29 @@ def _gates(gates: Sequence[dict[str, Any]]) -> str:
 
 
 def _failures(failures: Sequence[dict[str, Any]]) -> list[str]:
-    if not failures:
-        return []
-    out = [f"<h2>Failures ({len(failures)})</h2>"]
-    order = {"new": 0, "pre-existing": 1, "flaky": 2}
-    for f in sorted(failures, key=lambda f: (order[f["classification"]], f["node_id"])):
-        where = f" at <code>{h(f['path'])}:{h(f['line'])}</code>" if f["path"] else ""
-        out.append(
-            f'<details><summary><span class="kind kind-{h(f["classification"])}">'
-            f"{h(f['classification'])}</span> {h(f['outcome'])} <code>{h(f['node_id'])}</code>"
-            f"{': ' + h(f['message']) if f['message'] else ''}</summary>"
-            f"<p>baseline: {h(f['baseline_outcome'] or 'not run')}{where}</p>"
-            f"<pre>{h(f['traceback'] or '(no traceback recorded)')}</pre></details>"
-        )
+    groups = group_failures(failures)
+    out = []
+    shown = [f for kind, group in groups.items() if kind != "waived" for f in group]
+    if shown:
+        out.append(f"<h2>Failures ({len(shown)})</h2>")
+        out += [_failure(f) for f in shown]
+    waived = groups.get("waived", [])
+    if waived:
+        out.append(f"<h2>Waived failures ({len(waived)})</h2>")
+        out.append("<p>Excused by a waiver until its date: they count for no gate.</p>")
+        out += [_failure(f) for f in waived]
     return out
+
+
+def _failure(f: Mapping[str, Any]) -> str:
+    where = f" at <code>{h(f['path'])}:{h(f['line'])}</code>" if f["path"] else ""
+    return (
+        f'<details><summary><span class="kind kind-{h(f["classification"])}">'
+        f"{h(f['classification'])}</span> {h(f['outcome'])} <code>{h(f['node_id'])}</code>"
+        f"{': ' + h(f['message']) if f['message'] else ''}</summary>"
+        f"<p>baseline: {h(f['baseline_outcome'] or 'not run')}{where}</p>"
+        f"<pre>{h(f['traceback'] or '(no traceback recorded)')}</pre></details>"
+    )
 
 
 def _read_source(rootdir: str, path: str) -> list[str] | None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from uetf_core.render import NOTHING, figure, format_ranges
+from uetf_core.render import NOTHING, format_ranges, measured, threshold
 from uetf_core.reports.escape import markdown_block, markdown_inline
+from uetf_core.reports.kinds import UNEXCUSED, group_failures
 
 MARKER = "<!-- uetf-report -->"
 LIMIT = 65_536  # GitHub's maximum comment body, in characters
@@ -33,6 +34,7 @@ def render_markdown(report: dict[str, Any], limit: int = LIMIT) -> str:
     head = [MARKER, headline(report), "", _facts(report), "", *_gate_rows(report), ""]
     sections = [
         _failures(report),
+        _waived(report),
         _tracebacks(report),
         _patch(report),
         _slowest(report),
@@ -107,10 +109,6 @@ def _facts(report: dict[str, Any]) -> str:
     return " · ".join(facts)
 
 
-def _number(value: float | None, unit: str | None) -> str:
-    return figure(value, unit, digits=2)
-
-
 def _gate_rows(report: dict[str, Any]) -> list[str]:
     gates = report["gates"]
     if not gates:
@@ -122,9 +120,8 @@ def _gate_rows(report: dict[str, Any]) -> list[str]:
         if gate.get("reason"):
             verdict += f": {gate['reason']}"
         rows.append(
-            f"| {markdown_inline(name)} | {markdown_inline(gate['op'])}"
-            f" {_number(gate['threshold'], gate.get('unit'))}"
-            f" | {_number(gate['value'], gate.get('unit'))} | {markdown_inline(verdict, 300)} |"
+            f"| {markdown_inline(name)} | {markdown_inline(threshold(gate))}"
+            f" | {measured(gate, digits=2)} | {markdown_inline(verdict, 300)} |"
         )
     return rows
 
@@ -137,20 +134,34 @@ def _details(summary: str, header: Sequence[str] = ()) -> str:
 
 
 def _failures(report: dict[str, Any]) -> Section | None:
-    failures = report["failures"]
-    if not failures:
+    groups = group_failures(report["failures"])
+    shown = [f for kind, group in groups.items() if kind != "waived" for f in group]
+    if not shown:
         return None
-    counts = {kind: 0 for kind in ("new", "pre-existing", "flaky")}
-    for f in failures:
-        counts[f["classification"]] += 1
+    counts = {kind: len(groups.get(kind, ())) for kind in UNEXCUSED}
+    counts.update({kind: len(group) for kind, group in groups.items() if kind != "waived"})
     summary = "Failures: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())
-    order = {"new": 0, "pre-existing": 1, "flaky": 2}
     rows = [
-        f"| {markdown_inline(f['node_id'], 200)} | {f['classification']} | {f['outcome']}"
-        f" | {markdown_inline(f['message'] or '', 200)} |"
-        for f in sorted(failures, key=lambda f: (order[f["classification"]], f["node_id"]))
+        f"| {markdown_inline(f['node_id'], 200)} | {markdown_inline(f['classification'])}"
+        f" | {f['outcome']} | {markdown_inline(f['message'] or '', 200)} |"
+        for f in shown
     ]
     header = ["| test | kind | outcome | first error line |", "|---|---|---|---|"]
+    return _details(summary, header), rows, "\n</details>"
+
+
+def _waived(report: dict[str, Any]) -> Section | None:
+    """Failures a waiver excuses: listed apart, since they count for no gate."""
+    waived = group_failures(report["failures"]).get("waived", [])
+    if not waived:
+        return None
+    rows = [
+        f"| {markdown_inline(f['node_id'], 200)} | {f['outcome']}"
+        f" | {markdown_inline(f['message'] or '', 200)} |"
+        for f in waived
+    ]
+    header = ["| test | outcome | first error line |", "|---|---|---|"]
+    summary = f"{ICONS['waived']} Waived failures: {len(waived)}, excused by a waiver"
     return _details(summary, header), rows, "\n</details>"
 
 
