@@ -9,6 +9,7 @@ they never open the ledger.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -172,8 +173,9 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
         return None
     sources = list(options.uetf_cov) or list(table.get("cov_source") or [])
     gates = table.get("gates") if isinstance(table.get("gates"), dict) else {}
-    declared = [*gates, *(g.split("[")[0].split(">")[0].split("<")[0] for g in options.uetf_gate)]
-    if not sources and not any(name.strip() in _COVERAGE_GATES for name in declared):
+    # A table's keys are its gates' names, whatever form each value takes.
+    declared = [*gates, *(_gate_name(text) for text in options.uetf_gate)]
+    if not sources and not any(name in _COVERAGE_GATES for name in declared):
         return None
     if getattr(options, "cov_source", None):
         raise pytest.UsageError(
@@ -201,9 +203,31 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
         cov.start()
     except coverage.CoverageException as exc:
         raise pytest.UsageError(f"uetf: the coverage configuration is unusable: {exc}") from None
-    cov._warn_unimported_source = False
-    cov._warn_no_data = False
+    # coverage.py's warnings that a source was never imported, or that nothing
+    # was measured, stay on: uetf_core.measure turns them into the coverage
+    # gates' error, naming where the source was declared (kept on the object,
+    # as uetf_core cannot be imported yet to take it).
+    cov.uetf_source_origin = (  # type: ignore[attr-defined]
+        "--uetf-cov" if options.uetf_cov else "[tool.uetf] cov_source" if sources else None
+    )
     return cov
+
+
+# The gate name of a --uetf-gate text, exactly as uetf_core.gates.spec's
+# _DECLARATION reads it. A copy, not an import: the answer decides whether
+# coverage starts, and it must start before uetf_core is imported, so that a
+# project measuring uetf_core (this one) sees all of its lines. A stdlib
+# regular expression costs nothing pytest has not already imported, and
+# tests/plugin/test_options.py checks the two agree on generated texts.
+_GATE_DECLARATION = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?\s*([<>=!]{1,2})\s*(\S.*?)\s*$"
+)
+
+
+def _gate_name(text: str) -> str | None:
+    """The name of the gate ``text`` declares, or ``None`` when it cannot be read."""
+    match = _GATE_DECLARATION.match(text)
+    return match.group(1) if match else None
 
 
 def _run_config(config: pytest.Config, options: Any) -> RunConfig | None:

@@ -8,16 +8,19 @@ in memory (``data_file=None``): no ``.coverage`` files are left behind.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import sys
+import warnings
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import coverage
 from coverage.data import CoverageData
-from coverage.files import GlobMatcher, prep_patterns
+from coverage.exceptions import CoverageWarning
+from coverage.files import GlobMatcher, canonical_filename, prep_patterns
 from coverage.python import PythonFileReporter
 from coverage.report_core import get_analysis_to_report
 from coverage.results import Numbers, display_covered
@@ -57,6 +60,9 @@ class CoverageResult:
     warnings: Sequence[str] = field(default_factory=tuple)
     # How many files were analysed from the ledger's cache instead of parsed.
     reused: int = 0
+    # What makes the figures meaningless, one line each: a source that matched
+    # no file, or no data at all. The coverage gates' verdict is then error.
+    problems: tuple[str, ...] = ()
 
 
 class AnalysisStore(Protocol):
@@ -71,40 +77,147 @@ class AnalysisStore(Protocol):
     def save_static_analyses(self, entries: Mapping[str, dict[str, Any]]) -> None: ...
 
 
+# coverage.py's warnings (by slug) that UETF judges itself instead of printing:
+# a source package never imported and nothing measured become problems of the
+# run; one imported before measuring started (pytest_uetf itself, for a project
+# measuring it) or without Python source is no problem of the figures.
+_UNIMPORTED = "module-not-imported"
+_NO_DATA = "no-data-collected"
+_QUIET = frozenset({_UNIMPORTED, _NO_DATA, "module-not-measured", "module-not-python"})
+
+
 class Measurement:
     """One coverage.py session in this process, stopped at session end.
 
     The pytest plugin creates and starts the coverage.py object itself, before
     any of uetf_core is imported (so a project measuring uetf_core sees all of
-    it); this class takes it from there.
+    it); this class takes it from there. The plugin also leaves on it where its
+    sources were declared (``uetf_source_origin``: ``--uetf-cov``,
+    ``[tool.uetf] cov_source``, or ``None`` for the coverage configuration's).
     """
 
     def __init__(self, cov: coverage.Coverage, rootdir: str) -> None:
         self.rootdir = rootdir
         self.cov = cov
         self.started = True
+        self.origin: str | None = getattr(cov, "uetf_source_origin", None)
+        # Source packages coverage.py found never imported, per process that
+        # measured (this one, then each xdist worker); None: not known here.
+        self._unimported: list[frozenset[str]] = []
+        self._pending: list[CoverageData] = []
 
     def stop(self) -> CoverageData:
-        """Stop measuring; the data collected in this process."""
+        """Stop measuring; the data collected in this process (and the workers merged)."""
         if self.started:
             self.cov.stop()
             self.started = False
+            data = self._final_data()
+            for other in self._pending:
+                data.update(other)
+            self._pending.clear()
         return self.cov.get_data()
+
+    def _final_data(self) -> CoverageData:
+        """coverage.py's data, read once after stopping, with its warnings about the sources."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = self.cov.get_data()
+        unimported: set[str] = set()
+        for warning in caught:
+            text = str(warning.message)
+            slug = next((s for s in _QUIET if f"({s})" in text), None)
+            if slug is None or not issubclass(warning.category, CoverageWarning):
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+            elif slug == _UNIMPORTED:
+                unimported.update(p for p in self._packages() if f"Module {p} was " in text)
+        self._unimported.append(frozenset(unimported))
+        return data
+
+    def _packages(self) -> list[str]:
+        """The sources coverage.py takes for package names: those that are not directories."""
+        config = self.cov.config
+        named = [s for s in config.source or () if not os.path.isdir(s)]
+        return [*named, *(config.source_pkgs or ())]
 
     def core(self) -> str:
         collector = getattr(self.cov, "_collector", None)
         tracer = getattr(collector, "tracer_name", None)
         return str(tracer() if callable(tracer) else (self.cov.config.core or "ctrace"))
 
-    def dumps(self) -> bytes:
-        """The data collected here, serialised for the controller (xdist workers)."""
-        return self.stop().dumps()
+    def dumps(self) -> dict[str, Any]:
+        """What was measured here, for the controller (xdist workers).
 
-    def merge(self, serialized: bytes) -> None:
-        """Add a worker's serialised data to this process's data."""
+        The data, and the source packages never imported here (``None``: not known).
+        """
+        data = self.stop().dumps()
+        unimported = sorted(self._unimported[-1]) if self._unimported else None
+        return {"data": data, "unimported": unimported}
+
+    def merge(self, measured: bytes | Mapping[str, Any]) -> None:
+        """Add a worker's measurement (as :meth:`dumps` gives it) to this process's."""
+        if isinstance(measured, Mapping):
+            if measured.get("unimported") is not None:
+                self._unimported.append(frozenset(measured["unimported"]))
+            serialized: bytes = measured["data"]
+        else:
+            serialized = measured
         other = CoverageData(no_disk=True)
         other.loads(serialized)
-        self.cov.get_data().update(other)
+        if self.started:
+            # Read once, after stopping: reading coverage.py's data while it
+            # measures would judge the sources on half a run.
+            self._pending.append(other)
+        else:
+            self.cov.get_data().update(other)
+
+    def problems(self) -> tuple[str, ...]:
+        """What makes this run's coverage measure nothing, one line each naming the fix.
+
+        A source matched no file when it is a directory holding no measured
+        file, a pattern matching no path, or a name (not a directory) that
+        coverage.py reported as never imported in every process that measured.
+        """
+        data = self.stop()
+        config = self.cov.config
+        where = self._where()
+        measured = [canonical_filename(f) for f in data.measured_files()]
+        unimported = frozenset.intersection(*self._unimported) if self._unimported else frozenset()
+        found = []
+        entries = [(s, where) for s in config.source or ()]
+        entries += [(s, self._config_where("source_pkgs")) for s in config.source_pkgs or ()]
+        entries += [
+            (s, self._config_where("source_dirs")) for s in getattr(config, "source_dirs", ())
+        ]
+        for source, fix in entries:
+            why = None
+            if glob.escape(source) != source and not glob.glob(source, recursive=True):
+                why = "a pattern matching no path"
+            elif os.path.isdir(source):
+                folder = os.path.join(canonical_filename(source), "")
+                if not any(f.startswith(folder) for f in measured):
+                    why = "a directory without Python files"
+            elif source in unimported:
+                why = (
+                    "no such directory, nor a package the tests imported"
+                    if "/" in source or os.sep in source
+                    else "a package the tests never imported"
+                )
+            if why:
+                found.append(f"coverage source {source!r} matched no file ({why}); check {fix}")
+        if not found and not measured:
+            found.append(f"coverage measured no file: no data was collected; check {where}")
+        return tuple(found)
+
+    def _where(self) -> str:
+        """Where the measured sources were declared, as the user can find and fix it."""
+        return self.origin or self._config_where("source")
+
+    def _config_where(self, option: str) -> str:
+        config_file = self.cov.config.config_file
+        named = f" in {os.path.relpath(config_file, self.rootdir)}" if config_file else ""
+        return f"[run] {option} of the coverage configuration{named}"
 
     def result(self, store: AnalysisStore | None = None) -> CoverageResult:
         """Analyse the data the way coverage.py's reporters do.
@@ -199,6 +312,7 @@ class Measurement:
             n_branches=n_branches,
             n_partial_branches=n_partial,
             reused=reused,
+            problems=self.problems(),
         )
 
     def _analysis_keys(self, data: CoverageData) -> dict[str, str]:
@@ -255,6 +369,8 @@ def coverage_document(result: CoverageResult) -> dict[str, Any]:
         "n_partial_branches": result.n_partial_branches,
         "core": result.core,
         "branch": result.branch,
+        # Absent from runs recorded before it existed: read as no problem.
+        "problems": list(result.problems),
         "files": [
             {
                 "path": f.path,

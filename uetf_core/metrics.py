@@ -68,6 +68,9 @@ class CoverageFigures(NamedTuple):
 
     percent: float
     files: Mapping[str, tuple[frozenset[int], frozenset[int]]]
+    # Why the figures measure nothing (a source that matched no file), one line
+    # each naming the fix: every coverage gate's verdict is then error.
+    problems: tuple[str, ...] = ()
 
 
 class PatchFigures(NamedTuple):

@@ -8,7 +8,7 @@ import coverage
 
 from uetf_core.ledger import open_ledger
 from uetf_core.ledger.sqlite import SqliteLedger
-from uetf_core.measure import CoverageResult, Measurement
+from uetf_core.measure import CoverageResult, Measurement, coverage_document
 
 SOURCE = """\
 import os
@@ -93,3 +93,64 @@ def test_exclusion_settings_are_part_of_the_key(tmp_path: Path) -> None:
         assert 14 not in result.files["pkg/mod.py"].statements
     finally:
         ledger.close()
+
+
+def measurement(root: Path, **options: object) -> Measurement:
+    """A stopped measurement of ``root`` with coverage.py ``options``, nothing traced here."""
+    cov = coverage.Coverage(data_file=None, config_file=False, **options)  # type: ignore[arg-type]
+    measured = Measurement(cov, str(root))
+    measured.started = False
+    return measured
+
+
+def worker(
+    root: Path, unimported: list[str] | None, lines: dict[str, list[int]]
+) -> dict[str, object]:
+    """What an xdist worker hands the controller: its data and the sources it never imported."""
+    data = coverage.CoverageData(no_disk=True)
+    data.add_lines({str(root / name): numbers for name, numbers in lines.items()})
+    return {"data": data.dumps(), "unimported": unimported}
+
+
+def test_a_package_is_unmatched_only_when_no_worker_imported_it(tmp_path: Path) -> None:
+    """Under xdist a source package counts as matched when any worker imported it."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("X = 1\n")
+    measured = measurement(tmp_path, source=["pkg", "shpo"])
+    measured.merge(worker(tmp_path, ["pkg", "shpo"], {}))
+    measured.merge(worker(tmp_path, ["shpo"], {"pkg/mod.py": [1]}))
+    measured.merge(worker(tmp_path, None, {}))  # a worker that could not say: no vote
+    assert measured.problems() == (
+        "coverage source 'shpo' matched no file (a package the tests never imported);"
+        " check [run] source of the coverage configuration",
+    )
+
+
+def test_a_directory_without_python_files_is_unmatched(tmp_path: Path) -> None:
+    """A source directory under which no file was measured matched nothing; nothing else is said."""
+    (tmp_path / "docs").mkdir()
+    measured = measurement(tmp_path, source=[str(tmp_path / "docs")])
+    measured.origin = "--uetf-cov"
+    (problem,) = measured.problems()
+    assert problem == (
+        f"coverage source {str(tmp_path / 'docs')!r} matched no file"
+        " (a directory without Python files); check --uetf-cov"
+    )
+    assert measured.result().problems == (problem,)
+
+
+def test_no_data_at_all_is_a_problem(tmp_path: Path) -> None:
+    """Measuring everything and collecting nothing is a problem too."""
+    (problem,) = measurement(tmp_path).problems()
+    assert problem.startswith("coverage measured no file: no data was collected")
+
+
+def test_measured_sources_have_no_problem(tmp_path: Path) -> None:
+    """A directory with a measured file, and a package a worker imported, are no problem."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("X = 1\n")
+    measured = measurement(tmp_path, source=[str(tmp_path / "pkg"), "other"])
+    measured.merge(worker(tmp_path, [], {"pkg/mod.py": [1]}))
+    assert measured.problems() == ()
+    document = coverage_document(measured.result())
+    assert document["problems"] == [] and document["percent"] == 100.0

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -362,3 +363,197 @@ def test_sys_monitoring_core_without_touching_the_tests_environment(project: Pat
     assert done.returncode == 0, done.stdout + done.stderr
     assert (project / "seen_core.txt").read_text() == "unset"
     assert uetf_summary(project)["coverage"]["core"] == "SysMonitor"
+
+
+# -- a coverage source that measures nothing ------------------------------
+
+# Until the ledger keeps a coverage's problems (coverage_totals.problems_json,
+# read by judge.coverage_figures and printed by the session: issue 18, defect 4),
+# a run cannot judge them; the change that stores them removes this mark.
+needs_stored_problems = pytest.mark.xfail(
+    reason="the ledger does not keep coverage problems yet", strict=True
+)
+
+CART = """\
+def total(prices):
+    result = 0
+    for price in prices:
+        if price > 0:
+            result += price
+    return result
+"""
+CART_TESTS = """\
+from shop.cart import total
+
+
+def test_total():
+    assert total([1, 2, -1]) == 3
+"""
+SHOP_PYPROJECT = """\
+[tool.pytest.ini_options]
+pythonpath = ["src"]
+testpaths = ["tests"]
+
+[tool.coverage.run]
+branch = true
+{coverage_run}
+[tool.uetf]
+{uetf}
+"""
+
+
+@pytest.fixture
+def shop(git_project) -> Callable[..., Path]:  # type: ignore[no-untyped-def]
+    """A src-layout project with branch coverage; a feature branch changes the measured code."""
+
+    def make(uetf: str = "", coverage_run: str = "") -> Path:
+        root = git_project(
+            {
+                "src/shop/__init__.py": "",
+                "src/shop/cart.py": CART,
+                "tests/test_cart.py": CART_TESTS,
+                "tests/test_more.py": "def test_more():\n    assert True\n",
+                "docs/index.txt": "the shop\n",
+                "pyproject.toml": SHOP_PYPROJECT.format(uetf=uetf, coverage_run=coverage_run),
+            }
+        )
+        git(root, "checkout", "-q", "-b", "feature")
+        (root / "src" / "shop" / "cart.py").write_text(CART + "\n\ndef count(p):\n    return 1\n")
+        git(root, "commit", "-qam", "count")
+        return root
+
+    return make
+
+
+COVERAGE_GATES_TABLE = """\
+[tool.uetf.gates]
+coverage = 10
+patch_coverage = 10
+coverage_drop = 100
+[tool.uetf.gates.path_coverage]
+"src/**" = 10
+"""
+
+
+@needs_stored_problems
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize(
+    ("uetf", "args", "source", "where"),
+    [
+        ('cov_source = ["src/shpo"]', [], "src/shpo", "[tool.uetf] cov_source"),
+        ("", ["--uetf-cov=does/not/exist"], "does/not/exist", "--uetf-cov"),
+        ("", ["--uetf-cov=shpo"], "shpo", "--uetf-cov"),
+        ('cov_source = ["docs"]', [], "docs", "[tool.uetf] cov_source"),
+        ("", ["--uetf-cov=src/shop", "--uetf-cov=src/shpo"], "src/shpo", "--uetf-cov"),
+    ],
+    ids=["typo-in-pyproject", "missing-path", "package-never-imported", "no-python", "one-of-two"],
+)
+def test_a_source_matching_no_file_is_an_error_of_every_coverage_gate(  # type: ignore[no-untyped-def]
+    shop, validate, uetf: str, args: list[str], source: str, where: str, workers: list[str]
+) -> None:
+    """A source that matched no file makes every coverage gate error, naming it and its origin;
+    the run is still recorded, and exits 6."""
+    root = shop(uetf=uetf + "\n" + COVERAGE_GATES_TABLE)
+    done = run_pytest(root, "--uetf", "--uetf-base=main", *args, *workers)
+    assert done.returncode == 6, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    line = f"coverage source {source!r} matched no file"
+    assert f"uetf: warning: {line}" in done.stdout
+    document = uetf_summary(root)
+    validate("run_summary", document)
+    assert document["state"] == "failed" and document["exit_status"] == 6
+    assert document["totals"]["passed"] == 2
+    gates = {g["name"]: g for g in document["gates"]}
+    assert set(gates) == {"coverage", "path_coverage", "patch_coverage", "coverage_drop"}
+    for gate in gates.values():
+        assert gate["verdict"] == "error", gate
+        assert line in gate["reason"] and f"check {where}" in gate["reason"], gate
+    assert [p for p in document["coverage"]["problems"] if source in p] == [
+        next(p for p in document["coverage"]["problems"] if line in p)
+    ]
+
+
+@needs_stored_problems
+def test_a_source_matching_no_file_without_gates_is_a_warning(shop) -> None:  # type: ignore[no-untyped-def]
+    """Without a coverage gate, a source that matched nothing is a warning line, not a silent 0%."""
+    root = shop()
+    done = run_pytest(root, "--uetf", "--uetf-cov=does/not/exist", "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        "uetf: warning: coverage source 'does/not/exist' matched no file "
+        "(no such directory, nor a package the tests imported); check --uetf-cov"
+    ) in done.stdout
+    assert uetf_summary(root)["coverage"]["problems"]
+
+
+@needs_stored_problems
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize(
+    ("uetf", "args", "coverage_run"),
+    [
+        ('cov_source = ["src/shop"]', [], ""),
+        ("", ["--uetf-cov=shop"], ""),
+        ("", [], 'source = ["src/shop"]'),
+        # Imported before measuring starts (a plugin), then measured in part: no problem.
+        ("", ["--uetf-cov=shop", "--uetf-cov=pytest_uetf"], ""),
+    ],
+    ids=["directory", "package", "coverage-configuration", "imported-early"],
+)
+def test_a_source_that_matched_is_judged(  # type: ignore[no-untyped-def]
+    shop, uetf: str, args: list[str], coverage_run: str, workers: list[str]
+) -> None:
+    """A directory, a package name or the coverage configuration's source that matched is judged."""
+    root = shop(uetf=uetf + "\n" + COVERAGE_GATES_TABLE, coverage_run=coverage_run)
+    done = run_pytest(root, "--uetf", "--uetf-base=main", *args, *workers)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "warning" not in done.stdout.lower()
+    document = uetf_summary(root)
+    assert document["coverage"]["problems"] == []
+    assert "src/shop/cart.py" in [f["path"] for f in document["coverage"]["files"]]
+    gates = {g["name"]: g["verdict"] for g in document["gates"]}
+    assert gates == {
+        "coverage": "passed",
+        "path_coverage": "passed",
+        "patch_coverage": "passed",
+        "coverage_drop": "skipped",  # no baseline at main
+    }
+
+
+@needs_stored_problems
+def test_the_coverage_configurations_source_is_named_as_the_origin(shop) -> None:  # type: ignore[no-untyped-def]
+    """A typo in the coverage configuration's source names that file to fix."""
+    root = shop(uetf=COVERAGE_GATES_TABLE, coverage_run='source = ["src/shpo"]')
+    done = run_pytest(root, "--uetf")
+    assert done.returncode == 6, done.stdout + done.stderr
+    (gate,) = [g for g in uetf_summary(root)["gates"] if g["name"] == "coverage"]
+    assert gate["verdict"] == "error"
+    assert gate["reason"] == (
+        "coverage source 'src/shpo' matched no file (no such directory, nor a package the"
+        " tests imported); check [run] source of the coverage configuration in pyproject.toml"
+    )
+
+
+# -- every form of a coverage gate starts coverage --------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "gates"),
+    [
+        (["--uetf-gate=coverage==100"], ""),
+        (["--uetf-gate= coverage >= 100 "], ""),
+        (["--uetf-gate=coverage>100"], ""),
+        (["--uetf-gate=path_coverage[src/**]==100"], ""),
+        (["--uetf-gate=path_coverage[src/**] >= 100"], ""),
+        ([], '[tool.uetf.gates]\ncoverage = {op = "==", threshold = 100}\n'),
+        ([], '[tool.uetf.gates]\ncoverage = "== 100"\n'),
+    ],
+)
+def test_any_form_of_a_coverage_gate_starts_coverage(  # type: ignore[no-untyped-def]
+    shop, args: list[str], gates: str
+) -> None:
+    """Whatever operator, spacing or table form declares a coverage gate, coverage is measured."""
+    root = shop(uetf=gates, coverage_run='source = ["src/shop"]')
+    done = run_pytest(root, "--uetf", *args)
+    assert done.returncode == 6, done.stdout + done.stderr  # 100% is not reached: judged
+    (gate,) = uetf_summary(root)["gates"]
+    assert gate["verdict"] == "failed" and 0 < gate["value"] < 100, gate

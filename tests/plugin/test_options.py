@@ -2,11 +2,78 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pytest_uetf import plugin
+from uetf_core.errors import GateSpecError
 from uetf_core.gates.catalog import COVERAGE_GATES, GATES
+from uetf_core.gates.spec import _DECLARATION, parse_gate
 
 
 def test_early_coverage_gate_list_matches_the_catalog() -> None:
     """The plugin's early copy of the coverage gates is the catalog's, gate for gate."""
     assert set(plugin._COVERAGE_GATES) == COVERAGE_GATES
     assert set(GATES) >= COVERAGE_GATES
+
+
+# Texts a user might type for --uetf-gate: names, globs, any operator-like
+# run, spacing and values, valid or not.
+_PIECES = st.sampled_from(
+    [
+        *GATES,
+        "cov",
+        "_x",
+        "9lives",
+        "[src/**]",
+        "[usd]",
+        "[",
+        "]",
+        "<",
+        ">",
+        "=",
+        "!",
+        " ",
+        "\t",
+        "90",
+        "5m",
+        "1e3",
+        "-1",
+        "x",
+        "",
+    ]
+)
+gate_texts = st.lists(_PIECES, max_size=8).map("".join) | st.text(
+    alphabet=st.characters(codec="ascii"), max_size=30
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(gate_texts)
+def test_early_gate_name_is_the_parsers(text: str) -> None:
+    """The plugin's early reading of a --uetf-gate names the gate the parser reads, or none."""
+    match = _DECLARATION.match(text)
+    assert plugin._gate_name(text) == (match.group(1) if match else None)
+    try:
+        spec = parse_gate(text)
+    except GateSpecError:
+        return
+    assert plugin._gate_name(text) == spec.name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "coverage==100",
+        " coverage >= 90 ",
+        "coverage>90",
+        "path_coverage[src/**]==100",
+        "patch_coverage<=100",
+        "coverage_drop == 0",
+    ],
+)
+def test_every_operator_declares_a_coverage_gate_early(text: str) -> None:
+    """Any operator or spacing of a coverage gate is seen before uetf_core is imported."""
+    assert plugin._gate_name(text) in plugin._COVERAGE_GATES
+    assert parse_gate(text).name in COVERAGE_GATES

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
-from uetf_core.metrics import GateContext
+from uetf_core.metrics import CoverageFigures, GateContext
 
 
 class Skip(NamedTuple):
@@ -62,8 +62,20 @@ def _max_test_duration(c: GateContext, _: str | None) -> float | Skip | Fault:
 _NOT_MEASURED = Skip("coverage was not measured: add --uetf-cov SOURCE or [tool.uetf] cov_source")
 
 
+def _measured(c: GateContext) -> CoverageFigures | Skip | Fault:
+    """The run's coverage, or why no coverage gate can judge it."""
+    if c.coverage is None:
+        return _NOT_MEASURED
+    if c.coverage.problems:
+        # A source that matched nothing leaves no file to judge: a gate would
+        # pass or skip on nothing measured.
+        return Fault("; ".join(c.coverage.problems))
+    return c.coverage
+
+
 def _coverage(c: GateContext, _: str | None) -> float | Skip | Fault:
-    return _NOT_MEASURED if c.coverage is None else c.coverage.percent
+    coverage = _measured(c)
+    return coverage.percent if isinstance(coverage, CoverageFigures) else coverage
 
 
 @lru_cache(maxsize=64)
@@ -95,10 +107,11 @@ def _percent(covered: int, total: int) -> float:
 
 
 def _path_coverage(c: GateContext, path: str | None) -> float | Skip | Fault:
-    if c.coverage is None:
-        return _NOT_MEASURED
+    coverage = _measured(c)
+    if not isinstance(coverage, CoverageFigures):
+        return coverage
     regex = glob_regex(path or "**")
-    matched = [files for name, files in c.coverage.files.items() if regex.match(name)]
+    matched = [files for name, files in coverage.files.items() if regex.match(name)]
     if not matched:
         return Fault(f"no measured file matches {path!r}; check the glob against 'uetf show'")
     statements = sum(len(s) for s, _ in matched)
@@ -107,17 +120,20 @@ def _path_coverage(c: GateContext, path: str | None) -> float | Skip | Fault:
 
 
 def _patch_coverage(c: GateContext, _: str | None) -> float | Skip | Fault:
+    coverage = _measured(c)
+    if isinstance(coverage, Fault):
+        return coverage  # a source that matched nothing, with or without a change
     if c.patch is None:
         return Skip("no change under test was detected")
     if c.patch.problem:
         return Fault(c.patch.problem)
-    if c.coverage is None:
-        return _NOT_MEASURED
+    if not isinstance(coverage, CoverageFigures):
+        return coverage
     executable = covered = 0
     for name in c.patch.files:
-        if name not in c.coverage.files:
+        if name not in coverage.files:
             continue  # not measured (not Python, or outside the coverage source)
-        statements, executed = c.coverage.files[name]
+        statements, executed = coverage.files[name]
         lines = c.patch.lines(name) & statements
         executable += len(lines)
         covered += len(lines & executed)
@@ -130,13 +146,14 @@ def _patch_coverage(c: GateContext, _: str | None) -> float | Skip | Fault:
 
 
 def _coverage_drop(c: GateContext, _: str | None) -> float | Skip | Fault:
-    if c.coverage is None:
-        return _NOT_MEASURED
+    coverage = _measured(c)
+    if not isinstance(coverage, CoverageFigures):
+        return coverage
     if c.baseline is None:
         return Skip(c.baseline_missing)
     if c.baseline.percent is None:
         return Skip(f"baseline run {c.baseline.run_id} did not measure coverage")
-    return round(max(0.0, c.baseline.percent - c.coverage.percent), 2)
+    return round(max(0.0, c.baseline.percent - coverage.percent), 2)
 
 
 _BAD = frozenset({"failed", "error"})
