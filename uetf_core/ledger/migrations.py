@@ -331,6 +331,16 @@ MIGRATIONS: tuple[str, ...] = (
     # of an insert) and keeps it: the step is PostgreSQL's alone
     # (ledger.postgres.SERVER_STEPS), nothing here.
     "",
+    # 11: what a run judged. ``suite_key``: a digest of the selection that defines
+    # the suite (the ini file's addopts and testpaths, the paths given), so a
+    # baseline is only a run of the same suite; ``tree_state``: a digest of the
+    # work tree's uncommitted changes ('' when clean), so a test is only called
+    # flaky between runs of the same code. Older runs have neither: any suite,
+    # and their commit alone.
+    """
+    ALTER TABLE runs ADD COLUMN suite_key TEXT;
+    ALTER TABLE runs ADD COLUMN tree_state TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

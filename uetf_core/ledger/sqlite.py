@@ -526,11 +526,19 @@ class SqliteLedger:
             db.execute("UPDATE runs SET heartbeat_at = ? WHERE pk = ?", (heartbeat_at, pk))
         self._known_keys.update(new)
 
-    def set_commit(self, run_id: str, head: str | None, branch: str | None) -> None:
+    def set_commit(
+        self,
+        run_id: str,
+        head: str | None,
+        branch: str | None,
+        tree_state: str | None = None,
+        suite_key: str | None = None,
+    ) -> None:
         with self.transaction(keeps_results=True) as db:
             db.execute(
-                "UPDATE runs SET head_commit = ?, branch_name = ? WHERE run_id = ?",
-                (head, branch, run_id),
+                "UPDATE runs SET head_commit = ?, branch_name = ?, tree_state = ?, suite_key = ?"
+                " WHERE run_id = ?",
+                (head, branch, tree_state, suite_key, run_id),
             )
 
     def save_coverage(self, run_id: str, coverage: dict[str, Any]) -> None:
@@ -690,14 +698,30 @@ class SqliteLedger:
             "problem": row["problem"],
         }
 
-    def find_baseline(self, commit: str, exclude: str | None = None) -> str | None:
-        """The newest completed, whole-suite run that tested ``commit``."""
+    def find_baseline(
+        self, commit: str, exclude: str | None = None, suite_key: str | None = None
+    ) -> str | None:
+        """The newest completed, whole-suite run that tested ``commit``.
+
+        With ``suite_key``, only a run of the same suite (or an older run that
+        recorded none) qualifies."""
+        same_suite = ""
+        params: list[Any] = [commit, exclude or ""]
+        if suite_key is not None:
+            same_suite = " AND (suite_key = ? OR suite_key IS NULL)"
+            params.append(suite_key)
         rows = self._query(
             "SELECT run_id FROM runs WHERE head_commit = ? AND state IN ('passed', 'failed')"
-            " AND partial = 0 AND run_id != ? ORDER BY started_at DESC, pk DESC LIMIT 1",
-            (commit, exclude or ""),
+            " AND partial = 0 AND run_id != ?"
+            + same_suite
+            + " ORDER BY started_at DESC, pk DESC LIMIT 1",
+            params,
         )
         return str(rows[0][0]) if rows else None
+
+    def suite_key(self, run_id: str) -> str | None:
+        rows = self._query("SELECT suite_key FROM runs WHERE run_id = ?", (run_id,))
+        return rows[0][0] if rows else None
 
     def outcomes(self, run_id: str) -> dict[str, str]:
         """Each test's final outcome in a run (its last attempt), by node id."""
@@ -889,7 +913,7 @@ class SqliteLedger:
 
     _RUN_COLUMNS = (
         "run_id, state, started_at, finished_at, heartbeat_at, pid, host, rootdir,"
-        " uetf_version, exit_status, end_reason, partial, verdict, head_commit"
+        " uetf_version, exit_status, end_reason, partial, verdict, head_commit, branch_name"
     )
 
     @staticmethod
@@ -909,6 +933,7 @@ class SqliteLedger:
             "partial": bool(row["partial"]),
             "verdict": row["verdict"],
             "head_commit": row["head_commit"],
+            "branch": row["branch_name"],
         }
 
     def list_runs(
@@ -1338,10 +1363,12 @@ class SqliteLedger:
     def record_flips(self, run_id: str) -> int:
         """Note the run's flaky tests: passed on a retry here, or flipped since an earlier
         run of the same commit. Done once at run end, so flakiness queries read few rows."""
-        rows = self._query("SELECT pk, head_commit FROM runs WHERE run_id = ?", (run_id,))
+        rows = self._query(
+            "SELECT pk, head_commit, tree_state FROM runs WHERE run_id = ?", (run_id,)
+        )
         if not rows:
             raise RunNotFoundError(f"no run {run_id!r} in ledger {self.location}")
-        pk, head = rows[0]
+        pk, head, tree = rows[0]
         with self.transaction(keeps_results=True) as db:
             # Only tests with a failed attempt can have flipped: the rest is not read.
             # (Two steps rather than a subquery: PostgreSQL, with statistics that
@@ -1358,10 +1385,13 @@ class SqliteLedger:
             ]
             db.executemany("INSERT OR IGNORE INTO flips VALUES (?, ?, ?, ?)", retried)
             if head:
+                # The same code: the same commit and the same uncommitted changes
+                # (a run that recorded no tree state compares with none).
                 other = db.execute(
                     "SELECT pk FROM runs WHERE head_commit = ? AND pk != ?"
-                    " AND state IN ('passed', 'failed') ORDER BY started_at DESC LIMIT 1",
-                    (head, pk),
+                    " AND state IN ('passed', 'failed') AND coalesce(tree_state, '-') = ?"
+                    " ORDER BY started_at DESC LIMIT 1",
+                    (head, pk, "-" if tree is None else tree),
                 ).fetchone()
                 if other:
                     # A flip has a failure on one side: compare the tests that failed
