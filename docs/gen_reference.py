@@ -42,8 +42,11 @@ def gates_md() -> str:
         "```",
         "",
         "Verdicts: `passed`, `failed`, `warned` (violated in warn mode), `waived`,",
-        "`skipped` (not applicable, with the reason, e.g. no test executed) and",
-        "`error` (could not be evaluated; fails the run like `failed`).",
+        "`skipped` (not applicable, with the reason, e.g. no test executed),",
+        "`error` (could not be evaluated; fails the run like `failed`) and `deferred`",
+        "(a shard's gate over the whole suite, coverage or the change's lines: judged by",
+        "`uetf gate --workstream` over every shard; see the README's \"What the verdict's",
+        'words mean").',
         "",
     ]
     return "\n".join(rows)
@@ -53,7 +56,10 @@ def configuration_md() -> str:
     rows = [
         "# Configuration",
         "",
-        "`[tool.uetf]` in the rootdir's `pyproject.toml`. Precedence, highest first:",
+        "`[tool.uetf]` in the project's `pyproject.toml`: the nearest one at or above",
+        "pytest's rootdir within the git work tree (so a `pytest.ini` in `tests/` still",
+        "finds the repository's), else the rootdir's; relative paths in it are read",
+        "from its folder. Precedence, highest first:",
         "command-line options, `UETF_LEDGER`, `[tool.uetf]`, defaults. An unknown key",
         "or a wrong type is a usage error (exit 4) naming the key.",
         "",

@@ -1,22 +1,86 @@
-"""Reading pytest's own options for what UETF needs to know about the session."""
+"""Reading pytest's own options for what UETF needs to know about the session.
+
+What the project's ini file selects (``addopts``, ``testpaths``) defines its
+suite: a run of it is whole. Only what the command line (or ``PYTEST_ADDOPTS``)
+adds on top narrows it, and makes the run partial.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+# pytest's options that select part of the collected tests, by their ``dest``,
+# with how a narrowing reads in a partial run's reason.
+_NARROWING: tuple[tuple[str, str], ...] = (
+    ("keyword", "-k {}"),
+    ("markexpr", "-m {}"),
+    ("lf", "--lf"),
+    ("stepwise", "--sw"),
+    ("deselect", "--deselect"),
+)
 
-def partial_reason(config: pytest.Config) -> str | None:
-    """Why this session runs only part of the suite (-k, -m, --lf, --deselect, node ids)."""
-    option = config.option
+
+@dataclass(frozen=True)
+class Selection:
+    """How this session selects its tests: why it is partial, and which suite it runs."""
+
+    partial: str | None  # None: the whole suite as the project defines it
+    suite_key: str  # a digest of that definition; a baseline must have the same
+
+
+def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[str]) -> Selection:
+    """The selection of a session, from the arguments pytest parsed (ini ``addopts`` first).
+
+    Called from ``pytest_load_initial_conftests``, where pytest hands over the
+    parser and the whole argument list: the ini file's ``addopts``, then
+    ``PYTEST_ADDOPTS``, then the command line.
+    """
+    ini_args = list(config.getini("addopts")) if _addopts_used(args, config) else []
+    given = list(args[len(ini_args) :])
+    ini = _parsed(parser, ini_args)
+    cli = _parsed(parser, given)
     reasons = []
-    if getattr(option, "keyword", ""):
-        reasons.append(f"-k {option.keyword}")
-    if getattr(option, "markexpr", ""):
-        reasons.append(f"-m {option.markexpr}")
-    if getattr(option, "lf", False):
-        reasons.append("--lf")
-    if getattr(option, "deselect", None):
-        reasons.append("--deselect")
-    if any("::" in str(arg) for arg in config.args):
+    for dest, text in _NARROWING:
+        value = getattr(cli, dest, None)
+        if value and value != getattr(ini, dest, None):
+            reasons.append(text.format(" ".join(value) if isinstance(value, list) else value))
+    positional = [str(arg) for arg in getattr(cli, "file_or_dir", None) or []]
+    if any("::" in arg for arg in positional):
         reasons.append("node ids")
-    return ", ".join(reasons) or None
+    definition = {
+        "ini": {dest: getattr(ini, dest, None) or None for dest, _ in _NARROWING},
+        "testpaths": list(config.getini("testpaths") or []),
+        "paths": sorted(_relative(arg, config) for arg in positional if "::" not in arg),
+    }
+    key = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
+    return Selection(", ".join(reasons) or None, key)
+
+
+def _addopts_used(args: Sequence[str], config: pytest.Config) -> bool:
+    """Whether pytest put the ini file's ``addopts`` in front of ``args``."""
+    ini_args = list(config.getini("addopts"))
+    return bool(ini_args) and list(args[: len(ini_args)]) == ini_args
+
+
+def _parsed(parser: pytest.Parser, args: list[str]) -> Any:
+    """``args`` parsed alone; options pytest does not know yet are passed over."""
+    try:
+        return parser.parse_known_args(args)
+    except (pytest.UsageError, SystemExit):  # a malformed option: pytest reports it itself
+        return None
+
+
+def _relative(arg: str, config: pytest.Config) -> str:
+    """A path argument relative to the rootdir, so the same suite has one key anywhere."""
+    path = Path(config.invocation_params.dir, arg).resolve()
+    try:
+        return path.relative_to(config.rootpath.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,6 +19,7 @@ import pytest
 # uetf_core is imported inside the hooks, after coverage has started: so that a
 # project measuring its own uetf_core (this one) sees all of its lines.
 if TYPE_CHECKING:
+    from pytest_uetf.options import Selection
     from pytest_uetf.session import UetfSession
     from uetf_core.config import RunConfig
     from uetf_core.errors import UetfError
@@ -29,6 +31,7 @@ _COVERAGE_GATES = ("coverage", "path_coverage", "patch_coverage", "coverage_drop
 
 session_key: pytest.StashKey[UetfSession] = pytest.StashKey()
 measurement_key: pytest.StashKey[Measurement] = pytest.StashKey()
+selection_key: pytest.StashKey[Selection] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -164,7 +167,7 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     table: dict[str, Any] = {}
-    pyproject = config.rootpath / "pyproject.toml"
+    pyproject = project_root(config.rootpath) / "pyproject.toml"
     try:
         table = tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}).get("uetf", {})
     except (OSError, ValueError, AttributeError):
@@ -230,13 +233,28 @@ def _gate_name(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+def project_root(rootdir: Path) -> Path:
+    """The folder of the project's pyproject.toml: the nearest at or above pytest's rootdir,
+    within the git work tree. A ``pytest.ini`` in ``tests/`` makes that the rootdir, but
+    the project's ``[tool.uetf]``, its ledger and its change are the repository's.
+    Outside git, the rootdir: no folder above it is known to be the project's."""
+    found = None
+    for folder in (rootdir, *rootdir.parents):
+        if found is None and (folder / "pyproject.toml").is_file():
+            found = folder
+        if (folder / ".git").exists():
+            return found or rootdir
+    return rootdir
+
+
 def _run_config(config: pytest.Config, options: Any) -> RunConfig | None:
     """The run's configuration, or ``None`` when UETF is off for this session."""
     from uetf_core.config import CliOptions, read_pyproject, resolve_config
     from uetf_core.errors import ConfigError
 
     try:
-        table, pyproject = read_pyproject(config.rootpath)
+        root = project_root(config.rootpath)
+        table, pyproject = read_pyproject(root)
         if not (options.uetf or table.get("enabled") is True):
             return None
         cli = CliOptions(
@@ -257,7 +275,7 @@ def _run_config(config: pytest.Config, options: Any) -> RunConfig | None:
             phase=options.uetf_phase,
             depends_on=tuple(options.uetf_depends_on),
         )
-        return resolve_config(config.rootpath, table, cli, os.environ, pyproject)
+        return resolve_config(root, table, cli, os.environ, pyproject)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -271,11 +289,17 @@ def pytest_load_initial_conftests(
     options = early_config.known_args_namespace
     cov = _early_coverage(early_config, options)
     run_config = _run_config(early_config, options)
-    if cov is None or run_config is None:
+    if run_config is None:
+        return
+    from pytest_uetf.options import read_selection
+
+    # Only here does pytest tell which arguments came from the ini file.
+    early_config.stash[selection_key] = read_selection(early_config, parser, args)
+    if cov is None:
         return
     from uetf_core.measure import Measurement
 
-    early_config.stash[measurement_key] = Measurement(cov, str(early_config.rootpath))
+    early_config.stash[measurement_key] = Measurement(cov, str(run_config.rootdir))
 
 
 @pytest.hookimpl(trylast=True)

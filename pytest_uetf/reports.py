@@ -33,6 +33,9 @@ def error_capture(
         exc_type, message = match.group(1), match.group(2)
     elif match:
         exc_type, message = match.group(1), ""
+    elif first.startswith("assert "):
+        # pytest shortens a rewritten assertion's crash line to the bare assert.
+        exc_type, message = "AssertionError", first
     else:
         exc_type, message = "Error", first
     return ErrorCapture.bounded(
@@ -157,7 +160,8 @@ def crash_record(report: pytest.TestReport, attempt: int, worker: str) -> Execut
         node_id=report.nodeid,
         attempt=attempt,
         worker=worker,
-        outcome="error",
+        # Failed, as pytest's summary line counts it; the worker's crash is recorded with it.
+        outcome="failed",
         setup=None,
         call=PhaseResult("failed", report.duration),
         teardown=None,

@@ -14,15 +14,15 @@ import pytest
 
 from pytest_uetf.costs import COST_PROPERTY, peak_rss_mb
 from pytest_uetf.monitor import Progress, RunMonitor
-from pytest_uetf.options import partial_reason
-from pytest_uetf.plugin import exit_on
+from pytest_uetf.plugin import exit_on, selection_key
 from pytest_uetf.reports import build_record, crash_record, error_capture, record_of
 from uetf_core.config import RunConfig
-from uetf_core.errors import UetfError
+from uetf_core.errors import ConfigError, UetfError
 from uetf_core.events import GateEvaluated, RecordAdded, RunFinished, RunStarted
 from uetf_core.gates.catalog import PATCH_GATES
 from uetf_core.ledger import open_ledger
-from uetf_core.patch import current_commit, detect_patch, patch_from_diff_file
+from uetf_core.patch import current_commit, detect_patch, patch_from_diff_file, work_tree_state
+from uetf_core.preflight import check_options
 from uetf_core.records import PASSED_FINISHED_AT, PASSED_NODE_ID, PASSED_WORKER, AnyRecord
 from uetf_core.render import gate_table, totals_line, uncovered_patch_rows, verdict_line
 from uetf_core.run import CONTROLLER, Outcome, RunRecorder
@@ -46,6 +46,7 @@ class UetfSession:
         self.recorder: RunRecorder | None = None
         self.outcome: Outcome | None = None
         self.interrupted = False
+        self.collection_errors = 0
         self._open: dict[str, list[Any]] = {}
         # Workers past the move to busy: the per-test path skips the state check.
         self._settled_workers: set[str] = set()
@@ -55,6 +56,7 @@ class UetfSession:
         self.reports: Written | None = None
         self.report_problem: str | None = None
         self.plan: Plan | None = None
+        self.patch: dict[str, Any] | None = None  # the change under test, read at the start
         self.spooled: tuple[str, str] | None = None  # (spool path, why) when the ledger was away
         self._routes: list[tuple[Any, ...]] = []
         self._cpu_mark = process_time()
@@ -76,18 +78,27 @@ class UetfSession:
             self.recorder = RunRecorder(ledger, self.run_config)
             self._bridge_hooks(self.recorder)
             self.recorder.start()
-            self.recorder.set_commit(*current_commit(self.config.rootpath))
             config = self.run_config
+            selection = self.config.stash.get(selection_key, None)
+            root = config.rootdir
+            self.recorder.set_commit(
+                *current_commit(root),
+                tree_state=work_tree_state(root),
+                suite_key=selection.suite_key if selection else None,
+            )
             partial = ", ".join(
                 reason
                 for reason in (
-                    partial_reason(self.config),
+                    selection.partial if selection else None,
                     config.shard and f"shard {config.shard}",
                 )
                 if reason
             )
             if partial:
                 self.recorder.mark_partial(partial)
+            # Every option that names something is checked before any test runs.
+            check_options(ledger, config, self.config.invocation_params.dir)
+            self.patch = self._detect_patch(self.recorder)
             if config.workstream:
                 ledger.add_step(
                     config.workstream,
@@ -100,6 +111,9 @@ class UetfSession:
                 self._plan(ledger)
             self.recorder.transition(RunState.COLLECTING)
         except UetfError as exc:
+            if self.recorder is not None:
+                # Recorded as the process ends: errored, with the error's exit status.
+                self.recorder.abort(str(exc).removeprefix("uetf: "), int(exc.exit_code))
             exit_on(exc)
         self._xdist = bool(getattr(self.config.option, "numprocesses", None)) and (
             self.config.pluginmanager.has_plugin("dsession")
@@ -194,6 +208,7 @@ class UetfSession:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed and self.recorder is not None:
+            self.collection_errors += 1
             self.recorder.add_error(error_capture(report, 1, "collect"))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -397,6 +412,10 @@ class UetfSession:
     # -- the end ----------------------------------------------------------
 
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        # pytest stops on a collection error by raising its own KeyboardInterrupt
+        # subclass; that is no Ctrl-C.
+        if self.collection_errors and isinstance(excinfo.value, pytest.Session.Interrupted):
+            return
         self.interrupted = True
 
     @pytest.hookimpl(trylast=True)
@@ -439,9 +458,13 @@ class UetfSession:
             # Finish the run (errored, every record kept), then say what to fix.
             problem, status = exc, int(exc.exit_code)
         try:
-            patch = self._patch(recorder)
+            patch = self._measured_patch()
             self.outcome = recorder.finish(
-                status, interrupted=self.interrupted, coverage=coverage, patch=patch
+                status,
+                interrupted=self.interrupted,
+                coverage=coverage,
+                patch=patch,
+                collection_errors=self.collection_errors,
             )
         except UetfError as exc:
             exit_on(exc)
@@ -469,9 +492,20 @@ class UetfSession:
             )
         except UetfError as exc:
             # The run is recorded and judged; say what to fix, and fail a run that passed.
-            self.report_problem = f"uetf: {exc}"
-            if session.exitstatus == 0:
-                session.exitstatus = int(exc.exit_code)
+            self._report_failed(session, recorder, str(exc), int(exc.exit_code))
+        except Exception as exc:  # a bug in a report: the verdict and the summary still stand
+            why = f"internal error writing a report: {type(exc).__name__}: {exc}"
+            self._report_failed(session, recorder, why, int(pytest.ExitCode.INTERNAL_ERROR))
+
+    def _report_failed(
+        self, session: pytest.Session, recorder: RunRecorder, why: str, status: int
+    ) -> None:
+        self.report_problem = f"uetf: {why.removeprefix('uetf: ')}"
+        if session.exitstatus == 0:
+            session.exitstatus = status
+            recorder.amend_exit_status(status, why.removeprefix("uetf: "))
+            if self.outcome is not None:
+                self.outcome = self.outcome._replace(exit_status=status)
 
     def _coverage(self, recorder: RunRecorder) -> dict[str, Any] | None:
         if self.measurement is None:
@@ -486,8 +520,14 @@ class UetfSession:
         recorder.add_cost("run", recorder.run_id, "coverage_analysis_seconds", seconds, "s")
         return document
 
-    def _patch(self, recorder: RunRecorder) -> dict[str, Any] | None:
-        """The change under test, when a gate or option asks for it."""
+    def _measured_patch(self) -> dict[str, Any] | None:
+        if self.patch is None:
+            return None
+        return {**self.patch, "state": "measured" if self.measurement is not None else "detected"}
+
+    def _detect_patch(self, recorder: RunRecorder) -> dict[str, Any] | None:
+        """The change under test, when a gate or option asks for it, read before the tests
+        run: the code they test (a test may write into the work tree)."""
         config = self.run_config
         wanted = (
             config.base
@@ -501,7 +541,10 @@ class UetfSession:
             entry = patch_from_diff_file(diff, config.rootdir)
         else:
             entry = detect_patch(config.rootdir, config.base, sink=recorder.record_tool)
-        entry.state = "measured" if self.measurement is not None else "detected"
+            if config.base and entry.merge_base is None and entry.base_missing:
+                # A base the user named that this repository does not have: a typo, or
+                # a branch to fetch; either way, say so before running the tests.
+                raise ConfigError(f"{entry.problem} (--uetf-base or [tool.uetf] base)")
         return entry.as_dict(recorder.run_id)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from uetf_core.costs import amounts
+from uetf_core.errors import RunNotFoundError
 from uetf_core.gates.evaluate import GateResult, Verdict, evaluate_gates
 from uetf_core.gates.spec import GateSpec
 from uetf_core.ledger.base import Ledger
@@ -43,11 +44,16 @@ def find_baseline(
 ) -> tuple[Baseline | None, str]:
     """The baseline run and, when there is none, why."""
     if explicit:
-        base_id = ledger.find_run(explicit)["run_id"]
+        try:
+            base_id = ledger.find_run(explicit)["run_id"]
+        except RunNotFoundError:  # checked when the run started; gone since (pruned)
+            return None, f"the baseline run {explicit!r} is not in the ledger"
     elif patch is None or not patch.get("merge_base"):
         return None, "no baseline: the merge-base with the base branch is unknown"
     else:
-        found = ledger.find_baseline(patch["merge_base"], exclude=run_id)
+        found = ledger.find_baseline(
+            patch["merge_base"], exclude=run_id, suite_key=ledger.suite_key(run_id)
+        )
         if found is None:
             short = patch["merge_base"][:12]
             return None, (
@@ -59,6 +65,32 @@ def find_baseline(
         Baseline(base_id, ledger.coverage_percent(base_id), ledger.outcomes(base_id)),
         "",
     )
+
+
+_BAD = ("failed", "error")
+
+
+def failure_kind(
+    node_id: str,
+    outcome: str,
+    baseline_outcome: str | None,
+    flaky: Collection[str],
+    waived: Collection[str],
+) -> str | None:
+    """What a troubled test of a run is: ``waived``, ``flaky``, ``pre-existing`` or ``new``.
+
+    The one place that decides it: the ``new_failures`` gate counts the ``new``
+    ones, and every report and the terminal show these kinds. ``None``: the
+    test neither failed nor flipped.
+    """
+    failing = outcome in _BAD
+    if node_id in waived and failing:
+        return "waived"
+    if node_id in flaky:
+        return "flaky"
+    if not failing:
+        return None
+    return "pre-existing" if baseline_outcome in _BAD else "new"
 
 
 def classify_failures(
@@ -76,18 +108,10 @@ def classify_failures(
     flaky = flaky_in_run(ledger, run_id)
     waived = test_waivers(ledger, run_id, ledger.run_config(run_id) or {})[0]
     for node_id, (outcome, _) in sorted(ledger.troubled(run_id).items()):
-        flipped = node_id in flaky
-        if outcome not in ("failed", "error") and not flipped:
-            continue
         before = baseline.outcomes.get(node_id) if baseline else None
-        if node_id in waived and outcome in ("failed", "error"):
-            kind = "waived"
-        elif flipped:
-            kind = "flaky"
-        elif before in ("failed", "error"):
-            kind = "pre-existing"
-        else:
-            kind = "new"
+        kind = failure_kind(node_id, outcome, before, flaky, waived)
+        if kind is None:
+            continue
         error = errors.get(node_id)
         failures.append(
             {
@@ -102,6 +126,18 @@ def classify_failures(
                 ),
             }
         )
+    # Collection errors have no task and no outcome row; a reviewer still needs them.
+    for error in errors.values():
+        if error["phase"] == "collect":
+            failures.append(
+                {
+                    "node_id": error["node_id"],
+                    "outcome": "error",
+                    "classification": "new",
+                    "baseline_outcome": None,
+                    "message": f"{error['exc_type']}: {error['message']}".splitlines()[0][:500],
+                }
+            )
     return failures
 
 
@@ -128,6 +164,17 @@ def gate_context(
     baseline, missing = find_baseline(ledger, run_id, config.get("baseline"), patch)
     metrics = ledger.metrics(run_id, now=now)
     waived = test_waivers(ledger, run_id, config, now)[0]
+    flaky = frozenset(flaky_in_run(ledger, run_id))
+    new: tuple[str, ...] | None = None
+    if baseline is not None:
+        new = tuple(
+            sorted(
+                node_id
+                for node_id, (final, _) in ledger.troubled(run_id).items()
+                if failure_kind(node_id, final, baseline.outcomes.get(node_id), flaky, waived)
+                == "new"
+            )
+        )
     if waived:
         # A waived failure counts for none of the gates: as if the test had not run.
         finals = {n: final for n, (final, _) in ledger.troubled(run_id).items() if n in waived}
@@ -151,7 +198,10 @@ def gate_context(
         ),
         min_patch_lines=int(config.get("min_patch_lines", 1)),
         shard_problems=_shard_problems(ledger, config),
-        flaky=frozenset(flaky_in_run(ledger, run_id)),
+        # The combined run of a workstream judges everything; its steps defer.
+        shard=None if config.get("merged_steps") else config.get("shard"),
+        new_failures=new,
+        flaky=flaky,
         waived=frozenset(waived),
         costs=(
             amounts(ledger.cost_totals(run_id), config.get("prices", {}))

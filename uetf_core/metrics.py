@@ -113,3 +113,9 @@ class GateContext(NamedTuple):
     # The run's costs by name (seconds, declared units, money), and the baseline's.
     costs: Mapping[str, float] = NOTHING
     baseline_costs: Mapping[str, float] | None = None
+    # The shard this run is ("2/4"): gates that judge the whole suite wait for the
+    # workstream's verdict. None: not a shard, or the workstream's combined run.
+    shard: str | None = None
+    # Tests failing now that did not fail in the baseline, flaky and waived ones
+    # aside (judge.failure_kind): the new_failures gate and every report count these.
+    new_failures: tuple[str, ...] | None = None  # None: not computed (use ``outcomes``)

@@ -39,6 +39,7 @@ class PatchEntry:
     files: list[FileChange] = field(default_factory=list)
     problem: str | None = None
     state: str = "detected"
+    base_missing: bool = False  # the base ref is nowhere: not here, and no remote to fetch from
 
     def as_dict(self, run_id: str) -> dict[str, Any]:
         """The ``patch_ledger_entry`` document."""
@@ -124,6 +125,57 @@ def current_commit(cwd: Path) -> tuple[str | None, str | None]:
     return head, None if branch == "HEAD" else branch
 
 
+# Files a test run itself leaves in a work tree: they say nothing of the code.
+_VOLATILE_PARTS = frozenset({"__pycache__", ".pytest_cache", ".hypothesis", ".ledger", ".uetf"})
+_VOLATILE_SUFFIXES = (".pyc", ".pyo")
+
+
+def _volatile(name: str) -> bool:
+    parts = name.split("/")
+    return (
+        any(part in _VOLATILE_PARTS for part in parts)
+        or name.endswith(_VOLATILE_SUFFIXES)
+        or parts[-1].startswith(".coverage")
+    )
+
+
+def work_tree_state(cwd: Path) -> str | None:
+    """A digest of the work tree's uncommitted changes: ``""`` when clean, ``None`` outside git.
+
+    Two runs of one commit test the same code only when this is equal too: an
+    edit not yet committed changes what the tests run, so a test it breaks has
+    not flipped on the same code. Caches, coverage data and the ledger's own
+    folder are left out; an untracked file counts by its name and content.
+    """
+    git = Git(cwd)
+    status = git.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+    if status.returncode != 0:
+        return None
+    entries = [entry for entry in status.stdout.split("\0") if len(entry) > 3]
+    changed = [entry[3:] for entry in entries if not entry.startswith("??")]
+    untracked = sorted(entry[3:] for entry in entries if entry.startswith("??"))
+    changed = [name for name in changed if not _volatile(name)]
+    untracked = [name for name in untracked if not _volatile(name)]
+    if not changed and not untracked:
+        return ""
+    # Porcelain paths are from the top of the work tree; so are git's from there.
+    top = Path(git.run("rev-parse", "--show-toplevel").stdout.strip() or cwd)
+    digest = hashlib.sha256()
+    if changed:
+        diff = Git(top).run(
+            "diff", "HEAD", "--no-color", "--no-ext-diff", "--binary", "--", *changed
+        )
+        digest.update(diff.stdout.encode("utf-8", "replace"))
+    if untracked:
+        for name in untracked:
+            digest.update(f"\0untracked:{name}\0".encode())
+            try:
+                digest.update(hashlib.sha256((top / name).read_bytes()).digest())
+            except OSError:
+                digest.update(b"unreadable")
+    return digest.hexdigest()[:16]
+
+
 def _fallback_base(git: Git) -> str | None:
     """The first of origin/HEAD, origin/main, main, master that is not HEAD itself.
 
@@ -178,14 +230,8 @@ def detect_patch(
     head = git.resolves("HEAD")
     shallow = git.run("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
     if git.resolves(chosen) is None:
-        branch = chosen.removeprefix("origin/")
-        hint = f"git fetch origin {branch}" + (" --unshallow" if shallow else "")
-        return PatchEntry(
-            chosen,
-            head=head,
-            problem=f"base {chosen!r} is not in this clone; fetch it first: {hint} "
-            "(on GitHub Actions: actions/checkout with fetch-depth: 0)",
-        )
+        problem, fetchable = _missing_base(git, chosen, shallow)
+        return PatchEntry(chosen, head=head, problem=problem, base_missing=not fetchable)
     merged = git.run("merge-base", chosen, "HEAD")
     merge_base = merged.stdout.strip()
     if merged.returncode != 0 or not merge_base:
@@ -204,7 +250,10 @@ def detect_patch(
         )
     files = parse_unified_diff(diff.stdout)
     top = Path(git.run("rev-parse", "--show-toplevel").stdout.strip() or cwd)
-    untracked = git.run("ls-files", "--others", "--exclude-standard", "-z").stdout
+    # From the top, as git diff names files, whatever folder the rootdir is.
+    untracked = git.run(
+        "ls-files", "--others", "--exclude-standard", "-z", "--full-name", "--", ":/"
+    ).stdout
     extra = []
     for name in filter(None, untracked.split("\0")):
         lines = _count_lines(top / name)
@@ -216,6 +265,27 @@ def detect_patch(
     # git names files from the top of the work tree; coverage from the rootdir.
     changes = [_relative_to(change, top, cwd) for change in files + extra]
     return PatchEntry(chosen, merge_base, head, digest.hexdigest(), changes)
+
+
+def _missing_base(git: Git, ref: str, shallow: bool) -> tuple[str, bool]:
+    """Why ``ref`` does not resolve and the fix, and whether a remote may have it: then
+    it is to be fetched (a CI's shallow clone), else it does not exist."""
+    remotes = git.run("remote").stdout.split()
+    remote, _, branch = ref.partition("/")
+    if remote not in remotes:
+        remote, branch = (remotes[0], ref) if remotes else ("", ref)
+    if not remote:
+        return (
+            f"base {ref!r} does not exist in this repository (no branch, tag or commit of "
+            "that name, and no remote to fetch it from); name an existing ref "
+            "(git branch --all lists them)"
+        ), False
+    hint = f"git fetch {remote} {branch}" + (" --unshallow" if shallow else "")
+    return (
+        f"base {ref!r} is not in this clone: no branch, tag or commit of that name; if it is "
+        f"a branch of {remote!r}, fetch it first: {hint} "
+        "(on GitHub Actions: actions/checkout with fetch-depth: 0)"
+    ), True
 
 
 def _relative_to(change: FileChange, top: Path, root: Path) -> FileChange:

@@ -108,7 +108,15 @@ def verdict_line(summary: dict[str, Any], ledger: str) -> str:
     counts: dict[str, int] = {}
     for gate in gates:
         counts[gate["verdict"]] = counts.get(gate["verdict"], 0) + 1
-    gate_part = ", ".join(f"{n} {v}" for v, n in counts.items()) if gates else "no gates declared"
+    declared = (summary.get("config") or {}).get("gates") or []
+    if gates:
+        gate_part = ", ".join(f"{n} {v}" for v, n in counts.items())
+    elif declared:  # the run ended before its gates could judge it (its reason says why)
+        gate_part = (
+            f"{len(declared)} declared, not judged: {summary.get('end_reason') or 'ended early'}"
+        )
+    else:
+        gate_part = "no gates declared"
     return (
         f"uetf: run {summary['run_id']} {summary['state']} (gates: {gate_part}); "
         f"exit {summary['exit_status']}; ledger {ledger}"

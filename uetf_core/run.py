@@ -314,9 +314,16 @@ class RunRecorder:
         self.note("note", self.run_id, partial=reason)
         self._write("set_partial", self.run_id, reason)
 
-    def set_commit(self, head: str | None, branch: str | None) -> None:
-        """Record the commit under test, by which later runs find their baseline."""
-        self._write("set_commit", self.run_id, head, branch)
+    def set_commit(
+        self,
+        head: str | None,
+        branch: str | None,
+        tree_state: str | None = None,
+        suite_key: str | None = None,
+    ) -> None:
+        """Record the code under test (commit, uncommitted changes) and the suite's definition,
+        by which later runs find their baseline and tell a flaky test from a changed one."""
+        self._write("set_commit", self.run_id, head, branch, tree_state, suite_key)
 
     def record_tool(self, result: dict[str, Any]) -> None:
         """Keep the result of an external program (git) for the ledger."""
@@ -328,6 +335,7 @@ class RunRecorder:
         interrupted: bool = False,
         coverage: dict[str, Any] | None = None,
         patch: dict[str, Any] | None = None,
+        collection_errors: int = 0,
     ) -> Outcome:
         """Judge the run: gates against the ledger's figures, final state, exit status.
 
@@ -354,6 +362,10 @@ class RunRecorder:
         if interrupted or test_status in (ExitCode.INTERRUPTED, ExitCode.INTERNAL_ERROR):
             interrupt = interrupted or test_status == ExitCode.INTERRUPTED
             cause = "interrupted" if interrupt else "internal error"
+            if test_status == ExitCode.INTERRUPTED and not interrupted and collection_errors:
+                # pytest stops before running anything when collection fails.
+                plural = "s" if collection_errors != 1 else ""
+                cause = f"{collection_errors} error{plural} during collection; no test ran"
             self._end(RunState.ERRORED, cause, int(test_status), None, now)
             return self._outcome([], None, int(test_status))
 
@@ -384,6 +396,23 @@ class RunRecorder:
             state = "accepted" if accepted else "rejected"
             self._write("save_patch", self.run_id, {**patch, "state": state})
         return self._outcome(results, verdict, exit_status, notes)
+
+    def abort(self, reason: str, exit_status: int) -> None:
+        """End the run ``errored`` before its tests ran (a usage error found at the start)."""
+        if self.state.value in ("passed", "failed", "errored", "abandoned"):
+            return
+        self._end(RunState.ERRORED, reason[:500], exit_status, None, self.clock())
+
+    def amend_exit_status(self, exit_status: int, reason: str) -> None:
+        """Record the exit status the process really ends with, when something after the
+        verdict (writing a report) changed it: the ledger never disagrees with the process."""
+        self._write(
+            "set_run_state",
+            self.run_id,
+            self.state.value,
+            exit_status=exit_status,
+            end_reason=reason[:500],
+        )
 
     def _all_failures_waived(self, config: dict[str, Any], now: float) -> bool:
         waived = test_waivers(self.ledger, self.run_id, config, now)[0]

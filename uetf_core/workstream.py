@@ -191,6 +191,8 @@ def gate_workstream(
     ledger.save_gates(run_id, [r.as_dict() for r in results])
     totals = ledger.totals(run_id)
     test_status = 1 if totals.failed or totals.errors else 0
+    if totals.collected == 0:  # as the same suite exits unsharded: nothing to judge
+        test_status = int(ExitCode.NO_TESTS)
     verdict = overall_verdict(results)
     status = final_exit_status(test_status, verdict)
     # From the first step's start to this verdict: the build's wall-clock time.

@@ -109,15 +109,62 @@ def test_on_the_base_branch_the_change_is_empty(git_project) -> None:  # type: i
 
 
 def test_missing_base_is_one_line(git_project) -> None:  # type: ignore[no-untyped-def]
-    """A base ref that does not exist gives a problem that says how to fetch it."""
+    """A base ref missing from a clone gives a problem that says how to fetch it."""
     root = git_project({"a.py": "x = 1\n"})
+    git(root, "remote", "add", "origin", str(root))
     entry = detect_patch(root, "origin/nope", env={})
-    assert entry.problem is not None
+    assert entry.problem is not None and not entry.base_missing  # a remote may have it
     assert "git fetch origin nope" in entry.problem
     assert "\n" not in entry.problem
+
+
+def test_a_base_that_exists_nowhere_is_said_to_not_exist(git_project) -> None:  # type: ignore[no-untyped-def]
+    """In a repository without a remote, a base that does not resolve is named as
+    nonexistent, with no fetch to suggest."""
+    root = git_project({"a.py": "x = 1\n"})
+    entry = detect_patch(root, "nope", env={})
+    assert entry.problem is not None and entry.base_missing
+    assert "does not exist in this repository" in entry.problem
+    assert "git fetch" not in entry.problem
 
 
 def test_not_a_repository(tmp_path: Path) -> None:
     """Outside git the patch names the fix: git, or --uetf-diff-file."""
     entry = detect_patch(tmp_path, None, env={})
     assert entry.problem is not None and "--uetf-diff-file" in entry.problem
+
+
+def test_the_work_tree_state_tells_uncommitted_code_apart(git_project) -> None:  # type: ignore[no-untyped-def]
+    """Clean is ``""``; an edit or an untracked file gives a digest that follows the
+    content; caches and the ledger's folder are left out; outside git it is ``None``."""
+    from uetf_core.patch import work_tree_state
+
+    root = git_project({"pkg/a.py": "RATE = 2\n", "tests/test_a.py": "def test(): pass\n"})
+    sub = root / "tests"
+    assert work_tree_state(root) == "" and work_tree_state(sub) == ""
+    (root / "pkg" / "__pycache__").mkdir()
+    (root / "pkg" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    (root / ".ledger").mkdir()
+    (root / ".ledger" / "uetf.db").write_bytes(b"x")
+    (root / ".coverage").write_bytes(b"x")
+    assert work_tree_state(root) == ""
+    (root / "pkg" / "a.py").write_text("RATE = 3\n")
+    edited = work_tree_state(root)
+    assert edited and len(edited) == 16
+    assert work_tree_state(sub) == edited  # the same from any folder of the work tree
+    (root / "pkg" / "a.py").write_text("RATE = 4\n")
+    assert work_tree_state(root) not in ("", edited)
+    (root / "pkg" / "a.py").write_text("RATE = 3\n")
+    assert work_tree_state(root) == edited
+    (root / "pkg" / "b.py").write_text("NEW = 1\n")
+    with_new = work_tree_state(root)
+    assert with_new not in ("", edited)
+    (root / "pkg" / "b.py").write_text("NEW = 2\n")
+    assert work_tree_state(root) != with_new
+
+
+def test_no_work_tree_state_outside_git(tmp_path: Path) -> None:
+    """Outside a git work tree there is no state to record."""
+    from uetf_core.patch import work_tree_state
+
+    assert work_tree_state(tmp_path) is None

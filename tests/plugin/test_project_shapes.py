@@ -222,7 +222,8 @@ def test_ini_in_tests_folder_figures_equal_peers(ini_in_tests: Path, tmp_path: P
     peer = Peer(tests, tmp_path / "peer", ["pkg"])
     assert document["coverage"]["percent"] == peer.total
     figures = diff_cover(ini_in_tests, peer.xml(), tmp_path / "peer", "main")
-    assert_patch_equals_diff_cover(document, figures, tests, ini_in_tests)
+    # UETF names files from the project's folder (its pyproject.toml's), the top here.
+    assert_patch_equals_diff_cover(document, figures, ini_in_tests, ini_in_tests)
 
 
 @pytest.mark.parametrize("where", ["from tests/", "from the top with tests/ as argument"])

@@ -56,7 +56,8 @@ def _pass_rate(c: GateContext, _: str | None) -> float | Skip | Fault:
 def _max_test_duration(c: GateContext, _: str | None) -> float | Skip | Fault:
     if c.metrics.slowest_test is None:
         return Skip("no test was executed")
-    return round(c.metrics.slowest_test, 3)
+    # Judged to the microsecond: 0.0004 s is over a threshold of 0 s.
+    return round(c.metrics.slowest_test, 6)
 
 
 _NOT_MEASURED = Skip("coverage was not measured: add --uetf-cov SOURCE or [tool.uetf] cov_source")
@@ -161,14 +162,22 @@ _GOOD = frozenset({"passed", "xfailed"})
 
 
 def new_failures(c: GateContext) -> list[str]:
-    """Tests failing now that passed in the baseline."""
+    """Tests failing now that did not fail in the baseline (tests new since then included).
+
+    The run's judge classifies them once (``judge.failure_kind``), for this gate and
+    every report alike; from bare outcomes (no ledger) the same rule applies here.
+    """
     if c.baseline is None:
         return []
+    if c.new_failures is not None:
+        return list(c.new_failures)
     before = c.baseline.outcomes
     # A flaky test failing again is not a new failure, nor is a waived one.
     flaky = (c.flaky or frozenset()) | c.waived
     return sorted(
-        t for t, o in c.outcomes.items() if o in _BAD and before.get(t) in _GOOD and t not in flaky
+        t
+        for t, o in c.outcomes.items()
+        if o in _BAD and before.get(t) not in _BAD and t not in flaky
     )
 
 
@@ -251,7 +260,7 @@ GATES: dict[str, GateKind] = {
             "max_duration",
             "<=",
             "s",
-            lambda c, _: round(c.metrics.duration, 3),
+            lambda c, _: round(c.metrics.duration, 6),
             "wall-clock seconds of the whole run",
             is_duration=True,
         ),
@@ -300,7 +309,8 @@ GATES: dict[str, GateKind] = {
             "<=",
             None,
             _new_failures,
-            "tests that pass in the baseline and fail now",
+            "tests that fail now and did not fail in the baseline (tests new since then"
+            " included); flaky and waived failures are not new",
         ),
         GateKind(
             "test_count_drop",

@@ -7,7 +7,7 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from uetf_core.gates.catalog import GATES, Fault, Skip
+from uetf_core.gates.catalog import COVERAGE_GATES, GATES, Fault, GateKind, Skip
 from uetf_core.gates.spec import GateSpec
 from uetf_core.metrics import GateContext, RunMetrics
 
@@ -21,6 +21,7 @@ class Verdict(str, enum.Enum):
     WAIVED = "waived"  # violated but covered by a waiver
     SKIPPED = "skipped"  # not applicable to this run; the reason says why
     ERROR = "error"  # could not be evaluated; the reason says why
+    DEFERRED = "deferred"  # a shard's whole-suite gate: judged by uetf gate --workstream
 
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
@@ -63,6 +64,12 @@ def evaluate_gate(
         context = GateContext(context)
     kind = GATES[spec.name]
     warn_only = mode == "warn" or spec.mode == "warn"
+    if context.shard and not judged_per_shard(kind):
+        reason = (
+            f"shard {context.shard}: {spec.name} judges the whole suite; "
+            "uetf gate --workstream judges it over every shard"
+        )
+        return GateResult(spec, None, Verdict.DEFERRED, reason)
     if kind.whole_suite and context.partial:
         reason = f"partial run ({context.partial}); {spec.name} judges the whole suite"
         return GateResult(spec, None, Verdict.SKIPPED, reason)
@@ -76,6 +83,16 @@ def evaluate_gate(
     if _COMPARE[spec.op](measured, spec.threshold):
         return GateResult(spec, measured, Verdict.PASSED)
     return GateResult(spec, measured, Verdict.WARNED if warn_only else Verdict.FAILED)
+
+
+# Gates over money or resources of the whole run, beside the whole-suite ones.
+_WHOLE_RUN = frozenset({"max_cost", "cost_increase"})
+
+
+def judged_per_shard(kind: GateKind) -> bool:
+    """Whether a shard's own tests can be judged by this gate: a shard's slice of the
+    coverage, of the change's lines or of the suite's size says nothing alone."""
+    return not (kind.whole_suite or kind.name in COVERAGE_GATES or kind.name in _WHOLE_RUN)
 
 
 def evaluate_gates(

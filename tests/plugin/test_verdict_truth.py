@@ -1,0 +1,363 @@
+"""Verdicts in everyday situations: the project's own selection, an uncommitted edit,
+a shard, an option naming something missing, and the exit status the ledger keeps."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from conftest import git, run_pytest, run_uetf, uetf_summary
+from uetf_core.ledger import open_ledger
+
+# The subprocesses load UETF alone: every other installed plugin costs each start
+# seconds, and none of them is what these tests are about.
+FAST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+def pytest_uetf(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    """``pytest --uetf ARGS`` in ``root``, with UETF the only plugin loaded."""
+    return run_pytest(root, "-p", "pytest_uetf.plugin", "--uetf", *args, env=FAST | (env or {}))
+
+
+def make_repo(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.invalid")
+    git(root, "config", "user.name", "UETF tests")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (root / ".gitignore").write_text(".ledger/\n__pycache__/\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    return root
+
+
+SHOP = {
+    "shop/__init__.py": "",
+    "shop/prices.py": (
+        "RATE = 2\n\n\ndef price(n):\n    return n * RATE\n\n\n"
+        "def discount(n):\n    if n > 10:\n        return n - 1\n    return n\n"
+    ),
+    "tests/test_prices.py": (
+        "import pytest\n\nfrom shop.prices import discount, price\n\n\n"
+        "def test_one():\n    assert price(1) == 2\n\n\n"
+        "def test_two():\n    assert price(2) == 4\n\n\n"
+        "def test_three():\n    assert price(3) == 6\n\n\n"
+        "def test_discount():\n    assert discount(1) == 1\n\n\n"
+        "@pytest.mark.stress\ndef test_stress():\n    assert discount(11) == 10\n"
+    ),
+}
+
+PYPROJECT = """\
+[tool.pytest.ini_options]
+addopts = "-m 'not stress'"
+markers = ["stress: long"]
+testpaths = ["tests"]
+pythonpath = ["."]
+
+[tool.uetf]
+cov_source = ["shop"]
+
+[tool.uetf.gates]
+coverage = 50
+test_count_drop = 0
+"""
+
+
+def shop(tmp_path: Path, pyproject: str = PYPROJECT) -> Path:
+    return make_repo(tmp_path / "shop", {**SHOP, "pyproject.toml": pyproject})
+
+
+def gate(summary: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(g for g in summary["gates"] if g["name"] == name)
+
+
+def test_the_projects_own_addopts_define_the_whole_suite(tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
+    """``addopts = -m 'not stress'`` in the ini file is the suite: runs of it are whole and
+    judged; ``-m``, ``-k`` or PYTEST_ADDOPTS on top make a run partial."""
+    root = shop(tmp_path)
+    done = pytest_uetf(root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    whole = uetf_summary(root)
+    validate("run_summary", whole)
+    assert whole["partial"] is False
+    assert gate(whole, "coverage")["verdict"] == "passed"
+    assert whole["totals"]["passed"] == 4  # the stress test is not part of this suite
+
+    again = pytest_uetf(root)  # the second run of the suite finds the first as its baseline
+    assert again.returncode == 0, again.stdout
+    second = uetf_summary(root)
+    assert second["baseline_run_id"] == whole["run_id"]
+    assert gate(second, "test_count_drop")["verdict"] == "passed"
+
+    for args, env, reason in (
+        (("-m", "stress"), {}, "-m stress"),
+        (("-k", "one"), {}, "-k one"),
+        ((), {"PYTEST_ADDOPTS": "-k two"}, "-k two"),
+        (("tests/test_prices.py::test_one",), {}, "node ids"),
+    ):
+        narrowed = pytest_uetf(root, *args, env=env)
+        assert narrowed.returncode == 0, narrowed.stdout + narrowed.stderr
+        summary = uetf_summary(root)
+        assert summary["partial"] is True, args
+        assert gate(summary, "coverage")["verdict"] == "skipped"
+        assert reason in gate(summary, "coverage")["reason"]
+    # The same expression as the ini file's narrows nothing.
+    same = pytest_uetf(root, "-m", "not stress")
+    assert same.returncode == 0
+    assert uetf_summary(root)["partial"] is False
+
+
+def test_a_baseline_is_a_run_of_the_same_suite(tmp_path: Path) -> None:
+    """A run of other paths is never the baseline of the whole suite: the suite each run
+    judged is recorded with it."""
+    root = shop(tmp_path)
+    (root / "tests" / "extra").mkdir()
+    (root / "tests" / "extra" / "test_more.py").write_text("def test_more():\n    pass\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "more tests")
+    only_extra = pytest_uetf(root, "tests/extra", "--uetf-gate-mode=warn")
+    assert only_extra.returncode == 0, only_extra.stdout
+    extra_run = uetf_summary(root)
+    assert extra_run["totals"]["collected"] == 1
+    whole = pytest_uetf(root, "--uetf-gate=test_count_drop<=0")
+    assert whole.returncode == 0, whole.stdout
+    first_whole = uetf_summary(root)
+    assert first_whole["baseline_run_id"] is None
+    assert gate(first_whole, "test_count_drop")["verdict"] == "skipped"
+    again = pytest_uetf(root)
+    assert again.returncode == 0
+    assert uetf_summary(root)["baseline_run_id"] == first_whole["run_id"]
+
+
+def test_a_test_broken_by_an_uncommitted_edit_is_new_not_flaky(tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
+    """After a run at HEAD, an edit in the work tree that breaks tests makes them new
+    failures everywhere (gate, header, annotations), never flaky: flakiness is a change
+    of outcome on the same code, commit and uncommitted changes alike."""
+    root = shop(tmp_path, PYPROJECT.replace("test_count_drop = 0", "new_failures = 0"))
+    assert pytest_uetf(root).returncode == 0
+    prices = root / "shop" / "prices.py"
+    prices.write_text(prices.read_text().replace("RATE = 2", "RATE = 3"))
+    reports = tmp_path / "reports"
+    broken = pytest_uetf(
+        root,
+        f"--uetf-report=markdown:{reports / 'pr.md'}",
+        f"--uetf-report=json:{reports / 'gate.json'}",
+        f"--uetf-report=github:{reports / 'summary.md'}",
+    )
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    summary = uetf_summary(root)
+    kinds = {f["node_id"].split("::")[-1]: f["classification"] for f in summary["failures"]}
+    assert kinds == {"test_one": "new", "test_two": "new", "test_three": "new"}
+    # A bare assert is recorded as the AssertionError it is.
+    assert all(f["message"].startswith("AssertionError: assert") for f in summary["failures"])
+    assert gate(summary, "new_failures")["value"] == 3
+    report = json.loads((reports / "gate.json").read_text())
+    validate("gate_report", report)
+    assert sum(f["classification"] == "new" for f in report["failures"]) == 3
+    assert "3 new failures" in (reports / "pr.md").read_text().splitlines()[1]
+    annotations = [line for line in broken.stdout.splitlines() if line.startswith("::")]
+    assert sum(line.startswith("::error") for line in annotations) >= 3
+    assert not any(line.startswith("::warning") and "test_one" in line for line in annotations)
+    flaky = run_uetf(root, "flaky", "--json")
+    assert flaky.returncode == 0, flaky.stderr
+    assert json.loads(flaky.stdout) == []
+
+    # Back to the committed code: passing again is no flip either.
+    git(root, "checkout", "--", "shop/prices.py")
+    assert pytest_uetf(root).returncode == 0
+    assert json.loads(run_uetf(root, "flaky", "--json").stdout) == []
+
+
+def test_the_same_code_changing_outcome_is_still_flaky(tmp_path: Path) -> None:
+    """With the work tree unchanged, a test that fails once and passes once is flaky."""
+    flag = tmp_path / "fail-once"
+    files = {
+        **SHOP,
+        "tests/test_coin.py": (
+            "import os\n\n\ndef test_coin():\n"
+            "    path = os.environ['COIN']\n"
+            "    if os.path.exists(path):\n        os.remove(path)\n        assert False\n"
+        ),
+        "pyproject.toml": "[tool.pytest.ini_options]\npythonpath = ['.']\n",
+    }
+    root = make_repo(tmp_path / "coin", files)
+    env = {"COIN": str(flag)}
+    assert pytest_uetf(root, env=env).returncode == 0
+    flag.write_text("")
+    assert pytest_uetf(root, env=env).returncode == 1
+    flaky = json.loads(run_uetf(root, "flaky", "--json").stdout)
+    assert [f["node_id"] for f in flaky] == ["tests/test_coin.py::test_coin"]
+
+
+def test_a_shard_defers_the_whole_suite_gates_to_the_workstream(tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
+    """Each shard of a healthy change passes on its own tests; coverage and the suite's
+    size are judged once, over every shard, by ``uetf gate --workstream``."""
+    pyproject = (
+        "[tool.pytest.ini_options]\npythonpath = ['.']\n\n"
+        "[tool.uetf]\ncov_source = ['shop']\n\n"
+        "[tool.uetf.gates]\ncoverage = 90\nmin_tests = 5\npass_rate = 100\n"
+    )
+    root = make_repo(tmp_path / "sharded", {**SHOP, "pyproject.toml": pyproject})
+    ledgers = []
+    for k in (1, 2):
+        ledger = tmp_path / f"job{k}.db"
+        done = pytest_uetf(
+            root, f"--uetf-ledger={ledger}", f"--uetf-shard={k}/2", "--uetf-workstream=W"
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "deferred" in done.stdout
+        ledgers.append(ledger)
+        opened = open_ledger(str(ledger))
+        gates = {g["name"]: g for g in opened.gates(opened.find_run("last")["run_id"])}
+        opened.close()
+        for document in gates.values():
+            validate("test_gate", document)
+        assert gates["coverage"]["verdict"] == "deferred"
+        assert gates["min_tests"]["verdict"] == "deferred"
+        assert gates["pass_rate"]["verdict"] == "passed"
+    merged = tmp_path / "merged.db"
+    assert run_uetf(root, "merge", "--into", str(merged), *map(str, ledgers)).returncode == 0
+    verdict = run_uetf(
+        root, "gate", "--ledger", str(merged), "--workstream", "W", "--expect-shards", "2"
+    )
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+    opened = open_ledger(str(merged))
+    combined = {g["name"]: g for g in opened.gates(opened.find_run("last")["run_id"])}
+    opened.close()
+    assert combined["coverage"]["verdict"] == "passed" and combined["coverage"]["value"] == 100.0
+    assert combined["min_tests"]["verdict"] == "passed"
+
+
+def marker_project(tmp_path: Path) -> Path:
+    """A project whose one test leaves a file behind when it runs."""
+    files = {
+        "tests/test_mark.py": (
+            "from pathlib import Path\n\n\ndef test_mark():\n"
+            "    Path(__file__).parent.parent.joinpath('ran').write_text('yes')\n"
+        ),
+    }
+    return make_repo(tmp_path / "marker", files)
+
+
+def test_options_naming_something_missing_stop_the_run_before_any_test(tmp_path: Path) -> None:
+    """A missing baseline, diff file, base ref or an unwritable report path is a usage
+    error (exit 4) with one line, before any test runs; the run is recorded errored with
+    that exit status."""
+    root = marker_project(tmp_path)
+    (root / "a-file").write_text("")
+    cases = {
+        "--uetf-baseline=no-such-run": "--uetf-baseline no-such-run",
+        f"--uetf-diff-file={tmp_path / 'missing.diff'}": "--uetf-diff-file",
+        "--uetf-base=nope": "'nope' does not exist in this repository",
+        "--uetf-report=markdown:a-file/pr.md": "cannot write the markdown report",
+    }
+    for option, said in cases.items():
+        done = pytest_uetf(root, option)
+        assert done.returncode == 4, (option, done.stdout, done.stderr)
+        output = done.stdout + done.stderr
+        assert said in output, (option, output)
+        assert "Traceback" not in output and "INTERNALERROR" not in output
+        assert not (root / "ran").exists(), option
+        summary = uetf_summary(root)
+        assert summary["state"] == "errored" and summary["exit_status"] == 4, option
+        gate_again = run_uetf(root, "gate", "last")
+        assert gate_again.returncode == 4, (option, gate_again.stdout)
+
+
+def test_the_recorded_exit_status_is_the_process_exit_status(tmp_path: Path) -> None:
+    """A report that cannot be written at the end changes the exit status, and the ledger
+    records the changed one; ``uetf gate last`` exits the same."""
+    files = {
+        "tests/test_block.py": (
+            "from pathlib import Path\n\n\ndef test_block():\n"
+            "    # Takes the report's folder name after the run was checked at its start.\n"
+            "    Path(__file__).parent.parent.joinpath('out').write_text('in the way')\n"
+        ),
+    }
+    root = make_repo(tmp_path / "blocked", files)
+    done = pytest_uetf(root, "--uetf-report=markdown:out/pr.md")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "cannot write the markdown report" in done.stdout
+    assert "1 passed" in done.stdout  # pytest's own summary is kept
+    summary = uetf_summary(root)
+    assert summary["exit_status"] == 4
+    assert run_uetf(root, "gate", "last").returncode == 4
+
+
+def test_a_collection_error_says_the_gates_were_not_judged(tmp_path: Path) -> None:
+    """A run stopped by a collection error says why and that its declared gates were not
+    judged, instead of "no gates declared" or "interrupted"."""
+    files = {
+        "tests/test_ok.py": "def test_ok():\n    pass\n",
+        "tests/test_broken.py": "import no_such_module_anywhere\n",
+        "pyproject.toml": "[tool.uetf.gates]\npass_rate = 100\n",
+    }
+    root = make_repo(tmp_path / "broken", files)
+    done = pytest_uetf(root)
+    assert done.returncode == 2, done.stdout
+    assert "no gates declared" not in done.stdout
+    assert "1 declared, not judged: 1 error during collection" in done.stdout
+    summary = uetf_summary(root)
+    assert summary["end_reason"].startswith("1 error during collection")
+    assert summary["exit_status"] == 2
+
+
+def test_clean_runs_record_the_work_tree_as_clean(tmp_path: Path) -> None:
+    """The ledger keeps the code a run tested: the commit, and whether uncommitted changes
+    were there (only a digest of them)."""
+    root = marker_project(tmp_path)
+    assert pytest_uetf(root).returncode == 0
+    (root / "notes.txt").write_text("untracked")
+    assert pytest_uetf(root).returncode == 0
+    ledger = open_ledger(str(root / ".ledger" / "uetf.db"))
+    try:
+        states = [
+            row[0]
+            for row in ledger._query("SELECT tree_state FROM runs ORDER BY pk")  # type: ignore[attr-defined]
+        ]
+    finally:
+        ledger.close()
+    assert states[0] == "" and len(states[1]) == 16
+    assert os.path.exists(root / "ran")
+
+
+def test_what_narrows_the_suite_in_process(pytester) -> None:  # type: ignore[no-untyped-def]
+    """The selection read in the session itself: the ini file's ``-m`` and ``testpaths``
+    are the suite, a command line ``-k`` narrows it, and the suite's key follows the
+    paths given, not the narrowing."""
+    pytester.makepyprojecttoml(
+        "[tool.pytest.ini_options]\n"
+        "addopts = \"-m 'not slow'\"\nmarkers = ['slow: long']\ntestpaths = ['tests']\n"
+    )
+    pytester.mkdir("tests")
+    pytester.makepyfile(
+        **{
+            "tests/test_a": "import pytest\n\ndef test_a():\n    pass\n\n"
+            "@pytest.mark.slow\ndef test_b():\n    pass\n"
+        }
+    )
+    ledger = pytester.path / "l.db"
+
+    def last() -> tuple[Any, ...]:
+        opened = open_ledger(str(ledger))
+        try:
+            return tuple(
+                opened._query(  # type: ignore[attr-defined]
+                    "SELECT partial_reason, suite_key FROM runs ORDER BY pk DESC LIMIT 1"
+                )[0]
+            )
+        finally:
+            opened.close()
+
+    pytester.runpytest("--uetf", f"--uetf-ledger={ledger}").assert_outcomes(passed=1)
+    whole, key = last()
+    assert whole is None
+    pytester.runpytest("--uetf", f"--uetf-ledger={ledger}", "-k", "a").assert_outcomes(passed=1)
+    assert last() == ("-k a", key)
+    pytester.runpytest("--uetf", f"--uetf-ledger={ledger}", "tests/test_a.py")
+    assert last()[0] is None and last()[1] != key
