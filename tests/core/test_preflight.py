@@ -9,7 +9,7 @@ import pytest
 from uetf_core.config import CliOptions, resolve_config
 from uetf_core.errors import ConfigError
 from uetf_core.ledger import open_ledger
-from uetf_core.preflight import check_options, check_report_destinations
+from uetf_core.preflight import check_options
 from uetf_core.run import RunRecorder
 from uetf_core.states import RunState
 
