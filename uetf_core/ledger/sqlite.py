@@ -1479,8 +1479,9 @@ class SqliteLedger:
         marks = ",".join("?" * len(window))
         flipped = self._query(
             "SELECT f.test_key, t.node_id, count(*) AS flips,"
-            " sum(f.kind = 'retry') AS retries FROM flips f JOIN tests t USING (test_key)"
-            f" WHERE f.run_pk IN ({marks}) GROUP BY f.test_key",
+            " sum(CASE WHEN f.kind = 'retry' THEN 1 ELSE 0 END) AS retries"
+            " FROM flips f JOIN tests t USING (test_key)"
+            f" WHERE f.run_pk IN ({marks}) GROUP BY f.test_key, t.node_id",
             window,
         )
         found = []
