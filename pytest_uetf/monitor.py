@@ -204,7 +204,7 @@ class RunMonitor(threading.Thread):
             self._ledger.add_progress(snapshot)
         if self.progress_path is not None:
             scratch = self.progress_path.with_name(self.progress_path.name + ".tmp")
-            scratch.write_text(json.dumps(snapshot, indent=2) + "\n")
+            scratch.write_text(json.dumps(snapshot, indent=2, allow_nan=False) + "\n")
             os.replace(scratch, self.progress_path)  # readers never see half a file
 
     # -- stalls ---------------------------------------------------------------
@@ -221,4 +221,6 @@ class RunMonitor(threading.Thread):
         tests = ", ".join(f"{node_id} on {worker}" for node_id, worker in running) or "none known"
         message = f"no test finished for {quiet:.0f} s; running: {tests}"
         self.stalls.append({"message": message, "running": running, "seconds": round(quiet, 1)})
-        self.alert(f"\nuetf: {message}\n")
+        from uetf_core.terminal import visible_line  # test ids are data: shown, never obeyed
+
+        self.alert(f"\n{visible_line(f'uetf: {message}')}\n")

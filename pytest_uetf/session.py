@@ -551,6 +551,8 @@ class UetfSession:
         outcome = self.outcome
         if outcome is None or self.recorder is None:
             return
+        from uetf_core.terminal import visible_line  # recorded data is shown, never obeyed
+
         summary = outcome.summary
         line = verdict_line(summary, self.recorder.ledger.location)
         failing = any(g["verdict"] in ("failed", "error") for g in summary["gates"])
@@ -559,35 +561,38 @@ class UetfSession:
         for command in written.stdout if written else ():
             terminalreporter.write_line(command)
         if self.report_problem:
-            terminalreporter.write_line(self.report_problem, red=True)
+            terminalreporter.write_line(visible_line(self.report_problem), red=True)
         for note in outcome.notes:  # an expired waiver matters even under -q
-            terminalreporter.write_line(f"uetf: {note}", yellow=True)
+            terminalreporter.write_line(visible_line(f"uetf: {note}"), yellow=True)
         spooled = self.spooled or (self.recorder.spooled if self.recorder else None)
         if spooled:
             spool, why = spooled
             terminalreporter.write_line(
-                f"uetf: {why}; this run is recorded in the spool {spool};"
-                f" send it later with: uetf push {spool}",
+                visible_line(
+                    f"uetf: {why}; this run is recorded in the spool {spool};"
+                    f" send it later with: uetf push {spool}"
+                ),
                 yellow=True,
             )
         if terminalreporter.verbosity < 0:
             if failing:
-                terminalreporter.write_line(line)
+                terminalreporter.write_line(visible_line(line))
             return
         terminalreporter.section("uetf")
         if summary["gates"]:
             for row in gate_table(summary["gates"]):
-                terminalreporter.write_line(row)
+                terminalreporter.write_line(visible_line(row))
         for row in uncovered_patch_rows(summary):
-            terminalreporter.write_line(row)
+            terminalreporter.write_line(visible_line(row))
         terminalreporter.write_line(totals_line(summary["totals"]))
         if written:
             for note in written.notes:
-                terminalreporter.write_line(note)
+                terminalreporter.write_line(visible_line(note))
             for document in written.files:
-                terminalreporter.write_line(f"report ({document['kind']}): {document['path']}")
+                report_line = f"report ({document['kind']}): {document['path']}"
+                terminalreporter.write_line(visible_line(report_line))
         terminalreporter.write_line(
-            line, red=failing, green=not failing and outcome.exit_status == 0
+            visible_line(line), red=failing, green=not failing and outcome.exit_status == 0
         )
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from uetf_core.reports import text
 from uetf_core.reports.document import failure_rows, patch_lines
 from uetf_core.schemas import validate
 from uetf_core.summary import build_summary
+from uetf_core.terminal import inert_document, visible_line
 from uetf_core.verdict import final_exit_status
 
 
@@ -63,7 +64,15 @@ def _open(args: argparse.Namespace) -> SqliteLedger:
 
 
 def _print_json(document: Any) -> None:
-    print(json.dumps(document, indent=2, sort_keys=False))
+    """A JSON document on standard output: strict JSON (no NaN), inert in a CI log."""
+    text = json.dumps(document, indent=2, sort_keys=False, allow_nan=False)
+    for line in inert_document("json", text):
+        print(line)
+
+
+def _say(line: str = "") -> None:
+    """One line for the terminal: recorded data in it shown escaped, never obeyed."""
+    print(visible_line(line))
 
 
 def runs(args: argparse.Namespace) -> int:
@@ -76,16 +85,16 @@ def runs(args: argparse.Namespace) -> int:
         _print_json(summaries)
         return int(ExitCode.OK)
     if not listed:
-        print(f"no runs in {ledger.location}")
+        _say(f"no runs in {ledger.location}")
         return int(ExitCode.OK)
     header = f"{'run':<22}  {'state':<9}  {'exit':>4}  {'started (UTC)':<19}  totals"
-    print(header)
+    _say(header)
     for run in listed:
         totals = ledger.totals(run["run_id"]).as_dict()
         started = run["started_at"][:19].replace("T", " ")
         exit_status = "-" if run["exit_status"] is None else str(run["exit_status"])
         partial = " (partial)" if run["partial"] else ""
-        print(
+        _say(
             f"{run['run_id']:<22}  {run['state']:<9}  {exit_status:>4}  {started:<19}  "
             f"{totals_line(totals)}{partial}"
         )
@@ -100,23 +109,23 @@ def show(args: argparse.Namespace) -> int:
         validate("run_summary", summary, f"run {summary['run_id']} summary")
         _print_json(summary)
         return int(ExitCode.OK)
-    print(f"run       {summary['run_id']}")
-    print(
+    _say(f"run       {summary['run_id']}")
+    _say(
         f"state     {summary['state']}"
         + (f" ({summary['end_reason']})" if summary["end_reason"] else "")
     )
-    print(f"started   {summary['started_at']}")
+    _say(f"started   {summary['started_at']}")
     duration = summary["duration_seconds"]
-    print(f"duration  {'-' if duration is None else f'{duration:.2f} s'}")
-    print(f"exit      {summary['exit_status']}")
-    print(f"host      {summary['host']} (pid {summary['pid']})")
-    print(f"commit    {_commit(summary, run)}")
-    print(f"baseline  {_baseline(ledger, summary)}")
-    print(f"tests     {totals_line(summary['totals'])}")
+    _say(f"duration  {'-' if duration is None else f'{duration:.2f} s'}")
+    _say(f"exit      {summary['exit_status']}")
+    _say(f"host      {summary['host']} (pid {summary['pid']})")
+    _say(f"commit    {_commit(summary, run)}")
+    _say(f"baseline  {_baseline(ledger, summary)}")
+    _say(f"tests     {totals_line(summary['totals'])}")
     if summary["gates"]:
         print()
         for row in gate_table(summary["gates"]):
-            print(row)
+            _say(row)
     stored = ledger.coverage(run["run_id"]) if summary["patch"] else None
     for rows in (
         text.coverage_rows(summary["coverage"]),
@@ -126,7 +135,7 @@ def show(args: argparse.Namespace) -> int:
         if rows:
             print()
             for row in rows:
-                print(row)
+                _say(row)
     return int(ExitCode.OK)
 
 
@@ -164,12 +173,12 @@ def gate(args: argparse.Namespace) -> int:
     config = ledger.run_config(run_id)
     results, notes = judge_gates(ledger, run_id, _specs(config), config or {})
     for note in notes:
-        print(f"uetf: {note}")
+        _say(f"uetf: {note}")
     documents = [result.as_dict() for result in results]
     for row in gate_table(documents) if documents else ["no gates declared"]:
-        print(row)
+        _say(row)
     if run["state"] in ("errored", "abandoned") or run["exit_status"] is None:
-        print(f"uetf: run {run_id} {run['state']}: it has no verdict to repeat")
+        _say(f"uetf: run {run_id} {run['state']}: it has no verdict to repeat")
         return int(
             run["exit_status"] if run["exit_status"] is not None else ExitCode.INTERNAL_ERROR
         )
@@ -178,7 +187,7 @@ def gate(args: argparse.Namespace) -> int:
     test_status = 0 if run["exit_status"] == ExitCode.GATES_FAILED else run["exit_status"]
     status = final_exit_status(test_status, verdict)
     word = "held" if verdict in (Verdict.PASSED, Verdict.WARNED) else verdict.value
-    print(f"uetf: run {run_id}: gates {word}; exit {status}")
+    _say(f"uetf: run {run_id}: gates {word}; exit {status}")
     return status
 
 
@@ -192,10 +201,10 @@ def _gate_workstream(args: argparse.Namespace) -> int:
             ledger, args.workstream, args.expect_shards
         )
         for problem in problems:
-            print(f"uetf: {problem}")
+            _say(f"uetf: {problem}")
         for row in gate_table([result.as_dict() for result in results]):
-            print(row)
-        print(f"tests     {totals_line(ledger.totals(run_id).as_dict())}")
+            _say(row)
+        _say(f"tests     {totals_line(ledger.totals(run_id).as_dict())}")
         if args.report:
             from uetf_core.reports import parse_report_spec, write_reports
 
@@ -203,12 +212,12 @@ def _gate_workstream(args: argparse.Namespace) -> int:
             specs = [parse_report_spec(text) for text in args.report]
             written = write_reports(ledger, run_id, specs, root / ".ledger" / "reports")
             for line in written.stdout:
-                print(line)
+                print(line)  # workflow commands and inert report lines
             for document in written.files:
-                print(f"uetf: wrote {document['kind']} report {document['path']}")
+                _say(f"uetf: wrote {document['kind']} report {document['path']}")
     finally:
         ledger.close()
-    print(f"uetf: workstream {args.workstream}: verdict run {run_id}; exit {status}")
+    _say(f"uetf: workstream {args.workstream}: verdict run {run_id}; exit {status}")
     return status
 
 
@@ -233,15 +242,15 @@ def plan(args: argparse.Namespace) -> int:
         _print_json(shards)
         return int(ExitCode.OK)
     total = sum(s["seconds"] for s in shards)
-    print(f"{len(tests)} tests, {total:.1f} s expected in all; {args.shards} shards:")
+    _say(f"{len(tests)} tests, {total:.1f} s expected in all; {args.shards} shards:")
     for entry in shards:
-        print(
+        _say(
             f"  shard {entry['shard']:>7}  {len(entry['tests']):>6} tests"
             f"  {entry['seconds']:>9.1f} s"
         )
     longest = max(s["seconds"] for s in shards)
     if total:
-        print(
+        _say(
             f"longest shard {longest:.1f} s = {longest / (total / args.shards):.3f} x an even split"
         )
     return int(ExitCode.OK)
@@ -261,7 +270,8 @@ def watch(args: argparse.Namespace) -> int:
             snapshot = ledger.latest_progress(run_id)
             line = _progress_line(run_id, run["state"], snapshot)
             if line != shown:
-                print(("\r" if tty else "") + line, end="" if tty else "\n", flush=True)
+                text = visible_line(line)
+                print(("\r" if tty else "") + text, end="" if tty else "\n", flush=True)
                 shown = line
             if run["finished_at"] or run["state"] in ("abandoned",):
                 break
@@ -273,7 +283,7 @@ def watch(args: argparse.Namespace) -> int:
         ledger.close()
     if tty:
         print()
-    print(f"uetf: run {run_id} {run['state']}; exit {run['exit_status']}")
+    _say(f"uetf: run {run_id} {run['state']}; exit {run['exit_status']}")
     return int(ExitCode.OK)
 
 
@@ -316,11 +326,11 @@ def costs(args: argparse.Namespace) -> int:
             }
         )
         return int(ExitCode.OK)
-    print(f"run {run['run_id']}")
+    _say(f"run {run['run_id']}")
     for name, amount in money.items():
-        print(f"  {name:<28} {amount:>14,.6g} {units.get(name, name)}")
+        _say(f"  {name:<28} {amount:>14,.6g} {units.get(name, name)}")
     print()
-    print(f"{args.by:<60} {'tests':>6} {'wall s':>9} {'cpu s':>9}  custom")
+    _say(f"{args.by:<60} {'tests':>6} {'wall s':>9} {'cpu s':>9}  custom")
     for group in groups[: args.limit]:
         custom = ", ".join(
             f"{name}={value['amount']:g}{'' if value['unit'] == name else ' ' + value['unit']}"
@@ -329,9 +339,9 @@ def costs(args: argparse.Namespace) -> int:
         cpu = "-" if group["cpu_seconds"] is None else f"{group['cpu_seconds']:.3f}"
         label = str(group[args.by])
         label = label if len(label) <= 60 else "…" + label[-59:]
-        print(f"{label:<60} {group['tests']:>6} {group['wall_seconds']:>9.3f} {cpu:>9}  {custom}")
+        _say(f"{label:<60} {group['tests']:>6} {group['wall_seconds']:>9.3f} {cpu:>9}  {custom}")
     if len(groups) > args.limit:
-        print(f"... {len(groups) - args.limit} more (--limit)")
+        _say(f"... {len(groups) - args.limit} more (--limit)")
     return int(ExitCode.OK)
 
 
@@ -346,17 +356,17 @@ def flaky(args: argparse.Namespace) -> int:
         _print_json(found)
         return int(ExitCode.OK)
     if not found:
-        print(f"no flaky test in the last {args.since} runs")
+        _say(f"no flaky test in the last {args.since} runs")
         return int(ExitCode.OK)
-    print(
+    _say(
         f"flaky tests in the last {args.since} runs (rate = runs with a flip / runs with the test)"
     )
     for test in found:
         last = test["last_failure"]
         when = f"; last failed {last['at'][:19]} in {last['run_id']}" if last else ""
-        print(f"  {test['rate']:>6.1%}  {test['flips']}/{test['runs']}  {test['node_id']}{when}")
+        _say(f"  {test['rate']:>6.1%}  {test['flips']}/{test['runs']}  {test['node_id']}{when}")
         if last and last["message"]:
-            print(f"          {last['message']}")
+            _say(f"          {last['message']}")
     return int(ExitCode.OK)
 
 
@@ -372,11 +382,11 @@ def history(args: argparse.Namespace) -> int:
         return int(ExitCode.OK)
     if not found:
         raise NoLedgerError(f"no recorded run of {args.test!r}; give its full node id")
-    print(f"{args.test}: {len(found)} runs, newest first")
+    _say(f"{args.test}: {len(found)} runs, newest first")
     for row in found:
         commit = (row["commit"] or "-")[:10]
         retries = f"  ({row['attempts']} attempts)" if row["attempts"] > 1 else ""
-        print(
+        _say(
             f"  {row['started_at'][:19]}  {row['run_id']}  {commit:<10}  {row['outcome']:<8}"
             f"  {row['duration']:.3f} s{retries}"
         )
@@ -493,9 +503,10 @@ def report(args: argparse.Namespace) -> int:
         ledger.close()
     print_lines(written.stdout)
     for note in written.notes:
-        print(f"uetf: {note}", file=sys.stderr)
+        print(visible_line(f"uetf: {note}"), file=sys.stderr)
     for document in written.files:
-        print(f"uetf: wrote {document['kind']} report {document['path']}", file=sys.stderr)
+        wrote = f"uetf: wrote {document['kind']} report {document['path']}"
+        print(visible_line(wrote), file=sys.stderr)
     return int(ExitCode.OK)
 
 
@@ -530,22 +541,22 @@ def doctor(args: argparse.Namespace) -> int:
             f"no ledger at {location}; run 'pytest --uetf' first or pass --ledger PATH"
         )
     ledger = open_ledger(location)
-    print(f"ledger          {ledger.location}")
-    print(f"schema version  {ledger.schema_version()} (this uetf: {SCHEMA_VERSION})")
+    _say(f"ledger          {ledger.location}")
+    _say(f"schema version  {ledger.schema_version()} (this uetf: {SCHEMA_VERSION})")
     abandoned = ledger.reap_abandoned(host_name(), time.time(), stale_after)
     problems = ledger.integrity_problems()
-    print(f"integrity       {'ok' if not problems else f'{len(problems)} problem(s)'}")
+    _say(f"integrity       {'ok' if not problems else f'{len(problems)} problem(s)'}")
     for problem in problems[:20]:
-        print(f"  {problem}")
+        _say(f"  {problem}")
     live = [
         r
         for r in ledger.list_runs()
         if r["state"] not in ("passed", "failed", "errored", "abandoned")
     ]
-    print(
+    _say(
         f"stale runs      {len(abandoned)} marked abandoned now"
         + (f": {', '.join(abandoned)}" if abandoned else "")
     )
-    print(f"live runs       {len(live)}")
-    print(f"runs            {len(ledger.list_runs())}")
+    _say(f"live runs       {len(live)}")
+    _say(f"runs            {len(ledger.list_runs())}")
     return int(ExitCode.LEDGER_REFUSED if problems else ExitCode.OK)

@@ -77,7 +77,7 @@ def render(ledger: Ledger, run_id: str, fmt: str, report: dict[str, Any], rootdi
         from uetf_core.schemas import validate
 
         validate("gate_report", report, subject=f"gate report of run {run_id}")
-        return json.dumps(report, indent=2, sort_keys=True) + "\n"
+        return json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"
     if fmt == "html":
         from uetf_core.reports.html import render_html
 
@@ -131,7 +131,9 @@ def write_reports(
         elif path is None:
             path = STDOUT if default_stdout else str(_default_folder(default_dir) / default_name)
         if path == STDOUT:
-            done.stdout.extend(text.splitlines())
+            from uetf_core.terminal import inert_document
+
+            done.stdout.extend(inert_document(spec.format, text))
             continue
         target = Path(path)
         try:

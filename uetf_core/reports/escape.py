@@ -10,10 +10,15 @@ from __future__ import annotations
 import html
 import re
 
+from uetf_core.terminal import visible
+
 # CSI and OSC sequences and any other ESC-introduced pair, as terminals read them.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 # C0 and C1 controls other than tab and newline, plus DEL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidi marks, embeddings, overrides, isolates and the Unicode line separators: a browser
+# would reorder or break the text around them, so reports show them as escapes (\u202e).
+_REORDERING = re.compile("[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()+\-.!|~<>&\"'=:])")
 # An invisible word joiner after @ and # and inside ://, www. stops GitHub
 # from turning a name into a mention, an issue reference or a link.
@@ -22,8 +27,10 @@ _AUTOLINK = re.compile(r"(?i)(://|www\.)")
 
 
 def plain(text: object) -> str:
-    """``text`` without terminal escapes or control characters (newlines and tabs kept)."""
-    return _CONTROL.sub("", _ANSI.sub("", str(text)))
+    """``text`` without terminal escapes or control characters (newlines and tabs kept),
+    and with bidi and line-separator characters shown as escapes."""
+    value = _CONTROL.sub("", _ANSI.sub("", str(text)))
+    return _REORDERING.sub(lambda m: visible(m.group()), value)
 
 
 def markdown_inline(text: object, limit: int | None = None) -> str:
@@ -64,8 +71,13 @@ def html_text(text: object) -> str:
 
 
 def workflow_data(text: object) -> str:
-    """A GitHub workflow command's message, escaped as the runner expects."""
-    return plain(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A GitHub workflow command's message, escaped as the runner expects.
+
+    Its lines are kept (``%0A``); any other control character, a bidi override or a
+    ``##[`` is shown escaped (``\x1b``), as on every line UETF prints to a CI log.
+    """
+    lines = str(text).replace("\r\n", "\n").split("\n")
+    return "%0A".join(visible(line).replace("%", "%25") for line in lines)
 
 
 def workflow_property(text: object) -> str:
