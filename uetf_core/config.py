@@ -179,10 +179,13 @@ def _positive(value: float, key: str, where: str) -> None:
 
 
 def resolve_ledger_location(raw: str, rootdir: Path) -> str:
-    """A ledger path made absolute against ``rootdir``; URLs are returned unchanged."""
-    if "://" in raw:
-        return raw
-    path = Path(raw).expanduser()
+    """A ledger path made absolute against ``rootdir``; a server's location as its URL;
+    a URL of no server UETF knows is refused (never made a file name)."""
+    from uetf_core.ledger.location import as_url, is_postgres, sqlite_path
+
+    if is_postgres(raw):
+        return as_url(raw)
+    path = Path(sqlite_path(raw)).expanduser()
     return str(path if path.is_absolute() else rootdir / path)
 
 

@@ -477,7 +477,8 @@ def merge(args: argparse.Namespace) -> int:
     """Merge ledgers (the artifacts of CI jobs) into one; idempotent."""
     from uetf_core.ledger.merge import merge_into
 
-    target = open_ledger(str(Path(args.into)))
+    # The target as given: a URL is a server (or an error), never made a path.
+    target = open_ledger(resolve_ledger_location(args.into, Path.cwd()))
     try:
         for source in args.ledgers:
             result = merge_into(target, Path(source))

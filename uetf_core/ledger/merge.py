@@ -46,10 +46,10 @@ def _columns(db: sqlite3.Connection, schema: str, table: str) -> list[tuple[str,
 
 
 def merge_into(target: SqliteLedger, source: Path) -> MergeResult:
-    """Copy every run of ``source`` that ``target`` does not have."""
+    """Copy every run of ``source`` that ``target`` (a file, or a server) does not have."""
     if not source.is_file():
         raise LedgerError(f"{source}: no such ledger file")
-    if source.resolve() == target.path.resolve():
+    if target.path is not None and source.resolve() == target.path.resolve():
         raise LedgerError(f"{source}: is the target ledger itself")
     version = _probe(source)  # refuses what is not a ledger, or is newer, untouched
     with tempfile.TemporaryDirectory(prefix="uetf-merge-") as scratch:
@@ -58,7 +58,21 @@ def merge_into(target: SqliteLedger, source: Path) -> MergeResult:
             shutil.copyfile(source, copy)
             SqliteLedger(copy).close()  # migrated in the copy
             source = copy
+        if target.path is None:  # a PostgreSQL ledger: no file to attach, rows are sent
+            return _send(target, source)
         return _copy(target, source)
+
+
+def _send(target: SqliteLedger, source: Path) -> MergeResult:
+    """The runs of ``source`` into a ledger server, as ``uetf push`` sends a spool."""
+    from uetf_core.ledger.copy import copy_runs
+
+    ledger = SqliteLedger(source)
+    try:
+        result = copy_runs(ledger, target)
+    finally:
+        ledger.close()
+    return MergeResult(str(source), result.added, result.present)
 
 
 def _copy(target: SqliteLedger, source: Path) -> MergeResult:

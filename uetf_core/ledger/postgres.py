@@ -25,7 +25,7 @@ from typing import Any
 from uetf_core.errors import ConfigError, LedgerError, LedgerUnreachableError
 from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION
 from uetf_core.ledger.sqlite import SqliteLedger
-from uetf_core.redact import redact
+from uetf_core.redact import redact, scrub
 
 # Tables whose rows are read in insertion order (ORDER BY rowid on SQLite): they get
 # a rowid column, last, so inserts list their columns (or fill all the others).
@@ -238,20 +238,37 @@ class PostgresLedger(SqliteLedger):
                 return _Connection(self._psycopg.connect(self.url, autocommit=True))
             except self._psycopg.OperationalError as exc:
                 last = exc
+                if _refused(exc):
+                    break
+            except self._psycopg.ProgrammingError as exc:  # libpq could not parse the URL
+                raise ConfigError(
+                    f"{self.location}: not a valid PostgreSQL connection string"
+                    f" ({self._first_line(exc)})"
+                ) from None
+        if last is not None and _refused(last):
+            # Waiting does not change the server's answer; and a spool would hide a
+            # setting to fix: say it now, once.
+            raise LedgerError(
+                f"{self.location}: the PostgreSQL server refused the connection"
+                f" ({self._first_line(last)}); check the user, password and database"
+                " of the ledger URL"
+            )
         raise LedgerUnreachableError(
-            f"{self.location}: cannot reach the PostgreSQL ledger ({_first_line(last)})"
+            f"{self.location}: cannot reach the PostgreSQL ledger ({self._first_line(last)})"
         )
+
+    def _first_line(self, error: Exception | None) -> str:
+        """The first line of a driver's message, with every secret of the URL masked
+        (libpq quotes a malformed part of the URL back, which may be the password)."""
+        return scrub(_first_line(error), self.url)
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
         psycopg = self._psycopg
         try:
             yield
-        except psycopg.OperationalError as exc:
-            message = f"{self.location}: ledger operation failed: {_first_line(exc)}"
-            raise LedgerError(message) from None
         except psycopg.Error as exc:
-            message = f"{self.location}: ledger operation failed: {_first_line(exc)}"
+            message = f"{self.location}: ledger operation failed: {self._first_line(exc)}"
             raise LedgerError(message) from None
 
     def _reconnect(self) -> None:
@@ -449,6 +466,23 @@ def _literal(text: str) -> Any:
     if text.startswith("'") and text.endswith("'"):
         return text[1:-1].replace("''", "'")
     return int(text)
+
+
+# What a server says when it will never accept this URL, however long one waits:
+# a wrong password or user, a missing database, no pg_hba.conf entry.
+_REFUSALS = (
+    "password authentication failed",
+    "no password supplied",
+    "authentication failed for user",
+    "does not exist",
+    "no pg_hba.conf entry",
+    "permission denied for database",
+)
+
+
+def _refused(error: Exception) -> bool:
+    text = str(error)
+    return any(refusal in text for refusal in _REFUSALS)
 
 
 def _first_line(error: Exception | None) -> str:
