@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uetf_core.config import KEYS
+from uetf_core.config import KEYS, LIMITS, allowed_range
 from uetf_core.gates.catalog import GATES
 
 HERE = Path(__file__).parent
@@ -61,13 +61,16 @@ def configuration_md() -> str:
         "finds the repository's), else the rootdir's; relative paths in it are read",
         "from its folder. Precedence, highest first:",
         "command-line options, `UETF_LEDGER`, `[tool.uetf]`, defaults. An unknown key",
-        "or a wrong type is a usage error (exit 4) naming the key.",
+        "or a wrong type is a usage error (exit 4) naming the key, and so is a number out",
+        "of its range: numbers are finite (no `nan`, no `inf`), within the bounds below.",
         "",
         "| key | type | meaning |",
         "| --- | --- | --- |",
     ]
     for key, (kind, meaning) in KEYS.items():
         names = " or ".join(t.__name__ for t in kind) if isinstance(kind, tuple) else kind.__name__
+        if key in LIMITS:
+            meaning += f"; {allowed_range(key)}"
         rows.append(f"| `{key}` | {names} | {meaning} |")
     rows += [
         "",

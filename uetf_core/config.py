@@ -8,6 +8,7 @@ once, at configuration time.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import sys
@@ -54,6 +55,41 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "stall_timeout": ((int, float), "seconds without a finished test before a stall is reported"),
     "progress_interval": ((int, float), "seconds between progress snapshots (default 5)"),
 }
+
+
+# The numeric keys: (lowest, whether the lowest itself is allowed, highest). Always finite:
+# a NaN interval never elapses (flush_interval = nan stopped every write), an infinite one
+# never comes, and a wait of 1e300 s overflows the timer; the batch must fit in memory.
+LIMITS: dict[str, tuple[float, bool, float]] = {
+    "batch_size": (1, True, 1_000_000),
+    "flush_interval": (0, False, 3600),
+    "stale_after": (0, False, 31_536_000),
+    "min_patch_lines": (0, True, 1_000_000),
+    "stall_timeout": (0, False, 604_800),
+    "progress_interval": (0, False, 3600),
+}
+
+
+def allowed_range(key: str) -> str:
+    """The values ``key`` allows, in words: ``a finite number > 0 and <= 3600``."""
+    low, low_allowed, high = LIMITS[key]
+    kind = "a whole number" if KEYS[key][0] is int else "a finite number"
+    return f"{kind} {'>=' if low_allowed else '>'} {low:,.0f} and <= {high:,.0f}"
+
+
+def check_number(key: str, value: float, where: str) -> float:
+    """``value`` as a float; a value out of range, not finite or not whole where a whole
+    number is needed is refused with one line naming the key and the range."""
+    low, low_allowed, high = LIMITS[key]
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float: out of range
+        number = math.inf
+    above = number >= low if low_allowed else number > low
+    whole = KEYS[key][0] is not int or number.is_integer()
+    if not (math.isfinite(number) and above and number <= high and whole):
+        raise ConfigError(f"{where}: key {key!r} must be {allowed_range(key)}, got {value!r}")
+    return number
 
 
 class CliOptions(NamedTuple):
@@ -173,11 +209,6 @@ def _check_keys(table: Mapping[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: key {key!r} must be {names}, got {value!r}")
 
 
-def _positive(value: float, key: str, where: str) -> None:
-    if value <= 0:
-        raise ConfigError(f"{where}: key {key!r} must be greater than 0, got {value!r}")
-
-
 def resolve_ledger_location(raw: str, rootdir: Path) -> str:
     """A ledger path made absolute against ``rootdir``; a server's location as its URL;
     a URL of no server UETF knows is refused (never made a file name)."""
@@ -224,9 +255,7 @@ def resolve_config(
     base = cli.base or table.get("base")
     if base is not None:
         validate_ref(base, "--uetf-base" if cli.base else f"{where} base")
-    min_patch_lines = table.get("min_patch_lines", 1)
-    if min_patch_lines < 0:
-        raise ConfigError(f"{where}: key 'min_patch_lines' must be >= 0, got {min_patch_lines!r}")
+    min_patch_lines = int(check_number("min_patch_lines", table.get("min_patch_lines", 1), where))
 
     reports = tuple(cli.reports) or tuple(table.get("reports", ()))
     if reports:
@@ -256,19 +285,14 @@ def resolve_config(
             "(on GitHub Actions, GitLab CI, Buildkite, Azure Pipelines and Jenkins it is found)"
         )
 
-    stall_timeout = float(
-        cli.stall_timeout if cli.stall_timeout is not None else table.get("stall_timeout", 600.0)
-    )
-    progress_interval = float(table.get("progress_interval", 5.0))
-    _positive(stall_timeout, "stall_timeout", where)
-    _positive(progress_interval, "progress_interval", where)
-
-    batch_size = table.get("batch_size", 500)
-    flush_interval = float(table.get("flush_interval", 1.0))
-    stale_after = float(table.get("stale_after", 3600.0))
-    _positive(batch_size, "batch_size", where)
-    _positive(flush_interval, "flush_interval", where)
-    _positive(stale_after, "stale_after", where)
+    if cli.stall_timeout is not None:
+        stall_timeout = check_number("stall_timeout", cli.stall_timeout, "--uetf-stall-timeout")
+    else:
+        stall_timeout = check_number("stall_timeout", table.get("stall_timeout", 600.0), where)
+    progress_interval = check_number("progress_interval", table.get("progress_interval", 5), where)
+    batch_size = int(check_number("batch_size", table.get("batch_size", 500), where))
+    flush_interval = check_number("flush_interval", table.get("flush_interval", 1.0), where)
+    stale_after = check_number("stale_after", table.get("stale_after", 3600.0), where)
 
     sources: dict[str, Any] = {
         "pyproject": str(pyproject) if pyproject else None,

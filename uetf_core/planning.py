@@ -8,6 +8,7 @@ every process orders and shards a collection the same way.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,10 @@ STRATEGIES = ("duration", "module", "hash")
 ORDERS = ("failed-first", "new-first", "longest-first")
 # Durations per test taken into its estimate: the median of the most recent ones.
 RECENT = 5
+# The most shards a suite is split into: far more CI jobs than any build runs, and few
+# enough that a plan of every shard stays small (--uetf-shard=1/99999999999999 asked
+# for a list of 10**14 loads).
+MAX_SHARDS = 10_000
 
 
 def module_of(node_id: str) -> str:
@@ -46,7 +51,7 @@ class Shard:
 
 
 def parse_shard(text: str) -> Shard:
-    """``K/N`` with 1 <= K <= N."""
+    """``K/N`` with 1 <= K <= N <= MAX_SHARDS."""
     index, sep, count = text.partition("/")
     try:
         shard = Shard(int(index), int(count))
@@ -54,7 +59,15 @@ def parse_shard(text: str) -> Shard:
         shard = None
     if not sep or shard is None or not 1 <= shard.index <= shard.count:
         raise ConfigError(f"--uetf-shard {text!r}: give K/N with 1 <= K <= N, e.g. 2/4")
+    check_shard_count(shard.count, f"--uetf-shard {text!r}")
     return shard
+
+
+def check_shard_count(count: int, where: str) -> int:
+    """Refuse a number of shards below 1 or above MAX_SHARDS, in one line."""
+    if not 1 <= count <= MAX_SHARDS:
+        raise ConfigError(f"{where}: the number of shards must be 1 to {MAX_SHARDS:,}, got {count}")
+    return count
 
 
 @dataclass
@@ -179,13 +192,13 @@ def lpt_bins(node_ids: Sequence[str], plan: Plan, bins: int) -> dict[str, int]:
     Deterministic: ties in duration break by node id, ties in load by bin number.
     Returns 1-based bins.
     """
-    loads = [0.0] * bins
-    counts = [0] * bins  # with no durations at all, balance the number of tests
+    # A heap of (load, tests, bin): the least loaded bin first, fewer tests breaking ties
+    # (with no durations at all this balances the number of tests), then the lower bin.
+    heap = [(0.0, 0, b) for b in range(bins)]
     placed: dict[str, int] = {}
     for node_id in sorted(node_ids, key=lambda n: (-plan.estimate(n).seconds, n)):
-        target = min(range(bins), key=lambda b: (loads[b], counts[b], b))
-        loads[target] += plan.estimate(node_id).seconds
-        counts[target] += 1
+        load, count, target = heap[0]
+        heapq.heapreplace(heap, (load + plan.estimate(node_id).seconds, count + 1, target))
         placed[node_id] = target + 1
     return placed
 

@@ -47,8 +47,8 @@ def test_cli_gate_replaces_toml_gate(tmp_path: Path, validate) -> None:  # type:
         ({"ledgr": "x"}, "unknown key 'ledgr'; did you mean 'ledger'?"),
         ({"enabled": "yes"}, "key 'enabled' must be bool"),
         ({"batch_size": True}, "key 'batch_size' must be int"),
-        ({"batch_size": 0}, "must be greater than 0"),
-        ({"flush_interval": -1}, "must be greater than 0"),
+        ({"batch_size": 0}, "key 'batch_size' must be a whole number >= 1"),
+        ({"flush_interval": -1}, "key 'flush_interval' must be a finite number > 0"),
         ({"gate_mode": "loud"}, "is not 'fail' or 'warn'"),
         ({"gates": {"pass_rat": 1}}, "unknown gate 'pass_rat'"),
         ({"ledger": "  "}, "ledger location is empty"),
@@ -86,3 +86,100 @@ def test_routing_order_and_prices_from_pyproject(tmp_path: Path) -> None:
             resolve_config(tmp_path, bad, CliOptions(), env={})
     on_ci = resolve_config(tmp_path, {}, CliOptions(shard="1/2"), env={"CI_PIPELINE_ID": "77"})
     assert on_ci.workstream == "77"
+
+
+NON_FINITE = [float("nan"), float("inf"), float("-inf")]
+
+
+@pytest.mark.parametrize(
+    "key", ["flush_interval", "stale_after", "stall_timeout", "progress_interval"]
+)
+@pytest.mark.parametrize("value", [*NON_FINITE, 0, -1, 10**400, 1e300])
+def test_a_number_out_of_range_is_refused(tmp_path: Path, key: str, value: float) -> None:
+    """NaN, infinity, zero, a negative and a huge value of a seconds key: one line naming
+    the key and its range (flush_interval = nan once turned every write off)."""
+    with pytest.raises(ConfigError) as caught:
+        resolve_config(tmp_path, {key: value}, CliOptions(), env={})
+    message = str(caught.value)
+    assert f"key {key!r} must be a finite number > 0 and <= " in message
+    assert "\n" not in message and caught.value.exit_code == 4
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("batch_size", 10**20),
+        ("batch_size", 0),
+        ("min_patch_lines", -1),
+        ("min_patch_lines", 10**7),
+    ],
+)
+def test_a_whole_number_out_of_range_is_refused(tmp_path: Path, key: str, value: int) -> None:
+    """batch_size = 100000000000000000000 and the like: refused with the allowed range."""
+    with pytest.raises(ConfigError, match=f"key {key!r} must be a whole number >= "):
+        resolve_config(tmp_path, {key: value}, CliOptions(), env={})
+
+
+def test_toml_nan_is_refused(tmp_path: Path) -> None:
+    """``flush_interval = nan`` as TOML writes it (a float TOML allows) is a usage error."""
+    (tmp_path / "pyproject.toml").write_text("[tool.uetf]\nflush_interval = nan\n")
+    table, path = read_pyproject(tmp_path)
+    with pytest.raises(ConfigError, match="'flush_interval' must be a finite number"):
+        resolve_config(tmp_path, table, CliOptions(), env={}, pyproject=path)
+
+
+@pytest.mark.parametrize("value", [*NON_FINITE, 0.0, 1e9])
+def test_stall_timeout_option_is_checked(tmp_path: Path, value: float) -> None:
+    """--uetf-stall-timeout=nan (or inf, 0, a billion seconds) names the option."""
+    with pytest.raises(ConfigError, match=r"^uetf: --uetf-stall-timeout: key 'stall_timeout'"):
+        resolve_config(tmp_path, {}, CliOptions(stall_timeout=value), env={})
+
+
+def test_bounds_are_allowed(tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
+    """The highest value of every numeric key is accepted and validates against the schema."""
+    from uetf_core.config import LIMITS
+
+    table = {key: int(high) for key, (_, _, high) in LIMITS.items()}
+    config = resolve_config(tmp_path, table, CliOptions(), env={})
+    assert config.flush_interval == 3600 and config.batch_size == 1_000_000
+    validate("run_config", config.as_dict())
+
+
+def test_schema_states_the_ranges() -> None:
+    """run_config.v1.json gives each numeric key the same bounds as the code."""
+    from uetf_core.config import LIMITS
+    from uetf_core.schemas import load_all
+
+    properties = load_all()["run_config"]["properties"]
+    for key, (low, low_allowed, high) in LIMITS.items():
+        entry = properties[key]
+        assert entry["minimum" if low_allowed else "exclusiveMinimum"] == low, key
+        assert entry["maximum"] == high, key
+
+
+@pytest.mark.parametrize(
+    ("gate", "message"),
+    [
+        ("max_failures<=1.5", "gate 'max_failures' is a count: give a whole number"),
+        ("min_tests>=2.5", "gate 'min_tests' is a count"),
+        ("new_failures<=0.1", "gate 'new_failures' is a count"),
+        ("test_count_drop<=nan", "needs a finite number >= 0"),
+        ("max_flaky<=inf", "needs a finite number >= 0"),
+        ("pass_rate>=nan", "needs a finite number >= 0"),
+        ("max_duration<=1e400s", "needs a finite number >= 0"),
+    ],
+)
+def test_gate_threshold_must_be_finite_and_whole_for_counts(
+    tmp_path: Path, gate: str, message: str
+) -> None:
+    """A gate threshold of nan or inf is refused; a gate that counts needs a whole number."""
+    with pytest.raises(ConfigError, match=message):
+        resolve_config(tmp_path, {}, CliOptions(gates=(gate,)), env={})
+
+
+@pytest.mark.parametrize("shard", ["1/99999999999999", "1/10001", "0/4", "5/4", "x/4", "1/"])
+def test_shard_out_of_range_is_one_line(tmp_path: Path, shard: str) -> None:
+    """--uetf-shard=1/99999999999999 is a usage error naming the limit, not a MemoryError."""
+    with pytest.raises(ConfigError, match="--uetf-shard") as caught:
+        resolve_config(tmp_path, {}, CliOptions(shard=shard, workstream="w"), env={})
+    assert "\n" not in str(caught.value)

@@ -223,8 +223,9 @@ def _gate_workstream(args: argparse.Namespace) -> int:
 
 def plan(args: argparse.Namespace) -> int:
     """The shards of the suite last recorded, balanced by recorded duration."""
-    from uetf_core.planning import Plan, shard_plan
+    from uetf_core.planning import Plan, check_shard_count, shard_plan
 
+    check_shard_count(args.shards, "uetf plan --shards")
     ledger = _open(args)
     try:
         runs = [r for r in ledger.list_runs(50) if r["finished_at"] and not r["partial"]]
@@ -258,6 +259,13 @@ def plan(args: argparse.Namespace) -> int:
 
 def watch(args: argparse.Namespace) -> int:
     """Follow a run from another terminal: a progress bar with the ETA, until it ends."""
+    import math
+
+    from uetf_core.errors import ConfigError
+
+    for flag, value in (("--interval", args.interval), ("--timeout", args.timeout)):
+        if value is not None and not (math.isfinite(value) and 0 <= value <= 86_400):
+            raise ConfigError(f"uetf watch {flag}: give seconds from 0 to 86400, got {value!r}")
     ledger = _open(args)
     try:
         run = ledger.find_run(args.run)

@@ -23,6 +23,11 @@ _DECLARATION = re.compile(
 )
 _OP_VALUE = re.compile(r"^\s*([<>=!]{1,2})?\s*(\S.*?)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+# Gates that count tests or shards: their threshold is a whole number (max_failures <= 1.5
+# reads as a limit that no count can sit between).
+WHOLE_NUMBERS = frozenset(
+    {"max_failures", "min_tests", "new_failures", "test_count_drop", "max_flaky", "missing_shards"}
+)
 
 
 class GateSpec(NamedTuple):
@@ -85,6 +90,11 @@ def _number(name: str, text: str, where: str) -> float:
         raise GateSpecError(message) from None
     if not math.isfinite(value) or value < 0:
         message = f"{where}: gate {name!r} needs a finite number >= 0, got {text.strip()!r}"
+        raise GateSpecError(message)
+    if name in WHOLE_NUMBERS and not value.is_integer():
+        message = (
+            f"{where}: gate {name!r} is a count: give a whole number >= 0, got {text.strip()!r}"
+        )
         raise GateSpecError(message)
     if GATES[name].unit == "%" and value > 100:
         message = f"{where}: gate {name!r} is a percentage (0 to 100), got {text.strip()!r}"
