@@ -48,6 +48,46 @@ class LedgerUnreachableError(LedgerError):
     slug = "ledger-unreachable"
 
 
+class LedgerCorruptError(LedgerError):
+    """The ledger file is damaged (SQLite reports it malformed); nothing is written to it."""
+
+    slug = "ledger-corrupt"
+
+
+class LedgerFullError(LedgerError):
+    """The disk (or the file's size limit) holding the ledger is full."""
+
+    slug = "ledger-full"
+
+
+class LedgerReadOnlyError(LedgerError):
+    """A command that writes met a ledger on read-only media or without write permission."""
+
+    slug = "ledger-read-only"
+
+
+class LedgerLockedError(LedgerError):
+    """Another process held the ledger's write lock for longer than the busy timeout."""
+
+    slug = "ledger-locked"
+
+
+class LedgerAccessError(LedgerError):
+    """The ledger file or its folder cannot be read or created: permission denied."""
+
+    slug = "ledger-access"
+
+
+class LedgerSettingError(ConfigError, LedgerError):
+    """The ledger setting names no usable place: an unknown URL scheme, a path under a file.
+
+    A bad setting, so a usage error (exit 4), though it is found where the ledger opens.
+    """
+
+    slug = "ledger-setting"
+    exit_code = ExitCode.USAGE_ERROR
+
+
 class RunNotFoundError(UetfError):
     """A run id or reference given on the command line matches no run."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -11,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from uetf_core.config import DEFAULT_LEDGER, LEDGER_ENV, read_pyproject, resolve_ledger_location
-from uetf_core.errors import UetfError
+from uetf_core.errors import (
+    LedgerCorruptError,
+    LedgerLockedError,
+    LedgerReadOnlyError,
+    UetfError,
+)
 from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import Verdict, overall_verdict
 from uetf_core.gates.spec import GateSpec
@@ -53,13 +59,52 @@ def locate_ledger(explicit: str | None, cwd: Path | None = None) -> tuple[str, f
     return resolve_ledger_location(str(raw), base), stale_after
 
 
-def _open(args: argparse.Namespace) -> SqliteLedger:
+def _open(args: argparse.Namespace, check: str = "run") -> SqliteLedger:
+    """The ledger a command works on, checked for damage as the command needs.
+
+    ``check`` is "run" for a command that only reads: a ledger this user cannot
+    write (read-only media, say) is then opened read-only, its stale runs left for
+    a writer to mark. "whole" is for a command that deletes: every page is checked
+    before anything is written.
+    """
     location, stale_after = locate_ledger(args.ledger)
-    if "://" not in location and not Path(location).exists():
-        message = f"no ledger at {location}; run 'pytest --uetf' first or pass --ledger PATH"
-        raise NoLedgerError(message)
-    ledger = open_ledger(location)
-    ledger.reap_abandoned(host_name(), time.time(), stale_after)
+    if "://" in location:
+        ledger = open_ledger(location)
+        if check == "whole":
+            ledger.check_whole()
+    else:
+        path = Path(location.removeprefix("sqlite:").removeprefix("//"))
+        if not path.exists():
+            message = f"no ledger at {location}; run 'pytest --uetf' first or pass --ledger PATH"
+            raise NoLedgerError(message)
+        if check == "run" and not _writable(path):
+            return _read_only(path)
+        ledger = SqliteLedger(path, check=check)
+    if check == "whole":
+        ledger.reap_abandoned(host_name(), time.time(), stale_after)
+        return ledger
+    # Marking stale runs is a courtesy of a reading command: a lock held by a run,
+    # or media that turned read-only, must not stop it from showing the ledger.
+    with contextlib.suppress(LedgerLockedError, LedgerReadOnlyError):
+        ledger.reap_abandoned(host_name(), time.time(), stale_after)
+    return ledger
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _read_only(path: Path) -> SqliteLedger:
+    """A ledger this user cannot write, opened to read; it must already be current."""
+    ledger = SqliteLedger(path, read_only=True, check="none")
+    if ledger.version != SCHEMA_VERSION:
+        ledger.close()
+        message = (
+            f"{path}: the ledger has schema version {ledger.version} and needs upgrading to "
+            f"{SCHEMA_VERSION}, which cannot be done where it is not writable: run a uetf "
+            "command once where the file and its folder are writable"
+        )
+        raise LedgerReadOnlyError(message)
     return ledger
 
 
@@ -405,7 +450,7 @@ def prune(args: argparse.Namespace) -> int:
     """Keep the newest N runs of each branch and every baseline those runs use."""
     from uetf_core.judge import find_baseline
 
-    ledger = _open(args)
+    ledger = _open(args, check="whole")
     try:
         doomed = set(ledger.prune(args.keep, set(), dry_run=True)["runs"])
         protect: set[str] = set()
@@ -444,10 +489,11 @@ def push(args: argparse.Namespace) -> int:
     if not spool.is_file():
         raise NoLedgerError(f"no spool file {spool}")
     location, _ = locate_ledger(args.ledger)
-    source = open_ledger(str(spool))
+    source = SqliteLedger(spool, check="whole")  # damage is never copied on
     try:
         target = open_ledger(location)
         try:
+            target.check_whole()
             result = copy_runs(source, target)
         finally:
             target.close()
@@ -465,10 +511,11 @@ def migrate(args: argparse.Namespace) -> int:
     path = Path(args.source.removeprefix("sqlite:").removeprefix("//"))
     if not path.is_file():
         raise NoLedgerError(f"no ledger file {path}")
-    source = open_ledger(str(path))
+    source = SqliteLedger(path, check="whole")  # damage is never copied on
     try:
         target = open_ledger(args.target)
         try:
+            target.check_whole()
             result = copy_runs(source, target)
         finally:
             target.close()
@@ -484,10 +531,15 @@ def migrate(args: argparse.Namespace) -> int:
 def merge(args: argparse.Namespace) -> int:
     """Merge ledgers (the artifacts of CI jobs) into one; idempotent."""
     from uetf_core.ledger.merge import merge_into
+    from uetf_core.ledger.sqlite import _probe
 
+    for source in args.ledgers:  # every file checked whole before anything is written
+        if Path(source).is_file():
+            _probe(Path(source), "whole")
     # The target as given: a URL is a server (or an error), never made a path.
     target = open_ledger(resolve_ledger_location(args.into, Path.cwd()))
     try:
+        target.check_whole()
         for source in args.ledgers:
             result = merge_into(target, Path(source))
             print(f"merged {source}: {result.added} runs added, {result.present} already present")
@@ -545,18 +597,32 @@ def coverage_export(args: argparse.Namespace) -> int:
 
 def doctor(args: argparse.Namespace) -> int:
     location, stale_after = locate_ledger(args.ledger)
-    if "://" not in location and not Path(location).exists():
+    path = Path(location.removeprefix("sqlite:").removeprefix("//"))
+    if "://" in location:
+        ledger = open_ledger(location)
+    elif not path.exists():
         raise NoLedgerError(
             f"no ledger at {location}; run 'pytest --uetf' first or pass --ledger PATH"
         )
-    ledger = open_ledger(location)
+    else:  # read-only, unchecked: a damaged ledger is described, and left as it is
+        ledger = SqliteLedger(path, read_only=True, check="none")
     _say(f"ledger          {ledger.location}")
-    _say(f"schema version  {ledger.schema_version()} (this uetf: {SCHEMA_VERSION})")
-    abandoned = ledger.reap_abandoned(host_name(), time.time(), stale_after)
-    problems = ledger.integrity_problems()
+    try:
+        _say(f"schema version  {ledger.schema_version()} (this uetf: {SCHEMA_VERSION})")
+        problems = ledger.integrity_problems()
+    except LedgerCorruptError as exc:  # too damaged for SQLite to list the damage
+        problems = [str(exc).removeprefix("uetf: ")]
+    abandoned: list[str] = []
+    if not problems and ledger.read_only and _writable(path):
+        ledger.close()  # whole: stale runs are marked in a connection that may write
+        ledger = SqliteLedger(path, check="none")
+    if not problems and not ledger.read_only:
+        abandoned = ledger.reap_abandoned(host_name(), time.time(), stale_after)
     _say(f"integrity       {'ok' if not problems else f'{len(problems)} problem(s)'}")
     for problem in problems[:20]:
         _say(f"  {problem}")
+    if problems:
+        return int(ExitCode.LEDGER_REFUSED)
     live = [
         r
         for r in ledger.list_runs()
@@ -568,4 +634,4 @@ def doctor(args: argparse.Namespace) -> int:
     )
     _say(f"live runs       {len(live)}")
     _say(f"runs            {len(ledger.list_runs())}")
-    return int(ExitCode.LEDGER_REFUSED if problems else ExitCode.OK)
+    return int(ExitCode.OK)
