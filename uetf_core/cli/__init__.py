@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prune.add_argument("--keep", type=_positive_int, required=True, metavar="N")
     prune.add_argument("--dry-run", action="store_true", help="say what would go, delete nothing")
+    prune.add_argument(
+        "--vacuum",
+        action="store_true",
+        help="then give the space back: VACUUM on SQLite (the file shrinks),"
+        " VACUUM (ANALYZE) of the ledger's tables on PostgreSQL",
+    )
     prune.set_defaults(handler=commands.prune)
 
     plan = sub.add_parser(

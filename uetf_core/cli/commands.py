@@ -464,21 +464,37 @@ def prune(args: argparse.Namespace) -> int:
             if baseline is not None:
                 protect.add(baseline.run_id)
         freed = ledger.prune(args.keep, protect, dry_run=args.dry_run)
+        verb = "would delete" if args.dry_run else "deleted"
+        kept = len(protect & doomed)
+        print(
+            f"{verb} {len(freed['runs'])} runs ({freed['rows'].get('executions', 0)} execution"
+            f" records); kept {kept} older run(s) still used as a baseline"
+        )
+        if not args.dry_run:
+            _after_prune(ledger, freed, args.vacuum)
     finally:
         ledger.close()
-    verb = "would delete" if args.dry_run else "deleted"
-    kept = len(protect & doomed)
-    print(
-        f"{verb} {len(freed['runs'])} runs ({freed['rows'].get('executions', 0)} execution"
-        f" records); kept {kept} older run(s) still used as a baseline"
-    )
-    if not args.dry_run:
+    return int(ExitCode.OK)
+
+
+def _after_prune(ledger: SqliteLedger, freed: dict[str, Any], vacuum: bool) -> None:
+    """The space the deleted runs held, and what gives it back on this back end."""
+    server = ledger.path is None  # PostgreSQL: the server manages its own files
+    if vacuum:
+        before, after = ledger.vacuum()
+        what = "VACUUM (ANALYZE) done; database" if server else "VACUUM done; ledger file"
+        print(f"{what} {before / 1e6:.1f} MB, now {after / 1e6:.1f} MB")
+    elif server:
+        print(
+            f"database {freed['file_bytes'] / 1e6:.1f} MB; the server's autovacuum makes"
+            " the deleted rows' space reusable ('uetf prune --vacuum' does it now)"
+        )
+    else:
         print(
             f"ledger file {freed['file_bytes'] / 1e6:.1f} MB, of which"
             f" {freed['reusable_bytes'] / 1e6:.1f} MB is now free for new records"
-            " (run 'sqlite3 FILE VACUUM' to shrink the file)"
+            " ('uetf prune --vacuum' shrinks the file)"
         )
-    return int(ExitCode.OK)
 
 
 def push(args: argparse.Namespace) -> int:

@@ -1219,6 +1219,15 @@ class SqliteLedger:
             if any(col[1] == "run_pk" for col in self._query(f"PRAGMA table_info({row[0]})"))
         ]
 
+    def vacuum(self) -> tuple[int, int]:
+        """Give the space of deleted rows back to the disk: SQLite rewrites the file
+        (which needs free disk as large as the ledger, and excludes its writers
+        meanwhile). Returns the size in bytes before and after."""
+        before = self._size()[0]
+        with self._guard():
+            self._db.execute("VACUUM")
+        return before, self._size()[0]
+
     def _size(self) -> tuple[int, int]:
         """The ledger's size in bytes, and how much of it is free for new rows."""
         page_size = self._query("PRAGMA page_size")[0][0]
