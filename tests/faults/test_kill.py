@@ -19,7 +19,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +33,11 @@ FAST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 # The victim's conftest: stop this process where KILLTEST_AT says, after writing the
 # marker, and wait there for the SIGKILL. "sql:N" stops before the N-th statement of
-# the ledger's connection; "sql:N:TEXT" before the N-th statement containing TEXT.
+# the ledger's connection; "sql:N:TEXT" before the N-th statement containing TEXT;
+# "committed:N:TEXT" before the first statement after the transaction holding that
+# one has committed; "sql:0" counts the statements of the whole run.
 VICTIM_CONFTEST = """
+import atexit
 import os
 import sqlite3
 import time
@@ -66,16 +71,25 @@ def pytest_sessionfinish(session, exitstatus):
         stop_here("sessionfinish")
 
 
-if AT.startswith("sql:") and "PYTEST_XDIST_WORKER" not in os.environ:
-    _, count, *text = AT.split(":", 2)
+if AT.startswith(("sql:", "committed:")) and "PYTEST_XDIST_WORKER" not in os.environ:
+    _mode, count, *text = AT.split(":", 2)
     _target, _needle, _seen, _traced = int(count), text[0] if text else "", [0], []
+    _state = {"found": False, "committed": False}
     _connect = sqlite3.connect
+    if _target == 0:  # "sql:0": count them all; the count is the marker, at exit
+        atexit.register(lambda: MARKER.write_text(str(_seen[0])))
 
     def _trace(statement):
+        if _state["committed"]:
+            stop_here(statement[:200])
+        if _state["found"] and statement.startswith("COMMIT"):
+            _state["committed"] = True
         if _needle in statement:
             _seen[0] += 1
             if _seen[0] == _target:
-                stop_here(statement[:200])
+                if _mode == "sql":
+                    stop_here(statement[:200])
+                _state["found"] = True
 
     def connect(database, *args, **kwargs):
         db = _connect(database, *args, **kwargs)
@@ -202,7 +216,8 @@ def kill_at(root: Path, at: str, *args: str) -> tuple[Ledger, str]:
     deadline = time.monotonic() + 60
     while not marker.exists():
         if victim.poll() is not None:
-            pytest.fail(f"the run ended before {at}: {victim.stdout.read()}")  # type: ignore[union-attr]
+            output = victim.stdout.read()  # type: ignore[union-attr]
+            pytest.fail(f"the run ended before {at} (fewer statements now?): {output}")
         assert time.monotonic() < deadline, f"the run never reached {at}"
         time.sleep(0.005)
     where = marker.read_text()
@@ -334,7 +349,7 @@ def test_kill_between_the_final_state_and_its_exit_status(tmp_path: Path) -> Non
     """Killed after the final state is written, the run has its exit status and end
     time too: a finished run is never recorded without them."""
     root = project(tmp_path, {"test_many.py": MANY})
-    before, _ = kill_at(root, "sql:2:SET state = 'passed'")
+    before, _ = kill_at(root, "committed:1:SET state = 'passed'")
     reopened(root, before)
     assert half_recorded(root / ".ledger" / "uetf.db") == []
     assert run_uetf(root, "gate", "last").returncode == 0
@@ -375,21 +390,41 @@ def test_kill_under_xdist_keeps_every_flushed_batch(tmp_path: Path) -> None:
     reopened(root, before)
 
 
+def statements_of_a_run() -> int:
+    """How many statements a whole run of MANY issues on its ledger connection."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = project(Path(folder), {"test_many.py": MANY})
+        marker = Path(folder, "count")
+        env = FAST | {"KILLTEST_MARKER": str(marker), "KILLTEST_AT": "sql:0"}
+        done = run_pytest(root, "-p", "pytest_uetf.plugin", "--uetf", env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return int(marker.read_text())
+
+
 # A run of MANY on a new ledger issues about 205 statements on its connection, from
-# creating the ledger to the verdict; a seeded handful of them, or all with the sweep.
-STATEMENTS = 200
-SWEEP = os.environ.get("UETF_KILL_SWEEP") == "1"
-POINTS = range(1, STATEMENTS + 1) if SWEEP else sorted(random.Random(19).sample(range(1, 200), 5))
+# creating the ledger to the verdict: a seeded handful of them, or with the sweep
+# every one (counted first).
+if os.environ.get("UETF_KILL_SWEEP") == "1":
+    POINTS: Sequence[int] = range(1, statements_of_a_run() + 1)
+else:
+    POINTS = sorted(random.Random(19).sample(range(1, 200), 5))
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_kill_at_any_statement_loses_nothing_committed(tmp_path: Path, point: int) -> None:
+def test_kill_at_any_statement_loses_nothing_committed(
+    tmp_path: Path, point: int, record_property: Callable[[str, object], None]
+) -> None:
     """Killed before any one statement of the run's ledger connection (creating the
     ledger, a batch, a state change, the verdict), the next open keeps exactly what was
     committed, abandons a live run, and finds the file intact."""
     root = project(tmp_path, {"test_many.py": MANY})
-    before, _ = kill_at(root, f"sql:{point}")
-    reopened(root, before)
+    before, where = kill_at(root, f"sql:{point}")
+    after = reopened(root, before)
+    # For the figures (--junitxml): records committed at the kill and kept after it.
+    record_property("kill_point", f"{point} {where[:40]!r}")
+    record_property("records_committed", len(before.records))
+    record_property("records_kept", len(after.records))
+    record_property("states", f"{sorted(before.runs.values())} -> {sorted(after.runs.values())}")
     problems = half_recorded(root / ".ledger" / "uetf.db")
     if problems:  # the two defects the xfail tests above name; any other problem fails
         pytest.xfail(f"known defect, half-recorded run: {problems}")
