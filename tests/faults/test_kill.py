@@ -232,13 +232,29 @@ def kill_at(root: Path, at: str, *args: str) -> tuple[Ledger, str]:
 def _no_survivors(group: int) -> None:
     """Every process of the killed group is gone (xdist workers included)."""
     deadline = time.monotonic() + 10
-    while True:
+    while _alive(group):
+        assert time.monotonic() < deadline, "a process of the killed run is still alive"
+        time.sleep(0.01)
+
+
+def _alive(group: int) -> bool:
+    """Whether a process of ``group`` still runs; a zombie no longer does (a container's
+    first process may never reap the orphaned workers)."""
+    if not Path("/proc/self/stat").exists():
         try:
             os.killpg(group, 0)
         except ProcessLookupError:
-            return
-        assert time.monotonic() < deadline, "a process of the killed run is still alive"
-        time.sleep(0.01)
+            return False
+        return True
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone while we looked
+            continue
+        state, _, pgrp = text[text.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == group and state != "Z":
+            return True
+    return False
 
 
 def reopened(root: Path, before: Ledger) -> Ledger:
