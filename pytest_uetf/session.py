@@ -7,6 +7,7 @@ the recorder writes batches.
 
 from __future__ import annotations
 
+import contextlib
 from time import perf_counter, process_time
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,7 @@ class UetfSession:
         self.recorder: RunRecorder | None = None
         self.outcome: Outcome | None = None
         self.interrupted = False
+        self.stopped_by: UetfError | None = None  # a ledger error that ended the tests
         self.collection_errors = 0
         self._open: dict[str, list[Any]] = {}
         # Workers past the move to busy: the per-test path skips the state check.
@@ -55,6 +57,8 @@ class UetfSession:
         self._xdist = False
         self.reports: Written | None = None
         self.report_problem: str | None = None
+        # Sources that matched no file: said even when no coverage gate judges them.
+        self.coverage_problems: tuple[str, ...] = ()
         self.plan: Plan | None = None
         self.patch: dict[str, Any] | None = None  # the change under test, read at the start
         self.spooled: tuple[str, str] | None = None  # (spool path, why) when the ledger was away
@@ -233,6 +237,7 @@ class UetfSession:
         try:
             self.recorder.add_tasks(node_ids)
         except UetfError as exc:
+            self.stopped_by = exc
             exit_on(exc)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -407,6 +412,7 @@ class UetfSession:
         try:
             recorder.add_record(record)
         except UetfError as exc:
+            self.stopped_by = exc
             exit_on(exc)
 
     # -- the end ----------------------------------------------------------
@@ -427,9 +433,13 @@ class UetfSession:
             RunState.ERRORED,
         ):
             return
+        if self.stopped_by is not None:
+            self._end_stopped(recorder, self.stopped_by)
+            return
         try:  # the batches still being written, and whether they could be
             recorder.settle()
         except UetfError as exc:
+            self._end_stopped(recorder, exc)
             exit_on(exc)
         # Tests still in flight (interrupted mid-test) are recorded as errors.
         for nodeid, (setup, call, attempt) in list(self._open.items()):
@@ -479,6 +489,18 @@ class UetfSession:
         if self.run_config.reports:
             self._write_reports(session, recorder)
 
+    def _end_stopped(self, recorder: RunRecorder, error: UetfError) -> None:
+        """End a run the ledger stopped (a full disk) with that reason, not as one
+        interrupted: the one small write, if the ledger still takes it."""
+        from uetf_core.errors import LedgerFullError
+
+        if self.monitor is not None:
+            with contextlib.suppress(Exception):
+                self.monitor.stop()
+        reason = "ledger disk full" if isinstance(error, LedgerFullError) else str(error)
+        with contextlib.suppress(UetfError):
+            recorder.abort(reason.removeprefix("uetf: "), int(error.exit_code))
+
     def _write_reports(self, session: pytest.Session, recorder: RunRecorder) -> None:
         """The reports the run asked for, from the ledger, as ``uetf report`` would write them."""
         from uetf_core.reports import parse_report_spec, write_reports
@@ -515,6 +537,7 @@ class UetfSession:
         # The ledger keeps each unchanged file's parse, so a repeat run skips it.
         started = perf_counter()
         document = coverage_document(self.measurement.result(store=recorder.ledger))
+        self.coverage_problems = tuple(document["problems"])
         # What measuring cost after the tests: combining and analysing the data.
         seconds = round(perf_counter() - started, 6)
         recorder.add_cost("run", recorder.run_id, "coverage_analysis_seconds", seconds, "s")
@@ -564,6 +587,8 @@ class UetfSession:
             terminalreporter.write_line(visible_line(self.report_problem), red=True)
         for note in outcome.notes:  # an expired waiver matters even under -q
             terminalreporter.write_line(visible_line(f"uetf: {note}"), yellow=True)
+        for problem in self.coverage_problems:  # coverage of nothing is no 0% to shrug at
+            terminalreporter.write_line(visible_line(f"uetf: warning: {problem}"), yellow=True)
         spooled = self.spooled or (self.recorder.spooled if self.recorder else None)
         if spooled:
             spool, why = spooled

@@ -14,6 +14,7 @@ from typing import Any
 from uetf_core.config import DEFAULT_LEDGER, LEDGER_ENV, read_pyproject, resolve_ledger_location
 from uetf_core.errors import (
     LedgerCorruptError,
+    LedgerFullError,
     LedgerLockedError,
     LedgerReadOnlyError,
     UetfError,
@@ -79,7 +80,12 @@ def _open(args: argparse.Namespace, check: str = "run") -> SqliteLedger:
             raise NoLedgerError(message)
         if check == "run" and not _writable(path):
             return _read_only(path)
-        ledger = SqliteLedger(path, check=check)
+        try:
+            ledger = SqliteLedger(path, check=check)
+        except LedgerFullError:
+            if check != "run":
+                raise
+            return _read_only(path)  # a full disk: reading needs no room
     if check == "whole":
         ledger.reap_abandoned(host_name(), time.time(), stale_after)
         return ledger

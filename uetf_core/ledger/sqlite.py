@@ -73,6 +73,15 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
+def _disk_full(path: Path) -> bool:
+    """Whether the disk holding ``path`` has no room left for a page of WAL."""
+    try:
+        stats = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
+
+
 def ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
     """The one-line error for a SQLite failure on ``path``: its cause, and the fix.
 
@@ -82,7 +91,8 @@ def ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     if code in (_CORRUPT, _NOTADB):
         return LedgerCorruptError(damaged_message(path, str(exc)))
-    if code == _FULL:
+    # A full disk fails the shared-memory file's creation as an I/O error.
+    if code == _FULL or (code in (_IOERR, _CANTOPEN) and _disk_full(path)):
         return LedgerFullError(
             f"{path}: ledger disk full ({exc}); what was recorded before is kept: "
             "free space on that disk (or point --uetf-ledger at another) and run again"
@@ -115,8 +125,8 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     """A connection that cannot write ``path``; on read-only media, an immutable one.
 
     A WAL ledger opened read-only needs its shared-memory file, which read-only
-    media cannot create: there the file is opened as immutable, which is exact
-    when nothing can change it (a WAL left by a crash on such media is not read).
+    media or a full disk cannot create: there the file is opened as immutable,
+    exact when nothing can change it (a WAL left by a crash there is not read).
     """
     uri = path.resolve().as_uri()
     db: sqlite3.Connection | None = None
@@ -133,9 +143,10 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         if db is not None:
             db.close()
-        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-        if code != _CANTOPEN or _writable(path) or not os.access(path, os.R_OK):
-            raise ledger_error(path, exc) from None
+        # Read-only media, or a full disk, cannot take the shared-memory file.
+        error = ledger_error(path, exc)
+        if not isinstance(error, (LedgerReadOnlyError, LedgerFullError)):
+            raise error from None
     db = sqlite3.connect(
         f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False
     )
@@ -729,7 +740,7 @@ class SqliteLedger:
         with self.transaction(keeps_results=True) as db:
             pk = self._run_pk(run_id)
             db.execute(
-                "INSERT OR REPLACE INTO coverage_totals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO coverage_totals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     pk,
                     coverage["percent"],
@@ -739,6 +750,7 @@ class SqliteLedger:
                     coverage["n_partial_branches"],
                     coverage["core"],
                     int(coverage["branch"]),
+                    json.dumps(coverage["problems"]) if coverage.get("problems") else None,
                 ),
             )
             db.executemany(
@@ -842,6 +854,7 @@ class SqliteLedger:
             "n_partial_branches": t["n_partial_branches"],
             "core": t["core"],
             "branch": bool(t["branch"]),
+            "problems": json.loads(t["problems_json"]) if t["problems_json"] else [],
             "files": files,
         }
 
