@@ -196,3 +196,34 @@ def test_every_subcommand_on_both_back_ends(
     assert pruned[1].startswith("VACUUM (ANALYZE) done" if server else "VACUUM done; ledger file")
     assert len(ok("runs", *at).splitlines()) == 1 + 4
     assert tried == _subcommands()
+
+
+def test_every_error_is_one_line_with_the_prefix_once(
+    recorded: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Each refusal of a subcommand, on this back end, is one line on stderr starting
+    'uetf: ' once (never 'uetf: uetf:'), with a documented non-zero exit status."""
+    at = ("--ledger", recorded["location"])
+    _, second, _, _ = recorded["runs"]
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a ledger\n")
+    failing = [
+        ("show", "no-such-run", *at),
+        ("history", "no.py::such_test", *at),
+        ("gate", "--workstream", "no-such-build", *at),
+        ("report", "last", "--format", f"json:{a_file}/r.json", *at),
+        ("coverage", "export", "last", str(tmp_path / "c"), *at),
+        ("coverage", "export", second, str(tmp_path / "no" / "folder" / "c"), *at),
+        ("merge", "--into", recorded["location"], str(tmp_path / "missing.db")),
+        ("merge", "--into", recorded["location"], str(a_file)),
+        ("push", str(tmp_path / "missing.db"), *at),
+        ("migrate", "--from", f"sqlite:{tmp_path / 'missing.db'}", "--to", recorded["location"]),
+        ("runs", "--ledger", "postgresql:/u:pw@127.0.0.1:1/db"),
+        ("runs", "--ledger", str(tmp_path / "missing.db")),
+        ("doctor", "--ledger", str(a_file / "uetf.db")),
+    ]
+    for argv in failing:
+        status, out, err = _uetf(capsys, *argv)
+        assert status in (4, 7), (argv, out, err)
+        (line,) = err.splitlines()
+        assert line.startswith("uetf: ") and "uetf: uetf:" not in line, (argv, line)

@@ -94,14 +94,16 @@ def test_the_keyword_form_becomes_the_same_url() -> None:
         ("postgresql:/u:S3cret-x@127.0.0.1:1/db", ConfigError),
         ("postgres:/h/db", ConfigError),
         ("https:/x", ConfigError),
-        ("mysql://u:S3cret-x@h/db", LedgerError),
+        ("mysql://u:S3cret-x@h/db", ConfigError),
     ],
 )
 def test_a_url_is_never_a_file_name(location: str, error: type[Exception]) -> None:
-    """A URL-shaped location that names no server UETF knows is refused, not a path;
-    the refusal does not repeat its password."""
+    """A URL-shaped location that names no server UETF knows is refused as a bad
+    setting (exit 4), not taken for a path; the refusal does not repeat its password."""
     with pytest.raises(error) as refused:
         sqlite_path(location)
+    assert isinstance(refused.value, LedgerError)  # to the code that opens a ledger
+    assert refused.value.exit_code == 4
     assert SECRET not in str(refused.value)
 
 

@@ -199,14 +199,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
     except UetfError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_prefixed(str(exc)), file=sys.stderr)
         return int(exc.exit_code)
     except BrokenPipeError:  # `uetf runs | head` closed the pipe: not an error
         return int(ExitCode.OK)
     except OSError as exc:  # a path the user gave cannot be read or written
-        print(f"uetf: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(_prefixed(f"{exc.filename or ''}: {exc.strerror or exc}"), file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     return status
+
+
+def _prefixed(message: str) -> str:
+    """``uetf: MESSAGE``, the prefix once: an error raised with another's text as its
+    message would otherwise print it twice ("uetf: uetf: cannot write ...")."""
+    while message.startswith("uetf: "):
+        message = message.removeprefix("uetf: ")
+    return f"uetf: {message}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,15 @@ _KEYWORD = re.compile(r"(?:^|\s)([A-Za-z_]+)\s*=")
 _PAIR = re.compile(r"([A-Za-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|(?:[^\s'\\]|\\.)+)", re.S)
 # At least one of these makes a string of pairs a connection string, not a file name.
 _CONNECTION_KEYS = frozenset({"host", "hostaddr", "port", "dbname", "user", "service"})
+
+
+class LedgerLocationError(ConfigError, LedgerError):
+    """A ledger location names no ledger UETF can open: a bad setting (exit 4), and a
+    ledger that cannot be used (a ``LedgerError``) to code that opens one."""
+
+    slug = "ledger-location"
+
+
 # A scheme and ':/': the start of a URL, or of one a path joined its slashes in.
 _URL_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
 
@@ -45,13 +54,13 @@ def sqlite_path(location: str) -> str:
             f"ledger URL scheme {scheme!r} is not supported ({redact(location)}); give a file"
             " path for a SQLite ledger or a postgresql://USER@HOST:PORT/DATABASE URL"
         )
-        raise LedgerError(message)
+        raise LedgerLocationError(message)
     if _URL_LIKE.match(location):
         message = (
             f"ledger location {redact(location)!r} is not a valid URL (a URL needs '://');"
             " write postgresql://USER@HOST:PORT/DATABASE, or a file path"
         )
-        raise ConfigError(message)
+        raise LedgerLocationError(message)
     return location
 
 
