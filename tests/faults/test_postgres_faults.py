@@ -107,6 +107,14 @@ def test_a_url_is_a_server_or_an_error_never_a_file(tmp_path: Path, into: str, s
     for location in (into, "sqlite:" + into):
         shown = run_uetf(tmp_path, "runs", "--ledger", location, env={"UETF_PG_RETRIES": "0"})
         assert shown.returncode in (4, 7), shown.stdout + shown.stderr
+    if status == 4:  # a bad setting stops a run before any test, in one line
+        (tmp_path / "test_a.py").write_text("def test_a(): pass\n")
+        before = _files(tmp_path)
+        run = run_pytest(
+            tmp_path, "-p", "pytest_uetf.plugin", "--uetf", f"--uetf-ledger={into}", env=FAST
+        )
+        assert run.returncode == 4, run.stdout + run.stderr
+        assert "Traceback" not in run.stderr and PG_PASSWORD not in run.stdout + run.stderr
     assert _files(tmp_path) == before
 
 
