@@ -205,3 +205,4 @@ def test_no_command_report_file_or_table_holds_the_password(
     }
     assert found == {"output": [], "files": [], "tables": []}
     assert "Wrong-Pa55" not in "".join(printed)
+    assert "uetf: uetf:" not in "".join(printed)
