@@ -27,7 +27,7 @@ def coverage_figures(stored: dict[str, Any] | None) -> CoverageFigures | None:
     files = {
         f["path"]: (frozenset(f["statements"]), frozenset(f["executed"])) for f in stored["files"]
     }
-    return CoverageFigures(stored["percent"], files)
+    return CoverageFigures(stored["percent"], files, tuple(stored.get("problems") or ()))
 
 
 def patch_figures(stored: dict[str, Any] | None) -> PatchFigures | None:

@@ -80,6 +80,7 @@ def _coverage(stored: dict[str, Any] | None) -> dict[str, Any] | None:
         "branch": stored["branch"],
         "statements": stored["n_statements"],
         "missing": stored["n_missing"],
+        "problems": stored.get("problems", []),
         "files": files,
     }
 

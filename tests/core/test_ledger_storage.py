@@ -21,6 +21,7 @@ COVERAGE = {
     "n_partial_branches": 0,
     "core": "CTracer",
     "branch": False,
+    "problems": ["coverage source 'shpo' matched no file; check --uetf-cov"],
     "files": [
         {
             "path": "app/core.py",
@@ -52,6 +53,9 @@ def test_coverage_roundtrip(ledger_location: str) -> None:
     assert ledger.coverage(RUN) is None
     ledger.save_coverage(RUN, COVERAGE)
     assert ledger.coverage(RUN) == COVERAGE
+    # A coverage without problems (as every run before they were kept) reads as none.
+    ledger.save_coverage(RUN, {k: v for k, v in COVERAGE.items() if k != "problems"})
+    assert ledger.coverage(RUN) == {**COVERAGE, "problems": []}
     assert ledger.coverage_percent(RUN) == 66.67
 
 

@@ -367,13 +367,6 @@ def test_sys_monitoring_core_without_touching_the_tests_environment(project: Pat
 
 # -- a coverage source that measures nothing ------------------------------
 
-# Until the ledger keeps a coverage's problems (coverage_totals.problems_json,
-# read by judge.coverage_figures and printed by the session: issue 18, defect 4),
-# a run cannot judge them; the change that stores them removes this mark.
-needs_stored_problems = pytest.mark.xfail(
-    reason="the ledger does not keep coverage problems yet", strict=True
-)
-
 CART = """\
 def total(prices):
     result = 0
@@ -435,7 +428,6 @@ coverage_drop = 100
 """
 
 
-@needs_stored_problems
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 @pytest.mark.parametrize(
     ("uetf", "args", "source", "where"),
@@ -473,7 +465,6 @@ def test_a_source_matching_no_file_is_an_error_of_every_coverage_gate(  # type: 
     ]
 
 
-@needs_stored_problems
 def test_a_source_matching_no_file_without_gates_is_a_warning(shop) -> None:  # type: ignore[no-untyped-def]
     """Without a coverage gate, a source that matched nothing is a warning line, not a silent 0%."""
     root = shop()
@@ -486,7 +477,6 @@ def test_a_source_matching_no_file_without_gates_is_a_warning(shop) -> None:  # 
     assert uetf_summary(root)["coverage"]["problems"]
 
 
-@needs_stored_problems
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 @pytest.mark.parametrize(
     ("uetf", "args", "coverage_run"),
@@ -519,7 +509,6 @@ def test_a_source_that_matched_is_judged(  # type: ignore[no-untyped-def]
     }
 
 
-@needs_stored_problems
 def test_the_coverage_configurations_source_is_named_as_the_origin(shop) -> None:  # type: ignore[no-untyped-def]
     """A typo in the coverage configuration's source names that file to fix."""
     root = shop(uetf=COVERAGE_GATES_TABLE, coverage_run='source = ["src/shpo"]')

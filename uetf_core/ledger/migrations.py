@@ -341,6 +341,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN suite_key TEXT;
     ALTER TABLE runs ADD COLUMN tree_state TEXT;
     """,
+    # 12: why a run's coverage measured nothing (a source that matched no file),
+    # a JSON array of one-line problems; NULL, as in older runs: none.
+    """
+    ALTER TABLE coverage_totals ADD COLUMN problems_json TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -112,6 +112,7 @@ _COLUMNS = {
         "n_partial_branches",
         "core",
         "branch",
+        "problems_json",
     ),
     "coverage_files": (
         "run_pk",
