@@ -161,6 +161,13 @@ class RunRecorder:
 
     def transition(self, target: RunState, reason: str | None = None, **data: Any) -> None:
         """Move the run to ``target`` (the table must allow it), persisted at once."""
+        self._move(target, reason, data, {})
+
+    def _move(
+        self, target: RunState, reason: str | None, data: dict[str, Any], end: dict[str, Any]
+    ) -> None:
+        """The move's event, the new state and ``end`` (a final state's exit status, end
+        time, reason and verdict) written in one transaction, with the pending batch."""
         check_transition(self.state, target)
         event = Event(
             self.clock(),
@@ -172,8 +179,8 @@ class RunRecorder:
         )
         self.state = target
         self._event(event)
+        self._batch.state = {"state": target.value, **end}
         self.flush()
-        self._write("set_run_state", self.run_id, target.value)
 
     def _event(self, event: Event) -> None:
         self._batch.events.append((self._seq, event))
@@ -433,16 +440,13 @@ class RunRecorder:
         verdict: Verdict | None,
         now: float,
     ) -> None:
-        self.transition(final, reason, exit_status=exit_status)
-        self._write(
-            "set_run_state",
-            self.run_id,
-            final.value,
-            finished_at=now,
-            exit_status=exit_status,
-            end_reason=reason,
-            verdict=verdict.value if verdict else None,
-        )
+        end = {
+            "finished_at": now,
+            "exit_status": exit_status,
+            "end_reason": reason,
+            "verdict": verdict.value if verdict else None,
+        }
+        self._move(final, reason, {"exit_status": exit_status}, end)
 
     def _outcome(
         self,

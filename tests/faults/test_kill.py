@@ -344,10 +344,6 @@ def test_kill_during_the_final_write_abandons_the_run(tmp_path: Path) -> None:
     reopened(root, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a state change's event and the state are written in two transactions",
-)
 def test_kill_during_the_final_write_leaves_a_consistent_history(tmp_path: Path) -> None:
     """Killed between the verdict's event and the verdict, the run's recorded history
     leads to the state it has (no move to passed that never took effect)."""
@@ -357,10 +353,6 @@ def test_kill_during_the_final_write_leaves_a_consistent_history(tmp_path: Path)
     assert half_recorded(root / ".ledger" / "uetf.db") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the final state and its exit status are written in two transactions",
-)
 def test_kill_between_the_final_state_and_its_exit_status(tmp_path: Path) -> None:
     """Killed after the final state is written, the run has its exit status and end
     time too: a finished run is never recorded without them."""
@@ -441,6 +433,6 @@ def test_kill_at_any_statement_loses_nothing_committed(
     record_property("records_committed", len(before.records))
     record_property("records_kept", len(after.records))
     record_property("states", f"{sorted(before.runs.values())} -> {sorted(after.runs.values())}")
-    problems = half_recorded(root / ".ledger" / "uetf.db")
-    if problems:  # the two defects the xfail tests above name; any other problem fails
-        pytest.xfail(f"known defect, half-recorded run: {problems}")
+    # A state change's event, the state and a final state's exit status are written
+    # in one transaction: no kill leaves a half-recorded run.
+    assert half_recorded(root / ".ledger" / "uetf.db") == []

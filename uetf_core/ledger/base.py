@@ -16,7 +16,7 @@ class Batch:
     pytest start (see ``uetf_core.metrics``), and a batch needs none of them.
     """
 
-    __slots__ = ("costs", "errors", "events", "records", "workers")
+    __slots__ = ("costs", "errors", "events", "records", "state", "workers")
 
     def __init__(
         self,
@@ -33,6 +33,10 @@ class Batch:
         self.workers = {} if workers is None else workers
         # (scope, subject, name, amount, unit): custom costs, peak memory
         self.costs = [] if costs is None else costs
+        # The run's new state (and, at its end, finished_at, exit_status, end_reason,
+        # verdict), written in the same transaction as the event that moved it: a
+        # run killed at any moment never has a state its events do not tell.
+        self.state: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return (

@@ -715,7 +715,26 @@ class SqliteLedger:
                         w.get("reason"),
                     ),
                 )
-            db.execute("UPDATE runs SET heartbeat_at = ? WHERE pk = ?", (heartbeat_at, pk))
+            state = batch.state
+            if state is None:
+                db.execute("UPDATE runs SET heartbeat_at = ? WHERE pk = ?", (heartbeat_at, pk))
+            else:
+                db.execute(
+                    "UPDATE runs SET state = ?, heartbeat_at = ?,"
+                    " finished_at = coalesce(?, finished_at),"
+                    " exit_status = coalesce(?, exit_status),"
+                    " end_reason = coalesce(?, end_reason), verdict = coalesce(?, verdict)"
+                    " WHERE pk = ?",
+                    (
+                        state["state"],
+                        heartbeat_at,
+                        state.get("finished_at"),
+                        state.get("exit_status"),
+                        state.get("end_reason"),
+                        state.get("verdict"),
+                        pk,
+                    ),
+                )
         self._known_keys.update(new)
 
     def set_commit(
