@@ -30,6 +30,13 @@ def check_options(ledger: Ledger, config: RunConfig, invocation_dir: Path) -> No
             raise ConfigError(f"--uetf-diff-file {config.diff_file}: {diff} {why}")
     if config.reports:
         check_report_destinations(config.reports, config.rootdir / ".ledger" / "reports")
+    if config.progress_file:
+        progress = invocation_dir / config.progress_file
+        problem = _unwritable(progress, is_default=False)
+        if problem is None and not progress.parent.is_dir():
+            problem = f"the folder {progress.parent} does not exist"
+        if problem:
+            raise ConfigError(f"--uetf-progress {config.progress_file}: {problem}")
 
 
 def check_report_destinations(specs: tuple[str, ...], default_dir: Path) -> None:

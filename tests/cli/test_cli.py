@@ -119,3 +119,34 @@ def test_unwritable_export_is_one_line(
     assert main(["coverage", "export", "last", "no/such/dir/data"]) == 4
     err = capsys.readouterr().err
     assert "no/such/dir/data" in err and len(err.strip().splitlines()) == 1
+
+
+def test_coverage_export_replaces_only_a_coverage_data_file(tmp_path: Path) -> None:
+    """``uetf coverage export`` never deletes what is at its path unless it is a coverage
+    data file: a project file or a folder stays as it is; an earlier export is replaced."""
+    from conftest import run_pytest, run_uetf
+
+    (tmp_path / "mod.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "test_mod.py").write_text("from mod import f\n\ndef test_f():\n    f()\n")
+    done = run_pytest(
+        tmp_path,
+        "-p",
+        "pytest_uetf.plugin",
+        "--uetf",
+        "--uetf-cov=mod",
+        env={"PYTHONPATH": str(tmp_path), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    precious = tmp_path / "notes.toml"
+    precious.write_text("[project]\nname = 'mine'\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for target in (precious, folder):
+        refused = run_uetf(tmp_path, "coverage", "export", "last", str(target))
+        assert refused.returncode == 4, refused.stdout + refused.stderr
+        assert "is not a coverage data file" in refused.stderr
+    assert precious.read_text() == "[project]\nname = 'mine'\n" and folder.is_dir()
+    data = tmp_path / "data"
+    for _ in range(2):  # written, then replaced
+        exported = run_uetf(tmp_path, "coverage", "export", "last", str(data))
+        assert exported.returncode == 0, exported.stderr

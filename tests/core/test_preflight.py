@@ -43,6 +43,8 @@ def test_options_naming_what_exists_pass(tmp_path: Path) -> None:
         ("diff_file", "folder", "is not a file"),
         ("reports", ("markdown:{root}/a-file/pr.md",), "a-file is a file, not a folder"),
         ("reports", ("html:{root}/folder",), "it is a folder; name a file"),
+        ("progress_file", "no/such/folder/p.json", "no/such/folder does not exist"),
+        ("progress_file", "a-file/p.json", "a-file is a file, not a folder"),
     ],
 )
 def test_options_naming_what_is_missing_are_usage_errors(
@@ -53,7 +55,7 @@ def test_options_naming_what_is_missing_are_usage_errors(
     (tmp_path / "folder").mkdir()
     if isinstance(value, tuple):  # report paths are read from the working folder
         value = tuple(text.format(root=tmp_path) for text in value)
-    config = config_for(tmp_path, **{option: value})
+    config = config_for(tmp_path, **{"progress" if option == "progress_file" else option: value})
     ledger = open_ledger(config.ledger)
     with pytest.raises(ConfigError) as raised:
         check_options(ledger, config, tmp_path)

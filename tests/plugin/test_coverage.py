@@ -395,6 +395,13 @@ branch = true
 """
 
 
+def run_fast(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``pytest ARGS`` with UETF (and xdist for ``-n``) the only plugins: a third of the
+    start-up of loading every installed plugin, which these tests are not about."""
+    plugins = ["-p", "pytest_uetf.plugin", *(["-p", "xdist.plugin"] if "-n" in args else [])]
+    return run_pytest(root, *plugins, *args, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+
+
 @pytest.fixture
 def shop(git_project) -> Callable[..., Path]:  # type: ignore[no-untyped-def]
     """A src-layout project with branch coverage; a feature branch changes the measured code."""
@@ -446,7 +453,7 @@ def test_a_source_matching_no_file_is_an_error_of_every_coverage_gate(  # type: 
     """A source that matched no file makes every coverage gate error, naming it and its origin;
     the run is still recorded, and exits 6."""
     root = shop(uetf=uetf + "\n" + COVERAGE_GATES_TABLE)
-    done = run_pytest(root, "--uetf", "--uetf-base=main", *args, *workers)
+    done = run_fast(root, "--uetf", "--uetf-base=main", *args, *workers)
     assert done.returncode == 6, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     line = f"coverage source {source!r} matched no file"
@@ -468,7 +475,7 @@ def test_a_source_matching_no_file_is_an_error_of_every_coverage_gate(  # type: 
 def test_a_source_matching_no_file_without_gates_is_a_warning(shop) -> None:  # type: ignore[no-untyped-def]
     """Without a coverage gate, a source that matched nothing is a warning line, not a silent 0%."""
     root = shop()
-    done = run_pytest(root, "--uetf", "--uetf-cov=does/not/exist", "-q")
+    done = run_fast(root, "--uetf", "--uetf-cov=does/not/exist", "-q")
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
         "uetf: warning: coverage source 'does/not/exist' matched no file "
@@ -494,7 +501,7 @@ def test_a_source_that_matched_is_judged(  # type: ignore[no-untyped-def]
 ) -> None:
     """A directory, a package name or the coverage configuration's source that matched is judged."""
     root = shop(uetf=uetf + "\n" + COVERAGE_GATES_TABLE, coverage_run=coverage_run)
-    done = run_pytest(root, "--uetf", "--uetf-base=main", *args, *workers)
+    done = run_fast(root, "--uetf", "--uetf-base=main", *args, *workers)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "warning" not in done.stdout.lower()
     document = uetf_summary(root)
@@ -512,7 +519,7 @@ def test_a_source_that_matched_is_judged(  # type: ignore[no-untyped-def]
 def test_the_coverage_configurations_source_is_named_as_the_origin(shop) -> None:  # type: ignore[no-untyped-def]
     """A typo in the coverage configuration's source names that file to fix."""
     root = shop(uetf=COVERAGE_GATES_TABLE, coverage_run='source = ["src/shpo"]')
-    done = run_pytest(root, "--uetf")
+    done = run_fast(root, "--uetf")
     assert done.returncode == 6, done.stdout + done.stderr
     (gate,) = [g for g in uetf_summary(root)["gates"] if g["name"] == "coverage"]
     assert gate["verdict"] == "error"
@@ -542,7 +549,7 @@ def test_any_form_of_a_coverage_gate_starts_coverage(  # type: ignore[no-untyped
 ) -> None:
     """Whatever operator, spacing or table form declares a coverage gate, coverage is measured."""
     root = shop(uetf=gates, coverage_run='source = ["src/shop"]')
-    done = run_pytest(root, "--uetf", *args)
+    done = run_fast(root, "--uetf", *args)
     assert done.returncode == 6, done.stdout + done.stderr  # 100% is not reached: judged
     (gate,) = uetf_summary(root)["gates"]
     assert gate["verdict"] == "failed" and 0 < gate["value"] < 100, gate

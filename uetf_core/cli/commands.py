@@ -605,8 +605,15 @@ def coverage_export(args: argparse.Namespace) -> int:
     target = Path(args.path)
     if not target.parent.is_dir():
         raise NoLedgerError(f"cannot write {target}: folder {target.parent} does not exist")
-    if target.exists():
-        target.unlink()  # a coverage data file is replaced whole, as coverage.py does
+    if target.exists() or target.is_symlink():
+        # Only a coverage data file (SQLite) is replaced, whole, as coverage.py does: never a
+        # device, a folder, a link or a file of the user's that happens to have the name.
+        if target.is_symlink() or not target.is_file() or not _is_sqlite(target):
+            raise NoLedgerError(
+                f"cannot write {target}: it exists and is not a coverage data file;"
+                " give a new path, or remove it first"
+            )
+        target.unlink()
     import coverage
 
     try:
@@ -615,6 +622,14 @@ def coverage_export(args: argparse.Namespace) -> int:
         raise NoLedgerError(f"cannot write {target}: {exc}") from None
     print(f"wrote {target}: {len(stored['files'])} files, {stored['percent']:.2f}% covered")
     return int(ExitCode.OK)
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return file.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def doctor(args: argparse.Namespace) -> int:
