@@ -177,3 +177,40 @@ def test_coverage_tracing_cost_is_estimated_against_a_run_without_it(tmp_path: P
         assert totals["coverage_tracing_seconds"] == (0.0, "s")  # same recorded durations
     finally:
         ledger.close()
+
+
+def test_an_older_ledger_loses_the_passwords_its_runs_stored(tmp_path: Path) -> None:
+    """Migration 13 masks a ledger password that runs recorded before every URL form was
+    masked kept in their stored configuration; nothing else of the run changes."""
+    import json
+    import sqlite3
+
+    from uetf_core.ledger.migrations import SCHEMA_VERSION
+
+    path = tmp_path / "l.db"
+    ledger = open_ledger(str(path))
+    secret = "postgresql://u@db.example:5432/l?password=S3cret-x&sslmode=require"
+    ledger.create_run(
+        NewRun(
+            "20261101T000000-aaaaaa",
+            "passed",
+            1.0,
+            1,
+            "h",
+            "/r",
+            "0",
+            {"ledger": secret, "batch_size": 7},
+        )
+    )
+    ledger.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 12")
+    ledger = open_ledger(str(path))
+    assert ledger.schema_version() == SCHEMA_VERSION
+    config = ledger.run_config("20261101T000000-aaaaaa")
+    ledger.close()
+    assert config is not None and config["batch_size"] == 7
+    assert "S3cret-x" not in json.dumps(config) and "sslmode=require" in config["ledger"]
+    with sqlite3.connect(path) as db:  # the file as it is at rest, the log written back
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert b"S3cret-x" not in path.read_bytes()

@@ -346,6 +346,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE coverage_totals ADD COLUMN problems_json TEXT;
     """,
+    # 13: no ledger password in a stored configuration. Runs recorded before
+    # every form of a PostgreSQL URL's password was masked (``?password=``, the
+    # keyword form) kept it in ``runs.config_json``; ``mask_stored_passwords``
+    # rewrites those values masked. Nothing else changes.
+    "",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -386,4 +391,21 @@ def collect_tasks(db: Any) -> None:
 
 # Work a migration needs beyond its SQL, run after it in the same transaction
 # (both back ends give ``db.execute``/``executemany`` with ``?`` placeholders).
-AFTER: dict[int, Callable[[Any], None]] = {8: collect_tasks}
+def mask_stored_passwords(db: Any) -> None:
+    """Migration 13's data: each stored configuration's ledger location, masked."""
+    import sqlite3
+
+    from uetf_core.redact import redact
+
+    if isinstance(db, sqlite3.Connection):  # overwrite the old text, not only unlink it
+        db.execute("PRAGMA secure_delete = ON")
+    rows = db.execute("SELECT pk, config_json FROM runs WHERE config_json IS NOT NULL").fetchall()
+    for pk, text in rows:
+        config = json.loads(text)
+        location = config.get("ledger") if isinstance(config, dict) else None
+        if isinstance(location, str) and redact(location) != location:
+            config["ledger"] = redact(location)
+            db.execute("UPDATE runs SET config_json = ? WHERE pk = ?", (json.dumps(config), pk))
+
+
+AFTER: dict[int, Callable[[Any], None]] = {8: collect_tasks, 13: mask_stored_passwords}
