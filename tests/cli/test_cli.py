@@ -150,3 +150,17 @@ def test_coverage_export_replaces_only_a_coverage_data_file(tmp_path: Path) -> N
     for _ in range(2):  # written, then replaced
         exported = run_uetf(tmp_path, "coverage", "export", "last", str(data))
         assert exported.returncode == 0, exported.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["bogus"], ["prune"], ["plan", "--shards", "0"], ["runs", "--since", "notadate"]],
+)
+def test_argument_errors_are_usage_errors(argv: list[str], capsys) -> None:  # type: ignore[no-untyped-def]
+    """A wrong argument exits 4, as docs/exit-codes.md says of a usage error (argparse's
+    own 2 means interrupted in UETF's table); --help still exits 0."""
+    from uetf_core.cli import main
+
+    assert main(argv) == 4
+    assert "uetf" in capsys.readouterr().err
+    assert main(["--help"]) == 0

@@ -13,6 +13,7 @@ from uetf_core import __version__
 from uetf_core.cli import commands
 from uetf_core.errors import UetfError
 from uetf_core.exitcodes import ExitCode
+from uetf_core.terminal import visible_line
 
 
 def _positive_int(text: str) -> int:
@@ -195,16 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``uetf`` command; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse's own exit: 0 for --help, 2 for a usage error
+        # A usage error is 4 in UETF's table (2 means interrupted, as in pytest's).
+        return int(ExitCode.USAGE_ERROR) if exc.code == 2 else int(exc.code or 0)
     try:
         status: int = args.handler(args)
     except UetfError as exc:
-        print(_prefixed(str(exc)), file=sys.stderr)
+        # Error lines can carry a path or a run id prefix the user typed: made inert.
+        print(visible_line(_prefixed(str(exc))), file=sys.stderr)
         return int(exc.exit_code)
     except BrokenPipeError:  # `uetf runs | head` closed the pipe: not an error
         return int(ExitCode.OK)
     except OSError as exc:  # a path the user gave cannot be read or written
-        print(_prefixed(f"{exc.filename or ''}: {exc.strerror or exc}"), file=sys.stderr)
+        message = _prefixed(f"{exc.filename or ''}: {exc.strerror or exc}")
+        print(visible_line(message), file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     return status
 
