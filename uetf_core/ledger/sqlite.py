@@ -50,13 +50,14 @@ _ABSENT = object()
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
 
 # How much of the file a run checks before its first write. The whole file when it
-# has at most this many pages (4 MiB at 4 KiB a page: a quick_check measured 33 ms
-# for 8 MB, 3.5 s for the 776 MB of 5 million records); beyond, every table but
-# the two that grow with each test of each run, which a run only appends to and
-# reads the newest pages of (measured 3 ms on the 776 MB ledger). Those pages are
-# checked by SQLite as they are read (cell_size_check), and a damage met then stops
-# the writes with the same line.
-FULL_CHECK_PAGES = 1024
+# has at most this many pages (1 MiB at 4 KiB a page, a few milliseconds: a
+# quick_check measured 44 ms for 8 MB and 2.8 s for the 776 MB of 5 million records,
+# and 4 MiB put the recording overhead of 5,000 quick tests at its 1.03x limit);
+# beyond, every table but the two that grow with each test of each run, which a run
+# only appends to and reads the newest pages of (6 ms on the 776 MB ledger). Those
+# pages are checked by SQLite as they are read (cell_size_check), and damage met
+# then stops the writes with the same line.
+FULL_CHECK_PAGES = 256
 GROWING_TABLES = ("executions", "tasks")
 
 
