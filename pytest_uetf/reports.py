@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from uetf_core.records import AnyRecord, ErrorCapture, ExecutionRecord, PhaseResult
+from uetf_core.records import AnyRecord, ErrorCapture, ExecutionRecord, PhaseResult, storable
 
 Phase = pytest.TestReport | None  # a test's setup, call or teardown report, if it came
 
@@ -135,8 +135,8 @@ def build_record(
         duration,
         first.start,
         last.stop,
-        skip,
-        xfail or None,
+        skip and storable(skip),
+        storable(xfail) if xfail else None,
         error,
         _microseconds(cpu),
     )

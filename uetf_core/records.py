@@ -34,6 +34,12 @@ class PhaseResult:
         return {"outcome": self.outcome, "duration": self.duration}
 
 
+def storable(text: str) -> str:
+    """``text`` with NUL shown as ``\\x00``: PostgreSQL's text cannot hold it, and one
+    rule for both back ends keeps a message the same wherever it is read."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
 @dataclass(slots=True)
 class ErrorCapture:
     """Why a test (or a collector) failed: type, message, place, bounded traceback."""
@@ -65,6 +71,7 @@ class ErrorCapture:
         The traceback keeps its head and its tail: the tail holds the failing
         line, the head the test that led there.
         """
+        message, traceback = storable(message), storable(traceback)
         truncated = len(traceback) > MAX_TRACEBACK or len(message) > MAX_MESSAGE
         if len(traceback) > MAX_TRACEBACK:
             marker = "\n... [traceback cut by uetf] ...\n"

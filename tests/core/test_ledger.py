@@ -459,3 +459,19 @@ def test_four_concurrent_writers_lose_nothing(ledger_location: str) -> None:
     assert sorted(r["run_id"] for r in ledger.list_runs()) == run_ids
     for run_id in run_ids:
         assert ledger.totals(run_id).passed == 1000
+
+
+def test_a_nul_in_a_message_is_stored_on_both_back_ends(ledger_location: str) -> None:
+    """A failure message or traceback holding NUL (PostgreSQL's text cannot) is written,
+    with NUL shown as \\x00 on both back ends, instead of failing the batch."""
+    ledger = open_ledger(ledger_location)
+    ledger.create_run(new_run())
+    error = ErrorCapture.bounded(
+        "t.py::x", 1, "call", "ValueError", "bad\x00byte", "t.py", 1, "tb\x00"
+    )
+    ok, bad = PhaseResult("passed", 0.01), PhaseResult("failed", 0.01)
+    failed = ExecutionRecord("t.py::x", 1, "c", "failed", ok, bad, ok, 0.03, 1.0, 1.1, error=error)
+    ledger.write_batch(new_run().run_id, Batch(records=[failed], errors=[error]), time.time())
+    (stored,) = ledger.error_captures(new_run().run_id)
+    ledger.close()
+    assert stored["message"] == "bad\\x00byte" and stored["traceback"] == "tb\\x00"
