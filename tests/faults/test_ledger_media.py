@@ -282,11 +282,6 @@ def test_a_ledger_path_under_a_regular_file_is_a_usage_error(tmp_path: Path) -> 
     assert_one_line(result.stdout + result.stderr, "pyproject.toml is a file, not a folder")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uetf_core/ledger/location.py sqlite_path raises LedgerError (exit 7) for an"
-    " unknown scheme; it should raise errors.LedgerSettingError (exit 4)",
-)
 @pytest.mark.parametrize("where", ["option", "pyproject", "cli"])
 def test_an_unknown_ledger_scheme_is_a_usage_error(tmp_path: Path, where: str) -> None:
     """``ledger = "mysql://x"``, as an option, in [tool.uetf] or to uetf, exits 4."""
