@@ -164,3 +164,13 @@ def test_argument_errors_are_usage_errors(argv: list[str], capsys) -> None:  # t
     assert main(argv) == 4
     assert "uetf" in capsys.readouterr().err
     assert main(["--help"]) == 0
+
+
+def test_uetf_refuses_a_stale_after_that_is_not_a_finite_number(tmp_path: Path) -> None:
+    """The ``uetf`` command reads ``stale_after`` as the plugin does: nan is one line, exit 4."""
+    from conftest import run_uetf
+
+    (tmp_path / "pyproject.toml").write_text("[tool.uetf]\nstale_after = nan\n")
+    done = run_uetf(tmp_path, "runs")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "stale_after" in done.stderr and "Traceback" not in done.stderr

@@ -11,7 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from uetf_core.config import DEFAULT_LEDGER, LEDGER_ENV, read_pyproject, resolve_ledger_location
+from uetf_core.config import (
+    DEFAULT_LEDGER,
+    LEDGER_ENV,
+    check_number,
+    read_pyproject,
+    resolve_ledger_location,
+)
 from uetf_core.errors import (
     LedgerCorruptError,
     LedgerFullError,
@@ -54,7 +60,8 @@ def locate_ledger(explicit: str | None, cwd: Path | None = None) -> tuple[str, f
     cwd = cwd or Path.cwd()
     root = _project_root(cwd) or cwd
     table, _ = read_pyproject(root)
-    stale_after = float(table.get("stale_after", 3600.0))
+    where = f"{root / 'pyproject.toml'} [tool.uetf]"
+    stale_after = check_number("stale_after", table.get("stale_after", 3600.0), where)
     raw = explicit or os.environ.get(LEDGER_ENV) or table.get("ledger") or DEFAULT_LEDGER
     base = cwd if (explicit or os.environ.get(LEDGER_ENV)) else root
     return resolve_ledger_location(str(raw), base), stale_after

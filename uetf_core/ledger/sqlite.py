@@ -489,7 +489,7 @@ class SqliteLedger:
                     run.host,
                     run.rootdir,
                     run.uetf_version,
-                    json.dumps(run.config),
+                    json.dumps(run.config, allow_nan=False),
                 ),
             )
 
@@ -694,7 +694,7 @@ class SqliteLedger:
                             e.subject,
                             e.from_state,
                             e.to_state,
-                            json.dumps(e.data) if e.data else None,
+                            json.dumps(e.data, allow_nan=False) if e.data else None,
                         )
                         for seq, e in batch.events
                     ],
@@ -770,7 +770,9 @@ class SqliteLedger:
                     coverage["n_partial_branches"],
                     coverage["core"],
                     int(coverage["branch"]),
-                    json.dumps(coverage["problems"]) if coverage.get("problems") else None,
+                    json.dumps(coverage["problems"], allow_nan=False)
+                    if coverage.get("problems")
+                    else None,
                 ),
             )
             db.executemany(
@@ -784,7 +786,7 @@ class SqliteLedger:
                         f["n_branches"],
                         f["n_partial_branches"],
                         f["n_missing_branches"],
-                        json.dumps(f["arcs"]) if f.get("arcs") else None,
+                        json.dumps(f["arcs"], allow_nan=False) if f.get("arcs") else None,
                     )
                     for f in coverage["files"]
                 ],
@@ -831,7 +833,7 @@ class SqliteLedger:
                         key,
                         nums_to_numbits(entry["statements"]),
                         nums_to_numbits(entry["excluded"]),
-                        json.dumps(entry["multiline"]),
+                        json.dumps(entry["multiline"], allow_nan=False),
                         now,
                     )
                     for key, entry in entries.items()
@@ -890,7 +892,7 @@ class SqliteLedger:
                     patch["merge_base"],
                     patch["head"],
                     patch["diff_hash"],
-                    json.dumps(patch["files"]),
+                    json.dumps(patch["files"], allow_nan=False),
                     patch.get("problem"),
                 ),
             )
@@ -955,7 +957,7 @@ class SqliteLedger:
                 (
                     pk,
                     result["tool"],
-                    json.dumps(result["argv"]),
+                    json.dumps(result["argv"], allow_nan=False),
                     result["exit_code"],
                     result["duration_seconds"],
                     int(result["ok"]),
@@ -1049,7 +1051,7 @@ class SqliteLedger:
                     record["subject"],
                     record["schema"],
                     int(record["valid"]),
-                    json.dumps(record["errors"]),
+                    json.dumps(record["errors"], allow_nan=False),
                     time.time(),
                     digest,
                 ),
@@ -1118,7 +1120,7 @@ class SqliteLedger:
                         now,
                         row["run_id"],
                         row["state"],
-                        json.dumps({"reason": reason}),
+                        json.dumps({"reason": reason}, allow_nan=False),
                     ),
                 )
         return [row["run_id"] for row, _ in dead]
@@ -1765,7 +1767,7 @@ class SqliteLedger:
                     snapshot["total"],
                     snapshot["elapsed_seconds"],
                     snapshot["eta_seconds"],
-                    json.dumps(snapshot["outcomes"]),
+                    json.dumps(snapshot["outcomes"], allow_nan=False),
                 ),
             )
 
@@ -2152,7 +2154,7 @@ class SqliteLedger:
                     document["path"],
                     document["sha256"],
                     document["size_bytes"],
-                    json.dumps(document["run_ids"]),
+                    json.dumps(document["run_ids"], allow_nan=False),
                     parse_iso(document["created_at"]).timestamp(),
                 ),
             )
