@@ -151,9 +151,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    _import_compiled(pluginmanager)
     from pytest_uetf import hooks
 
     pluginmanager.add_hookspecs(hooks)
+
+
+def _import_compiled(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Import the rest of UETF as compiled, not through pytest's assertion rewriting.
+
+    pytest rewrites the asserts of every package of a plugin's distribution, so
+    also uetf_core and pytest_uetf, which hold no test asserts: each of their
+    modules is then read and hashed on every run, and parsed and compiled again
+    on every run where bytecode is not written (PYTHONDONTWRITEBYTECODE, usual in
+    CI images): a tenth of a second of every pytest start. Which packages are
+    rewritten is a private set of pytest's; where it is absent, nothing changes.
+    """
+    marked = getattr(getattr(pluginmanager, "rewrite_hook", None), "_must_rewrite", None)
+    if isinstance(marked, set):
+        marked.difference_update(("uetf_core", "pytest_uetf"))
 
 
 def _early_coverage(config: pytest.Config, options: Any) -> Any:

@@ -124,7 +124,9 @@ def digest(name: str, document: Any) -> str:
     """
     from uetf_core import __version__
 
-    payload = json.dumps([__version__, load_all().get(name), document], sort_keys=True)
+    # One schema's text, not every schema parsed: this runs at every run's start.
+    schema = _schema_folder().joinpath(f"{name}.v1.json").read_text("utf-8")
+    payload = json.dumps([__version__, schema, document], sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -361,3 +361,19 @@ def test_what_narrows_the_suite_in_process(pytester) -> None:  # type: ignore[no
     assert last() == ("-k a", key)
     pytester.runpytest("--uetf", f"--uetf-ledger={ledger}", "tests/test_a.py")
     assert last()[0] is None and last()[1] != key
+
+
+def test_uetf_is_imported_compiled_not_through_assertion_rewriting(pytester) -> None:  # type: ignore[no-untyped-def]
+    """pytest rewrites the asserts of every package of an installed plugin's distribution;
+    UETF's own packages hold no test asserts and are left to the ordinary import, which
+    spares each run parsing them again where bytecode is not written."""
+    from pytest_uetf.plugin import _import_compiled
+
+    config = pytester.parseconfig()
+    hook = config.pluginmanager.rewrite_hook
+    # As pytest marks an installed (not editable) distribution's packages; the set is
+    # pytest's own: if it is renamed, this fails, and the start-up cost is back.
+    hook.mark_rewrite("uetf_core", "pytest_uetf", "other_plugin")
+    _import_compiled(config.pluginmanager)
+    assert "other_plugin" in hook._must_rewrite
+    assert not {"uetf_core", "pytest_uetf"} & hook._must_rewrite
