@@ -42,6 +42,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import tarfile
 import time
 import venv
@@ -330,8 +331,9 @@ def compare(suite: Suite, py: Path, repo: Path, out: Path) -> dict[str, Any]:
     (out / "pytest.log").write_text(plain.stdout + plain.stderr)
     counts = parse_pytest_summary(plain.stdout)
 
-    for stale in repo.glob(".coverage*"):
-        stale.unlink()
+    # Data files only: ".coverage*" would also take a project's own .coveragerc.
+    for stale in [repo / ".coverage", *repo.glob(".coverage.*")]:
+        stale.unlink(missing_ok=True)
     cov_run = run(pytest_argv(py, suite, *pytest_cov(suite)), repo, check=False)
     (out / "pytest-cov.log").write_text(cov_run.stdout + cov_run.stderr)
     coverage = [str(py), "-m", "coverage"]
@@ -449,7 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         help="a suite to run (repeatable; default: all)",
     )
     parser.add_argument("--pairs", type=int, default=5, help="timed pairs per suite")
-    parser.add_argument("--workdir", type=Path, default=HERE / ".bench" / "real_suites")
+    # Outside any project: inside this checkout, a suite without a pytest configuration
+    # of its own would take this project's rootdir, conftest and ledger.
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "uetf-real-suites"
+    )
     parser.add_argument("--uetf", type=Path, default=HERE, help="the UETF source to install")
     parser.add_argument("--python", default=sys.executable, help="the Python of the venvs")
     args = parser.parse_args(argv)
@@ -458,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     uetf = args.uetf.resolve()
     version = run([args.python, "-c", "import sys; print(sys.version.split()[0])"], HERE).stdout
     print(f"UETF {uetf_commit(uetf)} from {uetf}; Python {version.strip()}; {os.cpu_count()} CPUs")
+    # Without written bytecode every module imported through pytest's assertion
+    # rewriting is parsed again each run: it moves the time ratio by a few percent.
+    print(f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
     results = {}
     for name in args.suite or list(SUITES):
         results[name] = bench(SUITES[name], args, uetf)
