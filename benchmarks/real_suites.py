@@ -42,8 +42,8 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import tarfile
+import tempfile
 import time
 import venv
 from dataclasses import dataclass, field
