@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from conftest import git, run_pytest
 from uetf_core.cli import main as uetf_main
+from uetf_core.records import storable
 from uetf_core.terminal import INVISIBLE
 
 FAST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
@@ -180,8 +181,9 @@ def test_hostile_ids_and_messages_stay_inert(
     report = _strict((out / "r.json").read_text("utf-8"))
     assert {f["node_id"] for f in report["failures"]} == set(failing)
     for failure in report["failures"]:
-        # The message recorded is the exception's first line, controls and all.
-        first_line = (failing[failure["node_id"]].splitlines() or [""])[0]
+        # The message recorded is the exception's first line, controls and all (a NUL
+        # shown as \x00, which PostgreSQL's text cannot hold: records.storable).
+        first_line = storable((failing[failure["node_id"]].splitlines() or [""])[0])
         if len(first_line) < 1000:
             assert first_line in failure["message"]
     ET.fromstring((out / "r.junit").read_text("utf-8"))

@@ -88,7 +88,7 @@ def test_history_and_runs_by_branch(project: Path) -> None:
     assert json.loads(run_uetf(project, "runs", "--since", "2000-01-01", "--json").stdout)
     assert json.loads(run_uetf(project, "runs", "--since", "2999-01-01", "--json").stdout) == []
     bad = run_uetf(project, "runs", "--since", "yesterday")
-    assert bad.returncode == 2 and "ISO 8601" in bad.stderr
+    assert bad.returncode == 4 and "ISO 8601" in bad.stderr  # a usage error
 
 
 def test_prune_keeps_the_newest_runs_and_the_baselines_in_use(project: Path) -> None:
