@@ -81,20 +81,24 @@ def git_project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
     """Make a real git repository in tmp_path with the given files committed."""
 
     def make(files: dict[str, str]) -> Path:
-        root = tmp_path / "project"
-        root.mkdir(exist_ok=True)
-        git(root, "init", "-q", "-b", "main")
-        git(root, "config", "user.email", "dev@example.invalid")
-        git(root, "config", "user.name", "UETF tests")
-        for name, text in files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        git(root, "add", "-A")
-        git(root, "commit", "-q", "-m", "initial")
-        return root
+        return make_repo(tmp_path / "project", files)
 
     return make
+
+
+def make_repo(root: Path, files: dict[str, str]) -> Path:
+    """A real git repository at ``root`` (on ``main``) with ``files`` committed."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.invalid")
+    git(root, "config", "user.name", "UETF tests")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    return root
 
 
 def record_run(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import git, run_pytest, run_uetf, uetf_summary
+from conftest import make_repo as repository
 from uetf_core.ledger import open_ledger
 
 # The subprocesses load UETF alone: every other installed plugin costs each start
@@ -22,18 +23,8 @@ def pytest_uetf(root: Path, *args: str, env: dict[str, str] | None = None) -> An
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.invalid")
-    git(root, "config", "user.name", "UETF tests")
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    (root / ".gitignore").write_text(".ledger/\n__pycache__/\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "base")
-    return root
+    """A git repository with ``files`` committed, UETF's ledger and caches ignored."""
+    return repository(root, {**files, ".gitignore": ".ledger/\n__pycache__/\n"})
 
 
 SHOP = {
