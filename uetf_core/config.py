@@ -79,7 +79,11 @@ def allowed_range(key: str) -> str:
 
 def check_number(key: str, value: float, where: str) -> float:
     """``value`` as a float; a value out of range, not finite or not whole where a whole
-    number is needed is refused with one line naming the key and the range."""
+    number is needed is refused with one line naming its source and the range.
+
+    ``where`` is the source: an option (``--uetf-stall-timeout``), named alone, or a
+    file's table (``pyproject.toml [tool.uetf]``), named with the key.
+    """
     low, low_allowed, high = LIMITS[key]
     try:
         number = float(value)
@@ -88,8 +92,14 @@ def check_number(key: str, value: float, where: str) -> float:
     above = number >= low if low_allowed else number > low
     whole = KEYS[key][0] is not int or number.is_integer()
     if not (math.isfinite(number) and above and number <= high and whole):
-        raise ConfigError(f"{where}: key {key!r} must be {allowed_range(key)}, got {value!r}")
+        source = where if where.startswith("--") else f"{where}: key {key!r}"
+        raise ConfigError(f"{source} must be {allowed_range(key)}, got {value!r}")
     return number
+
+
+def _source(option: str, given: object, where: str, key: str) -> str:
+    """Where a value came from, as the user wrote it: the option, or the table's key."""
+    return option if given is not None else f"{where}: key {key!r}"
 
 
 class CliOptions(NamedTuple):
@@ -238,7 +248,8 @@ def resolve_config(
 
     gate_mode = cli.gate_mode or table.get("gate_mode", "fail")
     if gate_mode not in MODES:
-        raise ConfigError(f"gate mode {gate_mode!r} is not 'fail' or 'warn' (--uetf-gate-mode)")
+        source = _source("--uetf-gate-mode", cli.gate_mode, where, "gate_mode")
+        raise ConfigError(f"{source}: gate mode {gate_mode!r} is not 'fail' or 'warn'")
 
     gates = parse_gate_table(table.get("gates", {}), f"{where.removesuffix(']')}.gates]")
     from_cli = [parse_gate(text) for text in cli.gates]
@@ -273,9 +284,11 @@ def resolve_config(
         from uetf_core.planning import ORDERS, STRATEGIES, parse_shard
 
         if dist is not None and dist not in STRATEGIES:
-            raise ConfigError(f"dist {dist!r} is not one of {', '.join(STRATEGIES)} (--uetf-dist)")
+            source = _source("--uetf-dist", cli.dist, where, "dist")
+            raise ConfigError(f"{source}: dist {dist!r} is not one of {', '.join(STRATEGIES)}")
         if order is not None and order not in ORDERS:
-            raise ConfigError(f"order {order!r} is not one of {', '.join(ORDERS)} (--uetf-order)")
+            source = _source("--uetf-order", cli.order, where, "order")
+            raise ConfigError(f"{source}: order {order!r} is not one of {', '.join(ORDERS)}")
         if cli.shard is not None:
             parse_shard(cli.shard)
     workstream = cli.workstream or (ci_build_id(env) if cli.shard or cli.phase else None)
