@@ -91,6 +91,7 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
             }
             for row in ledger.slowest(run_id, SLOWEST)
         ],
+        "tests": test_rows(ledger, run_id),
         "baseline": _since_baseline(ledger, run_id, summary),
         "trend": [
             {
@@ -104,6 +105,22 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
             for run in history
         ],
     }
+
+
+def test_rows(ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
+    """Every test of the run in run order, as its last attempt ended: the HTML's full list."""
+    final: dict[str, dict[str, Any]] = {}
+    for record in ledger.records(run_id):
+        if record["outcome"] == "rerun":
+            continue
+        final[record["node_id"]] = {
+            "node_id": record["node_id"],
+            "outcome": record["outcome"],
+            "duration": round(record["duration"] or 0.0, 6),
+            "worker": record["worker"],
+            "reason": record["skip_reason"] or record["xfail_reason"],
+        }
+    return list(final.values())
 
 
 def patch_percent(patch: Mapping[str, Any]) -> float | None:

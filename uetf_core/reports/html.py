@@ -1,25 +1,33 @@
 """One self-contained HTML file: verdict, gates, failures, coverage in the source, trends.
 
-No script, no stylesheet or font from elsewhere, no image but inline SVG; a
-Content-Security-Policy forbids the page any request, so it opens the same
-from a CI artifact, a mail attachment or a laptop without a network.
+No script, stylesheet or font from elsewhere, no image but inline SVG; a
+Content-Security-Policy forbids the page any request and allows only its own
+inline script and stylesheet (by hash), so it opens the same from a CI artifact,
+a mail attachment or a laptop without a network, and a hostile test id stays text.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from uetf_core.render import NOTHING, figure, format_ranges, measured, threshold
 from uetf_core.reports.charts import trend_svg
 from uetf_core.reports.escape import html_text as h
+from uetf_core.reports.html_lists import SCRIPT, coverage_table, csp_hash, tests_table
+from uetf_core.reports.html_lists import STYLE as LIST_STYLE
+from uetf_core.reports.html_source import (
+    changed_lines,
+    excerpt,
+    expand,
+    full_views,
+    read_source,
+    shown_files,
+)
 from uetf_core.reports.kinds import group_failures
 from uetf_core.reports.markdown import headline
 
-# Lines of source shown around an uncovered range, and at most per file.
-CONTEXT = 2
-MAX_SOURCE_LINES = 400
+# Changed files shown as excerpts in the change's section.
 SOURCE_FILES = 20
 
 STYLE = """
@@ -45,7 +53,10 @@ details{margin:4px 0}summary{cursor:pointer}
 .src div{white-space:pre;font:12px/1.5 ui-monospace,Menlo,Consolas,monospace;
 padding:0 8px}
 .src .no{display:inline-block;width:4em;color:#6e7781;user-select:none}
-.src .miss{background:#ffebe9}.src .hit{background:#dafbe1}
+.src .miss,.legend .miss{background:#ffebe9}.src .hit,.legend .hit{background:#dafbe1}
+.src .noexec,.legend .noexec{background:#eaeef2;color:#57606a}
+.legend span{padding:0 6px;margin-right:6px}.src div:target{outline:2px solid #0969da}
+.reason{color:#57606a;font-size:12px}
 .src .gap{color:#6e7781;background:#f6f8fa}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 svg.chart{border:1px solid #d0d7de;background:#fff}
@@ -55,9 +66,10 @@ svg.chart .chart-title{font-weight:600;fill:#1f2328}
 svg.chart .baseline{stroke:#d0d7de}
 """
 
+STYLE += LIST_STYLE
 CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:;"
-    " base-uri 'none'; form-action 'none'"
+    f"default-src 'none'; script-src {csp_hash(SCRIPT)}; style-src {csp_hash(STYLE)};"
+    " img-src data:; base-uri 'none'; form-action 'none'"
 )
 
 
@@ -65,24 +77,30 @@ def render_html(report: dict[str, Any], rootdir: str) -> str:
     """The report as one HTML page; sources are read from ``rootdir`` for the coverage views."""
     # The headline without its emoji: not every system font has one.
     title = headline(report).lstrip("# ").split(" ", 1)[1]
+    sources = shown_files(report, rootdir)
+    anchors = {path: anchor for path, (anchor, _) in sources.items()}
     body = [
         f'<div class="banner {h(report["verdict"])}">{h(title)}</div>',
         f'<p class="facts">{_facts(report)}</p>',
         "<h2>Gates</h2>",
         _gates(report["gates"]),
-        *_failures(report["failures"]),
-        *_patch(report, rootdir),
-        *_coverage(report, rootdir),
+        *_failures(report["failures"], anchors),
+        *_patch(report, rootdir, anchors),
+        *_coverage(report, anchors),
+        *tests_table(report.get("tests", [])),
         *_slowest(report["slowest"]),
         *_baseline(report),
         *_trends(report["trend"]),
+        *full_views(report, sources),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>UETF report {h(report['run_id'])}</title><style>{STYLE}</style></head>"
-        "<body><main>\n<h1>UETF report</h1>\n" + "\n".join(body) + "\n</main></body></html>\n"
+        "<body><main>\n<h1>UETF report</h1>\n"
+        + "\n".join(body)
+        + f"\n</main><script>{SCRIPT}</script></body></html>\n"
     )
 
 
@@ -130,23 +148,29 @@ def _gates(gates: Sequence[dict[str, Any]]) -> str:
     return "".join(rows)
 
 
-def _failures(failures: Sequence[dict[str, Any]]) -> list[str]:
+def _failures(failures: Sequence[dict[str, Any]], anchors: Mapping[str, str]) -> list[str]:
     groups = group_failures(failures)
     out = []
     shown = [f for kind, group in groups.items() if kind != "waived" for f in group]
     if shown:
         out.append(f"<h2>Failures ({len(shown)})</h2>")
-        out += [_failure(f) for f in shown]
+        out += [_failure(f, anchors) for f in shown]
     waived = groups.get("waived", [])
     if waived:
         out.append(f"<h2>Waived failures ({len(waived)})</h2>")
         out.append("<p>Excused by a waiver until its date: they count for no gate.</p>")
-        out += [_failure(f) for f in waived]
+        out += [_failure(f, anchors) for f in waived]
     return out
 
 
-def _failure(f: Mapping[str, Any]) -> str:
-    where = f" at <code>{h(f['path'])}:{h(f['line'])}</code>" if f["path"] else ""
+def _failure(f: Mapping[str, Any], anchors: Mapping[str, str]) -> str:
+    where = ""
+    if f["path"]:
+        where = f"<code>{h(f['path'])}:{h(f['line'])}</code>"
+        # Linked to the line when the page shows that file's source.
+        if f["path"] in anchors and isinstance(f["line"], int):
+            where = f'<a href="#{anchors[f["path"]]}-L{f["line"]}">{where}</a>'
+        where = " at " + where
     return (
         f'<details><summary><span class="kind kind-{h(f["classification"])}">'
         f"{h(f['classification'])}</span> {h(f['outcome'])} <code>{h(f['node_id'])}</code>"
@@ -156,37 +180,7 @@ def _failure(f: Mapping[str, Any]) -> str:
     )
 
 
-def _read_source(rootdir: str, path: str) -> list[str] | None:
-    try:
-        with open(os.path.join(rootdir, path), encoding="utf-8", errors="replace") as source:
-            return source.read().splitlines()
-    except OSError:
-        return None
-
-
-def _expand(ranges: Sequence[Sequence[int]]) -> set[int]:
-    return {n for a, b in ranges for n in range(a, b + 1)}
-
-
-def _source_view(lines: list[str], shown: set[int], missed: set[int], hit: set[int]) -> str:
-    """The lines in ``shown`` with context, uncovered and covered ones marked."""
-    wanted = sorted(
-        {n for line in shown for n in range(line - CONTEXT, line + CONTEXT + 1)}
-        & set(range(1, len(lines) + 1))
-    )[:MAX_SOURCE_LINES]
-    out = ['<div class="src">']
-    previous = 0
-    for number in wanted:
-        if previous and number != previous + 1:
-            out.append('<div class="gap">…</div>')
-        mark = ' class="miss"' if number in missed else ' class="hit"' if number in hit else ""
-        out.append(f'<div{mark}><span class="no">{number}</span>{h(lines[number - 1])}</div>')
-        previous = number
-    out.append("</div>")
-    return "".join(out)
-
-
-def _patch(report: dict[str, Any], rootdir: str) -> list[str]:
+def _patch(report: dict[str, Any], rootdir: str, anchors: Mapping[str, str]) -> list[str]:
     patch = report["patch"]
     if patch is None:
         return []
@@ -212,58 +206,39 @@ def _patch(report: dict[str, Any], rootdir: str) -> list[str]:
         "</tr></thead><tbody>"
     )
     for f in patch["files"]:
+        name = f"<code>{h(f['path'])}</code>"
+        if f["path"] in anchors:
+            name = f'<a href="#{anchors[f["path"]]}">{name}</a>'
         out.append(
-            f"<tr><td><code>{h(f['path'])}</code></td><td>{h(format_ranges(f['added_lines']))}</td>"
+            f"<tr><td>{name}</td><td>{h(format_ranges(f['added_lines']))}</td>"
             f'<td class="v-failed">{h(format_ranges(f["uncovered_lines"]))}</td></tr>'
         )
     out.append("</tbody></table>")
     for f in patch["files"][:SOURCE_FILES]:
         if not f["uncovered_lines"] and not f["covered_lines"]:
             continue
-        lines = _read_source(rootdir, f["path"])
+        lines = read_source(rootdir, f["path"])
         out.append(f"<h3><code>{h(f['path'])}</code></h3>")
         if lines is None:
             out.append("<p>source not available here</p>")
             continue
-        missed = _expand(f["uncovered_lines"])
-        out.append(
-            _source_view(lines, _expand(f["added_lines"]), missed, _expand(f["covered_lines"]))
-        )
+        missed = expand(f["uncovered_lines"])
+        out.append(excerpt(lines, expand(f["added_lines"]), missed, expand(f["covered_lines"])))
     return out
 
 
-def _coverage(report: dict[str, Any], rootdir: str) -> list[str]:
+def _coverage(report: dict[str, Any], anchors: Mapping[str, str]) -> list[str]:
     coverage = report["coverage"]
     if coverage is None:
         return []
-    out = [
+    changed = changed_lines(report)
+    complete = sum(1 for f in coverage["files"] if not f["missing"] and f["path"] not in changed)
+    return [
         f"<h2>Coverage: {coverage['percent']:.2f} %</h2>",
         f"<p>{coverage['statements']} statements, {coverage['missing']} not run"
         f" (coverage.py, {h(coverage['core'])} core{', branch' if coverage['branch'] else ''})</p>",
-        "<table><thead><tr><th>file</th><th>statements</th><th>missing</th><th>cover</th>"
-        "<th>missing lines</th></tr></thead><tbody>",
+        *coverage_table(coverage, anchors, complete),
     ]
-    for f in coverage["files"]:
-        out.append(
-            f'<tr><td><code>{h(f["path"])}</code></td><td class="num">{f["statements"]}</td>'
-            f'<td class="num">{f["missing"]}</td><td class="num">{f["percent"]:.2f} %</td>'
-            f"<td>{h(format_ranges(f['missing_lines']))}</td></tr>"
-        )
-    out.append("</tbody></table>")
-    # Without a change to show, the files with the most lines not run, in their source.
-    if report["patch"] is None:
-        worst = sorted((f for f in coverage["files"] if f["missing"]), key=lambda f: -f["missing"])
-        for f in worst[:SOURCE_FILES]:
-            lines = _read_source(rootdir, f["path"])
-            if lines is None:
-                continue
-            missed = _expand(f["missing_lines"])
-            out.append(
-                f"<details><summary>lines not run in <code>{h(f['path'])}</code></summary>"
-                + _source_view(lines, missed, missed, set())
-                + "</details>"
-            )
-    return out
 
 
 def _slowest(slowest: Sequence[dict[str, Any]]) -> list[str]:
