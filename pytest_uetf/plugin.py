@@ -31,6 +31,7 @@ _COVERAGE_GATES = ("coverage", "path_coverage", "patch_coverage", "coverage_drop
 
 session_key: pytest.StashKey[UetfSession] = pytest.StashKey()
 measurement_key: pytest.StashKey[Measurement] = pytest.StashKey()
+_table_key: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
 selection_key: pytest.StashKey[Selection] = pytest.StashKey()
 
 
@@ -172,23 +173,74 @@ def _import_compiled(pluginmanager: pytest.PytestPluginManager) -> None:
         marked.difference_update(("uetf_core", "pytest_uetf"))
 
 
+def _uetf_table(config: pytest.Config) -> dict[str, Any]:
+    """A light read of ``[tool.uetf]`` (stdlib only), once per session; ``{}`` when absent
+    or unreadable (the full resolution reports a broken file properly)."""
+    table = config.stash.get(_table_key, None)
+    if table is None:
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib
+        pyproject = project_root(config.rootpath) / "pyproject.toml"
+        try:
+            found = tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}).get("uetf", {})
+        except (OSError, ValueError, AttributeError):
+            found = {}
+        table = config.stash[_table_key] = found if isinstance(found, dict) else {}
+    return table
+
+
+def _enabled(config: pytest.Config, options: Any) -> bool:
+    """Whether UETF records this session: decided without importing uetf_core, so a project
+    that has UETF installed for CI pays next to nothing for it in every other run."""
+    return bool(getattr(options, "uetf", False)) or _uetf_table(config).get("enabled") is True
+
+
+# Options that mean nothing without --uetf, by their dest: given alone, they are ignored.
+_NEEDS_UETF = (
+    "uetf_ledger",
+    "uetf_gate",
+    "uetf_cov",
+    "uetf_base",
+    "uetf_diff_file",
+    "uetf_baseline",
+    "uetf_report",
+    "uetf_progress",
+    "uetf_stall_timeout",
+    "uetf_dist",
+    "uetf_order",
+    "uetf_shard",
+    "uetf_workstream",
+    "uetf_phase",
+    "uetf_depends_on",
+    "uetf_gate_mode",
+)
+
+
+def _warn_ignored_options(config: pytest.Config) -> None:
+    """Say once that UETF options were given to a session that does not record."""
+    given = [
+        "--" + dest.replace("_", "-") for dest in _NEEDS_UETF if getattr(config.option, dest, None)
+    ]
+    if given:
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning(
+                f"uetf: {', '.join(given)} ignored: UETF is off for this run; add --uetf "
+                "(or [tool.uetf] enabled = true in pyproject.toml)"
+            ),
+            stacklevel=2,
+        )
+
+
 def _early_coverage(config: pytest.Config, options: Any) -> Any:
     """Start coverage.py if this run will measure, before any of uetf_core is imported.
 
     Only a light look at the options and [tool.uetf] happens first; the full,
     validated configuration is resolved right after.
     """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    table: dict[str, Any] = {}
-    pyproject = project_root(config.rootpath) / "pyproject.toml"
-    try:
-        table = tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}).get("uetf", {})
-    except (OSError, ValueError, AttributeError):
-        table = {}  # the full resolution below reports a broken file properly
-    if not isinstance(table, dict) or not (options.uetf or table.get("enabled") is True):
+    table = _uetf_table(config)
+    if not _enabled(config, options):
         return None
     sources = list(options.uetf_cov) or list(table.get("cov_source") or [])
     gates = table.get("gates") if isinstance(table.get("gates"), dict) else {}
@@ -303,6 +355,8 @@ def pytest_load_initial_conftests(
     # Start coverage before conftests and test modules are imported, so the
     # import-time lines of the code under test count (as pytest-cov does).
     options = early_config.known_args_namespace
+    if not _enabled(early_config, options):
+        return
     cov = _early_coverage(early_config, options)
     run_config = _run_config(early_config, options)
     if run_config is None:
@@ -335,6 +389,9 @@ def pytest_configure(config: pytest.Config) -> None:
             from uetf_core.planning import Plan
 
             config.pluginmanager.register(PlannedItems(Plan.from_wire(wire)), "uetf-plan")
+        return
+    if not _enabled(config, config.option):
+        _warn_ignored_options(config)
         return
     run_config = _run_config(config, config.option)
     if run_config is None:

@@ -368,3 +368,30 @@ def test_uetf_is_imported_compiled_not_through_assertion_rewriting(pytester) -> 
     _import_compiled(config.pluginmanager)
     assert "other_plugin" in hook._must_rewrite
     assert not {"uetf_core", "pytest_uetf"} & hook._must_rewrite
+
+
+def test_uetf_off_imports_nothing_of_uetf_core_and_warns_of_its_options(tmp_path: Path) -> None:
+    """A project with UETF installed but not enabled pays next to nothing for it: the
+    core is never imported; UETF options given without --uetf are named once as ignored."""
+    root = make_repo(
+        tmp_path / "off",
+        {
+            "conftest.py": (
+                "import sys\n\n\ndef pytest_sessionfinish(session):\n"
+                "    loaded = sorted(m for m in sys.modules if m.startswith('uetf_core'))\n"
+                "    open('loaded.txt', 'w').write(' '.join(loaded))\n"
+            ),
+            "test_a.py": "def test_a():\n    pass\n",
+            "pyproject.toml": "[tool.uetf]\ncov_source = ['nothing']\n",
+        },
+    )
+    plain = run_pytest(root)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert (root / "loaded.txt").read_text() == ""
+    assert "uetf:" not in plain.stdout + plain.stderr
+    ignored = run_pytest(root, "--uetf-gate=min_tests>=1", "--uetf-report=json")
+    assert ignored.returncode == 0, ignored.stdout + ignored.stderr
+    assert (root / "loaded.txt").read_text() == ""
+    warning = "uetf: --uetf-gate, --uetf-report ignored: UETF is off for this run; add --uetf"
+    assert ignored.stdout.count(warning) == 1, ignored.stdout
+    assert not (root / ".ledger").exists()
