@@ -48,7 +48,7 @@ def test_flaky_history_costs_plan(ledger_path: Path, capsys: pytest.CaptureFixtu
     status, out = run(capsys, "history", "t.py::t1", "--json")
     assert len(json.loads(out)) == 3
     status, out = run(capsys, "costs", "--by", "test", "--limit", "3")
-    assert status == 0 and "cpu_seconds" in out and "... 4 more (--limit)" in out
+    assert status == 0 and "cpu_seconds" in out and "... 4 more (--top N shows more)" in out
     status, out = run(capsys, "costs", runs[1], "--json", "--by", "module")
     document = json.loads(out)
     assert document["groups"][0]["module"] == "t.py" and document["groups"][0]["tests"] == 7

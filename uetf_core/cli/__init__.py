@@ -38,6 +38,13 @@ def _date(text: str) -> float:
     return moment.timestamp()
 
 
+# One spelling of a report everywhere: pytest's --uetf-report, uetf report, uetf gate.
+REPORT_HELP = (
+    "a report to write, FORMAT[:PATH] as --uetf-report takes it (repeatable;"
+    " --format is the same option)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``uetf`` subcommand."""
     parser = argparse.ArgumentParser(
@@ -83,10 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate.add_argument(
         "--report",
+        "--format",
+        dest="report",
         action="append",
         default=[],
         metavar="FORMAT[:PATH]",
-        help="with --workstream: write these reports of the verdict (repeatable)",
+        help=REPORT_HELP + "; written after the gates are judged",
     )
     gate.set_defaults(handler=commands.gate)
 
@@ -101,8 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     costs.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
     costs.add_argument("--by", choices=("test", "module", "worker"), default="module")
-    costs.add_argument("--limit", type=_positive_int, default=20, help="at most N rows (20)")
-    costs.add_argument("--json", action="store_true")
+    costs.add_argument(
+        "--sort",
+        default="wall",
+        metavar="{wall,cpu,memory,NAME}",
+        help="costliest first by wall or CPU seconds, peak memory, or a custom cost NAME (wall)",
+    )
+    costs.add_argument(
+        "--top",
+        "--limit",
+        dest="top",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="the N costliest rows (10)",
+    )
+    costs.add_argument("--json", action="store_true", help="the costs JSON document")
     costs.set_defaults(handler=commands.costs)
 
     flaky = sub.add_parser(
@@ -111,15 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
     flaky.add_argument(
         "--since", type=_positive_int, default=30, metavar="N", help="the last N runs (30)"
     )
-    flaky.add_argument("--json", action="store_true")
+    flaky.add_argument("--json", action="store_true", help="a JSON list of the flaky tests")
     flaky.set_defaults(handler=commands.flaky)
 
     history = sub.add_parser(
         "history", parents=[common], help="one test across runs: outcomes, durations, commits"
     )
-    history.add_argument("test", help="the test's node id")
-    history.add_argument("--limit", type=_positive_int, default=50, help="at most N runs (50)")
-    history.add_argument("--json", action="store_true")
+    history.add_argument(
+        "test",
+        help="the test's node id, a part of it, or a glob ('*', '?', '[...]');"
+        " several matches are listed",
+    )
+    history.add_argument(
+        "--limit", type=_positive_int, default=50, help="at most N runs per test (50)"
+    )
+    history.add_argument(
+        "--json", action="store_true", help="a JSON list of the runs of every matching test"
+    )
     history.set_defaults(handler=commands.history)
 
     prune = sub.add_parser(
@@ -167,11 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("run", nargs="?", default="last", help="run id, a prefix of one, or last")
     rep.add_argument(
+        "--report",
         "--format",
+        dest="report",
         action="append",
         required=True,
         metavar="FORMAT[:PATH]",
-        help="repeatable; without PATH the report goes to standard output",
+        help=REPORT_HELP + "; without PATH to standard output",
     )
     rep.set_defaults(handler=commands.report)
 

@@ -138,8 +138,7 @@ def runs(args: argparse.Namespace) -> int:
     listed = ledger.list_runs(args.limit, branch=args.branch, since=args.since)
     if args.json:
         summaries = [build_summary(ledger, run["run_id"]) for run in listed]
-        for summary in summaries:
-            validate("run_summary", summary, f"run {summary['run_id']} summary")
+        validate("runs", summaries, "uetf runs --json")
         _print_json(summaries)
         return int(ExitCode.OK)
     if not listed:
@@ -225,6 +224,11 @@ def _specs(config: dict[str, Any] | None) -> list[GateSpec]:
 def gate(args: argparse.Namespace) -> int:
     if args.workstream:
         return _gate_workstream(args)
+    if args.report:  # a bad report spelling is refused before any work
+        from uetf_core.reports import parse_report_spec
+
+        for spec in args.report:
+            parse_report_spec(spec)
     ledger = _open(args)
     run = ledger.find_run(args.run)
     run_id = run["run_id"]
@@ -235,6 +239,7 @@ def gate(args: argparse.Namespace) -> int:
     documents = [result.as_dict() for result in results]
     for row in gate_table(documents) if documents else ["no gates declared"]:
         _say(row)
+    _gate_reports(ledger, run_id, args.report)
     if run["state"] in ("errored", "abandoned") or run["exit_status"] is None:
         _say(f"uetf: run {run_id} {run['state']}: it has no verdict to repeat")
         return int(
@@ -263,20 +268,26 @@ def _gate_workstream(args: argparse.Namespace) -> int:
         for row in gate_table([result.as_dict() for result in results]):
             _say(row)
         _say(f"tests     {totals_line(ledger.totals(run_id).as_dict())}")
-        if args.report:
-            from uetf_core.reports import parse_report_spec, write_reports
-
-            root = Path(ledger.find_run(run_id)["rootdir"])
-            specs = [parse_report_spec(text) for text in args.report]
-            written = write_reports(ledger, run_id, specs, root / ".ledger" / "reports")
-            for line in written.stdout:
-                print(line)  # workflow commands and inert report lines
-            for document in written.files:
-                _say(f"uetf: wrote {document['kind']} report {document['path']}")
+        _gate_reports(ledger, run_id, args.report)
     finally:
         ledger.close()
     _say(f"uetf: workstream {args.workstream}: verdict run {run_id}; exit {status}")
     return status
+
+
+def _gate_reports(ledger: SqliteLedger, run_id: str, texts: list[str]) -> None:
+    """Write the reports ``uetf gate --report`` asked for, of the run it judged."""
+    if not texts:
+        return
+    from uetf_core.reports import parse_report_spec, write_reports
+
+    root = Path(ledger.find_run(run_id)["rootdir"])
+    specs = [parse_report_spec(text) for text in texts]
+    written = write_reports(ledger, run_id, specs, root / ".ledger" / "reports")
+    for line in written.stdout:
+        print(line)  # workflow commands and inert report lines
+    for document in written.files:
+        _say(f"uetf: wrote {document['kind']} report {document['path']}")
 
 
 def plan(args: argparse.Namespace) -> int:
@@ -368,9 +379,44 @@ def _progress_line(run_id: str, state: str, snapshot: dict[str, Any] | None) -> 
     return f"[{bar}] {done}/{total} {share:.0%} · {counts or 'starting'}{left} ({state})"
 
 
+# The sort keys of ``uetf costs`` besides a custom cost's name, and what each sorts by.
+COST_SORTS = {"wall": "wall_seconds", "cpu": "cpu_seconds", "memory": "peak_rss_mb"}
+
+
+def _seconds(value: float | None) -> str:
+    """Seconds for a person: ``850 ms``, ``1.14 s``, ``2.5 min``."""
+    if value is None:
+        return "-"
+    if value < 1:
+        return f"{value * 1000:.0f} ms" if value >= 0.0095 else f"{value * 1000:.1f} ms"
+    if value < 60:
+        return f"{value:.2f} s"
+    return f"{value / 60:,.1f} min"
+
+
+def _amount(value: float, unit: str) -> str:
+    """An amount in its unit, for a person: seconds scaled, MB to one decimal, counts grouped."""
+    if unit == "s":
+        return _seconds(value)
+    if unit == "MB":
+        return f"{value:,.1f} MB"
+    number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+    return number if not unit else f"{number} {unit}"
+
+
+def _cost_of(group: dict[str, Any], sort: str) -> float:
+    """The figure ``sort`` orders groups by; a group without it sorts last."""
+    field = COST_SORTS.get(sort, sort)
+    value = group.get(field)
+    if field not in ("wall_seconds", "cpu_seconds"):
+        value = group["custom"].get(field, {}).get("amount")
+    return -1.0 if value is None else float(value)
+
+
 def costs(args: argparse.Namespace) -> int:
-    """What a run cost: totals, then by test, module or worker."""
+    """What a run cost: totals, then the costliest tests, modules or workers."""
     from uetf_core.costs import amounts
+    from uetf_core.errors import ConfigError
 
     ledger = _open(args)
     try:
@@ -381,33 +427,44 @@ def costs(args: argparse.Namespace) -> int:
         groups = ledger.costs_by(run["run_id"], args.by)
     finally:
         ledger.close()
+    custom = sorted({name for group in groups for name in group["custom"]})
+    if args.sort not in COST_SORTS and args.sort not in custom:
+        known = ", ".join([*COST_SORTS, *custom])
+        raise ConfigError(f"uetf costs --sort: no cost {args.sort!r} in this run; sort by {known}")
+    groups.sort(key=lambda group: (-_cost_of(group, args.sort), str(group[args.by])))
+    shown, more = groups[: args.top], max(0, len(groups) - args.top)
     units = {name: unit for name, (_, unit) in totals.items()}
     if args.json:
-        _print_json(
-            {
-                "run_id": run["run_id"],
-                "totals": {n: {"amount": a, "unit": units.get(n, n)} for n, a in money.items()},
-                "by": args.by,
-                "groups": groups[: args.limit],
-            }
-        )
+        document = {
+            "run_id": run["run_id"],
+            "totals": {n: {"amount": a, "unit": units.get(n, n)} for n, a in money.items()},
+            "by": args.by,
+            "sort": args.sort,
+            "top": args.top,
+            "more": more,
+            "groups": shown,
+        }
+        validate("costs", document, "uetf costs --json")
+        _print_json(document)
         return int(ExitCode.OK)
     _say(f"run {run['run_id']}")
     for name, amount in money.items():
-        _say(f"  {name:<28} {amount:>14,.6g} {units.get(name, name)}")
+        _say(f"  {name:<28} {_amount(amount, units.get(name, name)):>14}")
     print()
-    _say(f"{args.by:<60} {'tests':>6} {'wall s':>9} {'cpu s':>9}  custom")
-    for group in groups[: args.limit]:
-        custom = ", ".join(
-            f"{name}={value['amount']:g}{'' if value['unit'] == name else ' ' + value['unit']}"
+    _say(f"{args.by:<56} {'tests':>7} {'wall':>10} {'cpu':>10}  custom")
+    for group in shown:
+        extra = ", ".join(
+            f"{name}={_amount(value['amount'], '' if value['unit'] == name else value['unit'])}"
             for name, value in sorted(group["custom"].items())
         )
-        cpu = "-" if group["cpu_seconds"] is None else f"{group['cpu_seconds']:.3f}"
         label = str(group[args.by])
-        label = label if len(label) <= 60 else "…" + label[-59:]
-        _say(f"{label:<60} {group['tests']:>6} {group['wall_seconds']:>9.3f} {cpu:>9}  {custom}")
-    if len(groups) > args.limit:
-        _say(f"... {len(groups) - args.limit} more (--limit)")
+        label = label if len(label) <= 56 else "…" + label[-55:]
+        _say(
+            f"{label:<56} {group['tests']:>7,} {_seconds(group['wall_seconds']):>10}"
+            f" {_seconds(group['cpu_seconds']):>10}  {extra}"
+        )
+    if more:
+        _say(f"... {more:,} more (--top N shows more)")
     return int(ExitCode.OK)
 
 
@@ -419,6 +476,7 @@ def flaky(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     if args.json:
+        validate("flaky_tests", found, "uetf flaky --json")
         _print_json(found)
         return int(ExitCode.OK)
     if not found:
@@ -436,26 +494,74 @@ def flaky(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+# At most this many matching tests are listed (and counted) for a broad pattern.
+MATCHES_SHOWN = 100
+# "Every run": a limit no ledger reaches, to count a test's runs.
+ALL_RUNS = 1_000_000_000
+
+
+def matching_tests(known: set[str], pattern: str) -> list[str]:
+    """The node ids ``pattern`` names: the exact id, else every id the glob (with ``*``, ``?``
+    or ``[``) matches, else every id that contains it; sorted."""
+    import fnmatch
+
+    if pattern in known:
+        return [pattern]
+    if any(char in pattern for char in "*?["):
+        return sorted(node for node in known if fnmatch.fnmatchcase(node, pattern))
+    return sorted(node for node in known if pattern in node)
+
+
 def history(args: argparse.Namespace) -> int:
-    """One test across runs: outcome, duration, attempts, the commit it ran on."""
+    """One test across runs: outcome, duration, attempts, the commit it ran on.
+
+    The test is named by its node id, a part of it or a glob; when several tests
+    match, they are listed with their run counts (``--json`` gives all their rows).
+    """
     ledger = _open(args)
     try:
-        found = ledger.test_history(args.test, args.limit)
+        matches = matching_tests(ledger.known_tests(), args.test)
+        if len(matches) > 1 and not args.json:
+            shown = matches[:MATCHES_SHOWN]
+            counted = [(node, len(ledger.test_history(node, ALL_RUNS))) for node in shown]
+            counted = [(node, runs) for node, runs in counted if runs]  # pruned away: gone
+            if len(counted) > 1:
+                return _list_matches(args.test, counted, len(matches))
+            matches = [node for node, _ in counted]
+        found = [
+            {"node_id": node, **row}
+            for node in matches
+            for row in ledger.test_history(node, args.limit)
+        ]
     finally:
         ledger.close()
+    if not found:
+        raise NoLedgerError(
+            f"no recorded run of a test matching {args.test!r}; give a part of its node id"
+            " or a glob such as 'tests/test_api.py::*'"
+        )
     if args.json:
+        validate("history", found, "uetf history --json")
         _print_json(found)
         return int(ExitCode.OK)
-    if not found:
-        raise NoLedgerError(f"no recorded run of {args.test!r}; give its full node id")
-    _say(f"{args.test}: {len(found)} runs, newest first")
+    _say(f"{matches[0]}: {len(found)} run{'' if len(found) == 1 else 's'}, newest first")
     for row in found:
         commit = (row["commit"] or "-")[:10]
         retries = f"  ({row['attempts']} attempts)" if row["attempts"] > 1 else ""
         _say(
             f"  {row['started_at'][:19]}  {row['run_id']}  {commit:<10}  {row['outcome']:<8}"
-            f"  {row['duration']:.3f} s{retries}"
+            f"  {_seconds(row['duration']):>9}{retries}"
         )
+    return int(ExitCode.OK)
+
+
+def _list_matches(pattern: str, counted: list[tuple[str, int]], matched: int) -> int:
+    """Several tests match: each with how many runs recorded it, and how to pick one."""
+    _say(f"{matched:,} tests match {pattern!r}; give one of them (or a narrower pattern):")
+    for node, runs in counted:
+        _say(f"  {runs:>6,} run{'' if runs == 1 else 's'}  {node}")
+    if matched > MATCHES_SHOWN:
+        _say(f"  ... {matched - MATCHES_SHOWN:,} more")
     return int(ExitCode.OK)
 
 
@@ -581,7 +687,7 @@ def report(args: argparse.Namespace) -> int:
     """Write reports of a recorded run: the same documents the run itself wrote."""
     from uetf_core.reports import parse_report_spec, print_lines, write_reports
 
-    specs = [parse_report_spec(text) for text in args.format]
+    specs = [parse_report_spec(text) for text in args.report]
     ledger = _open(args)
     try:
         run = ledger.find_run(args.run)
