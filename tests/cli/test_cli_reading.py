@@ -129,3 +129,22 @@ def test_json_matches_its_schema(
     document = json.loads(out)
     assert document  # not an empty list or object
     validate(schema, document)
+
+
+def test_costs_sort_by_memory_of_real_workers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a real run on two xdist workers, --sort memory orders workers by peak MB."""
+    from conftest import run_pytest
+
+    (tmp_path / "pyproject.toml").write_text("[tool.uetf]\n")
+    (tmp_path / "test_m.py").write_text("def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+    done = run_pytest(tmp_path, "-p", "xdist", "-n", "2", "--uetf", "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run(capsys, "costs", "--by", "worker", "--sort", "memory", "--json")
+    groups = json.loads(out)["groups"]
+    peaks = [group["custom"]["peak_rss_mb"]["amount"] for group in groups]
+    assert status == 0 and len(peaks) == 3 and peaks == sorted(peaks, reverse=True)
+    status, out, _ = run(capsys, "costs", "--by", "worker", "--sort", "memory")
+    assert " MB" in out and "peak_rss_mb" in out

@@ -388,7 +388,9 @@ def _seconds(value: float | None) -> str:
     if value is None:
         return "-"
     if value < 1:
-        return f"{value * 1000:.0f} ms" if value >= 0.0095 else f"{value * 1000:.1f} ms"
+        if value == 0 or value >= 0.0095:
+            return f"{value * 1000:.0f} ms"
+        return f"{value * 1000:.1f} ms"
     if value < 60:
         return f"{value:.2f} s"
     return f"{value / 60:,.1f} min"
