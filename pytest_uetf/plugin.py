@@ -271,6 +271,11 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
         )
         if as_option and not cov.config.core:
             cov.set_option("run:core", "sysmon")
+        if not _measures_uetf([*(cov.config.source or ()), *cov.config.source_pkgs]):
+            # Imported before measuring starts when UETF's own code is not what is
+            # measured: under coverage.py's tracer every line an import runs is traced.
+            import pytest_uetf.session  # noqa: F401
+            import uetf_core.measure  # noqa: F401
         cov.start()
     except coverage.CoverageException as exc:
         raise pytest.UsageError(f"uetf: the coverage configuration is unusable: {exc}") from None
@@ -282,6 +287,25 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
         "--uetf-cov" if options.uetf_cov else "[tool.uetf] cov_source" if sources else None
     )
     return cov
+
+
+def _measures_uetf(sources: list[str]) -> bool:
+    """Whether coverage may measure UETF's own code: no source at all (coverage.py
+    then measures every file outside the interpreter's), or a source naming
+    uetf_core or pytest_uetf, a module in them, a folder holding them or inside them."""
+    if not sources:
+        return True
+    home = Path(__file__).resolve().parent.parent
+    packages = ("uetf_core", "pytest_uetf")
+    for source in sources:
+        if source.split(".")[0] in packages:
+            return True
+        folder = Path(source).resolve()
+        if home.is_relative_to(folder) or any(
+            folder.is_relative_to(home / package) for package in packages
+        ):
+            return True
+    return False
 
 
 # The gate name of a --uetf-gate text, exactly as uetf_core.gates.spec's
