@@ -153,9 +153,51 @@ def work_tree_state(cwd: Path) -> str | None:
         return None
     entries = [entry for entry in status.stdout.split("\0") if len(entry) > 3]
     changed = [entry[3:] for entry in entries if not entry.startswith("??")]
-    untracked = sorted(entry[3:] for entry in entries if entry.startswith("??"))
+    untracked = [entry[3:] for entry in entries if entry.startswith("??")]
+    return _tree_digest(git, cwd, changed, untracked)
+
+
+def commit_and_tree_state(cwd: Path) -> tuple[str | None, str | None, str | None]:
+    """``current_commit`` and ``work_tree_state`` together, from one git call.
+
+    A run records the three at its start; one git process fewer there is work a
+    short suite notices. ``(None, None, None)`` outside a git work tree.
+    """
+    git = Git(cwd)
+    status = git.run(
+        "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--no-renames"
+    )
+    if status.returncode != 0:
+        return None, None, None
+    head = branch = None
+    changed: list[str] = []
+    untracked: list[str] = []
+    fields = iter(status.stdout.split("\0"))
+    for entry in fields:
+        kind = entry[:2]
+        if kind == "# ":
+            key, _, value = entry[2:].partition(" ")
+            if key == "branch.oid" and value != "(initial)":
+                head = value
+            elif key == "branch.head" and value != "(detached)":
+                branch = value
+        elif kind == "1 ":  # an ordinary change: eight fields, then the path
+            changed.append(entry.split(" ", 8)[8])
+        elif kind == "2 ":  # a rename (not asked for): nine fields, the path, the old path
+            changed.append(entry.split(" ", 9)[9])
+            next(fields, None)
+        elif kind == "u ":  # unmerged: ten fields, then the path
+            changed.append(entry.split(" ", 10)[10])
+        elif kind == "? ":
+            untracked.append(entry[2:])
+    # Without a commit there is no HEAD to name a branch of (as current_commit).
+    return head, branch if head else None, _tree_digest(git, cwd, changed, untracked)
+
+
+def _tree_digest(git: Git, cwd: Path, changed: list[str], untracked: list[str]) -> str:
+    """The digest of ``changed`` tracked and ``untracked`` files (paths from the top)."""
     changed = [name for name in changed if not _volatile(name)]
-    untracked = [name for name in untracked if not _volatile(name)]
+    untracked = sorted(name for name in untracked if not _volatile(name))
     if not changed and not untracked:
         return ""
     # Porcelain paths are from the top of the work tree; so are git's from there.
