@@ -25,7 +25,13 @@ from uetf_core.ledger import open_ledger
 from uetf_core.patch import current_commit, detect_patch, patch_from_diff_file, work_tree_state
 from uetf_core.preflight import check_options
 from uetf_core.records import PASSED_FINISHED_AT, PASSED_NODE_ID, PASSED_WORKER, AnyRecord
-from uetf_core.render import gate_table, totals_line, uncovered_patch_rows, verdict_line
+from uetf_core.render import (
+    coverage_line,
+    gate_rows,
+    totals_line,
+    uncovered_patch_rows,
+    verdict_line,
+)
 from uetf_core.run import CONTROLLER, Outcome, RunRecorder
 from uetf_core.states import RunState, WorkerState
 
@@ -599,17 +605,23 @@ class UetfSession:
                 ),
                 yellow=True,
             )
+        width = self.config.get_terminal_writer().fullwidth
         if terminalreporter.verbosity < 0:
-            if failing:
-                terminalreporter.write_line(visible_line(line))
+            if failing:  # CI logs often run -q: the rows that failed the run, then why
+                bad = [g for g in summary["gates"] if g["verdict"] in ("failed", "error")]
+                self._write_gates(terminalreporter, bad, width)
+                terminalreporter.write_line(visible_line(line), red=True)
             return
         terminalreporter.section("uetf")
         if summary["gates"]:
-            for row in gate_table(summary["gates"]):
-                terminalreporter.write_line(visible_line(row))
+            self._write_gates(terminalreporter, summary["gates"], width)
         for row in uncovered_patch_rows(summary):
             terminalreporter.write_line(visible_line(row))
-        terminalreporter.write_line(totals_line(summary["totals"]))
+        measured = coverage_line(summary)
+        if measured:
+            terminalreporter.write_line(measured)
+        waived = sum(1 for f in summary["failures"] if f["classification"] == "waived")
+        terminalreporter.write_line(totals_line(summary["totals"], waived))
         if written:
             for note in written.notes:
                 terminalreporter.write_line(visible_line(note))
@@ -619,6 +631,18 @@ class UetfSession:
         terminalreporter.write_line(
             visible_line(line), red=failing, green=not failing and outcome.exit_status == 0
         )
+
+    @staticmethod
+    def _write_gates(terminalreporter: Any, gates: list[dict[str, Any]], width: int) -> None:
+        """The gate table fitted to the terminal, each verdict coloured as pytest colours
+        outcomes (``--color`` decides whether colour is written at all)."""
+        from uetf_core.terminal import visible_line
+
+        colours = {"passed": "green", "failed": "red", "error": "red", "warned": "yellow"}
+        colours["waived"] = "yellow"
+        for text, verdict in gate_rows(gates, width):
+            colour = colours.get(verdict or "")
+            terminalreporter.write_line(visible_line(text), **({colour: True} if colour else {}))
 
     def close(self) -> None:
         if self.monitor is not None and self.monitor.is_alive():

@@ -56,6 +56,11 @@ def find_baseline(
         )
         if found is None:
             short = patch["merge_base"][:12]
+            if patch.get("head") == patch["merge_base"]:  # this run tests the base itself
+                return None, (
+                    f"no earlier whole-suite run of {short} in the ledger: this run becomes "
+                    "the baseline of the changes made on it"
+                )
             return None, (
                 f"no completed whole-suite run at the merge-base {short} in the ledger; "
                 "run pytest --uetf on the base branch first"

@@ -57,18 +57,39 @@ def measured(gate: dict[str, Any], digits: int = 3) -> str:
     return f"{text} {unit}" if unit == "%" else f"{text}{unit}"
 
 
-def gate_table(gates: Sequence[dict[str, Any]]) -> list[str]:
-    """The gates as aligned rows: gate, threshold, measured, verdict (and a reason)."""
+def gate_table(gates: Sequence[dict[str, Any]], width: int | None = None) -> list[str]:
+    """The gates as aligned rows: gate, threshold, measured, verdict (and a reason).
+
+    With ``width`` (a terminal's), a row that would run past it has its reason on
+    indented lines of its own, wrapped to the width.
+    """
+    return [text for text, _ in gate_rows(gates, width)]
+
+
+def gate_rows(
+    gates: Sequence[dict[str, Any]], width: int | None = None
+) -> list[tuple[str, str | None]]:
+    """``gate_table``'s lines, each with the verdict it shows (``None``: header, reason)."""
     rows = [("gate", "threshold", "measured", "verdict")]
     for gate in gates:
-        verdict = gate["verdict"] + (f" ({gate['reason']})" if gate.get("reason") else "")
         name = f"{gate['name']}[{gate['path']}]" if gate.get("path") else gate["name"]
-        rows.append((name, threshold(gate), measured(gate), verdict))
+        rows.append((name, threshold(gate), measured(gate), gate["verdict"]))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return [
-        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip()
-        for row in rows
-    ]
+    lines: list[tuple[str, str | None]] = []
+    for index, row in enumerate(rows):
+        text = f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}"
+        reason = gates[index - 1].get("reason") if index else None
+        if reason and (width is None or len(text) + len(reason) + 3 <= width):
+            lines.append((f"{text} ({reason})", row[3]))
+        elif reason:
+            import textwrap
+
+            lines.append((text.rstrip(), row[3]))
+            for part in textwrap.wrap(reason, max(20, width - 4) if width else 76):
+                lines.append(("    " + part, None))
+        else:
+            lines.append((text.rstrip(), row[3] if index else None))
+    return lines
 
 
 def format_ranges(ranges: Sequence[Sequence[int]]) -> str:
@@ -92,14 +113,34 @@ def uncovered_patch_rows(summary: dict[str, Any]) -> list[str]:
     return rows
 
 
-def totals_line(totals: dict[str, int]) -> str:
-    """``collected 4: 3 passed, 1 failed`` with only the non-zero outcomes."""
-    parts = [
-        f"{totals[name]} {name}"
-        for name in ("passed", "failed", "errors", "skipped", "xfailed", "xpassed", "reruns")
-        if totals.get(name)
-    ]
+def totals_line(totals: dict[str, int], waived: int = 0) -> str:
+    """``collected 4: 3 passed, 1 failed`` with only the non-zero outcomes; failures a
+    waiver excuses are said with the failures (``3 failed (1 waived)``)."""
+    parts = []
+    for name in ("passed", "failed", "errors", "skipped", "xfailed", "xpassed", "reruns"):
+        if totals.get(name):
+            part = f"{totals[name]} {name}"
+            if name == "failed" and waived:
+                part += f" ({waived} waived)"
+            parts.append(part)
     return f"collected {totals['collected']}: " + (", ".join(parts) or "nothing ran")
+
+
+def coverage_line(summary: dict[str, Any]) -> str | None:
+    """``coverage 87.52 % of 5,746 statements; patch 91.2 %`` when the run measured
+    coverage, whatever its gates; ``None`` otherwise."""
+    coverage = summary.get("coverage")
+    if not coverage:
+        return None
+    text = f"coverage {coverage['percent']:.2f} % of {coverage['statements']:,} statements"
+    gate = next((g for g in summary["gates"] if g["name"] == "patch_coverage"), None)
+    patch = summary.get("patch")
+    if gate is not None and gate["value"] is not None:
+        text += f"; patch {figure(gate['value'], '%', 2)}"
+    elif patch and patch["files"]:
+        missed = sum(b - a + 1 for f in patch["files"] for a, b in f["uncovered_lines"])
+        text += f"; {missed} changed line{'s' if missed != 1 else ''} not run"
+    return text
 
 
 def verdict_line(summary: dict[str, Any], ledger: str) -> str:

@@ -339,7 +339,14 @@ def terminal_totals(stdout: str) -> dict[str, int]:
     """UETF's ``collected N: 3 passed, ...`` line as totals."""
     match = re.search(r"^collected (\d+): (.*)$", stdout, re.MULTILINE)
     assert match, f"no uetf totals line in:\n{stdout[-2000:]}"
-    return {"collected": int(match.group(1)), **counts_of(match.group(2))}
+    # "3 failed (1 waived)": the waived ones are among the failed; counted apart.
+    waived = re.search(r" \((\d+) waived\)", match.group(2))
+    counts = counts_of(re.sub(r" \(\d+ waived\)", "", match.group(2)))
+    return {
+        "collected": int(match.group(1)),
+        **counts,
+        **({"~waived": int(waived.group(1))} if waived else {}),
+    }
 
 
 def nonzero(totals: dict[str, int], names: tuple[str, ...]) -> dict[str, int]:

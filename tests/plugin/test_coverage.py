@@ -257,11 +257,20 @@ def test_coverage_drop_and_new_failures_against_baseline(project: Path) -> None:
 def test_no_baseline_skips_with_reason(project: Path) -> None:
     """Without a recorded run at the merge-base, baseline gates are skipped, never passed."""
     git(project, "checkout", "-q", "-b", "feature")
+    git(project, "commit", "-q", "--allow-empty", "-m", "a change")
     done = run_pytest(project, "--uetf", "--uetf-base=main", "--uetf-gate=new_failures<=0")
     assert done.returncode == 0
     (gate,) = uetf_summary(project)["gates"]
     assert gate["verdict"] == "skipped"
     assert "no completed whole-suite run at the merge-base" in gate["reason"]
+    # On the base itself, the first run is the baseline to be.
+    git(project, "checkout", "-q", "main")
+    assert (
+        run_pytest(project, "--uetf", "--uetf-base=main", "--uetf-gate=new_failures<=0").returncode
+        == 0
+    )
+    (gate,) = uetf_summary(project)["gates"]
+    assert "this run becomes the baseline" in gate["reason"]
 
 
 def test_shallow_clone_says_how_to_fetch(project: Path, tmp_path: Path) -> None:

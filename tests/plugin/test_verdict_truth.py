@@ -395,3 +395,30 @@ def test_uetf_off_imports_nothing_of_uetf_core_and_warns_of_its_options(tmp_path
     warning = "uetf: --uetf-gate, --uetf-report ignored: UETF is off for this run; add --uetf"
     assert ignored.stdout.count(warning) == 1, ignored.stdout
     assert not (root / ".ledger").exists()
+
+
+def test_the_terminal_fits_80_columns_and_says_what_was_measured(tmp_path: Path) -> None:
+    """At 80 columns a gate's long reason goes on its own indented lines; coverage is
+    printed whatever the gates; a waived failure is said with the failures; on the base
+    branch's first run the baseline gates say this run becomes the baseline; under -q a
+    failing gate's row is shown with the verdict."""
+    root = shop(tmp_path, PYPROJECT.replace("test_count_drop = 0", "new_failures = 0"))
+    (root / "tests" / "test_known.py").write_text("def test_known():\n    assert False\n")
+    (root / ".uetf").mkdir()
+    (root / ".uetf" / "waivers.toml").write_text(
+        '[[waiver]]\ntest = "tests/test_known.py::test_known"\nowner = "qa"\n'
+        'reason = "flaky upstream"\nexpires = "2999-01-01"\n'
+    )
+    done = pytest_uetf(root, "--uetf-base=main", env={"COLUMNS": "80"})
+    lines = done.stdout.splitlines()
+    section = lines[next(i for i, line in enumerate(lines) if " uetf " in line) :]
+    rows = section[: next(i for i, line in enumerate(section) if line.startswith("uetf: run"))]
+    assert all(len(line) <= 80 for line in rows), rows
+    assert any(line.startswith("    ") and "this run becomes" in line for line in rows), rows
+    assert any(line.startswith("coverage ") and " % of " in line for line in section), section
+    assert "collected 5: 4 passed, 1 failed (1 waived)" in done.stdout, done.stdout
+    quiet = pytest_uetf(root, "-q", "--uetf-gate=coverage>=99")
+    assert quiet.returncode == 6, quiet.stdout
+    assert any(
+        line.startswith("coverage") and "failed" in line for line in quiet.stdout.splitlines()
+    ), quiet.stdout
