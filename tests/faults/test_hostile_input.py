@@ -250,7 +250,7 @@ def test_a_stall_alert_shows_the_running_test_escaped() -> None:
     ("args", "says"),
     [
         (["--uetf-shard=1/99999999999999", "--uetf-workstream=w"], "1 to 10,000"),
-        (["--uetf-stall-timeout=nan"], "--uetf-stall-timeout: key 'stall_timeout'"),
+        (["--uetf-stall-timeout=nan"], "--uetf-stall-timeout must be"),
         (["--uetf-gate=max_failures<=1.5"], "gate 'max_failures' is a count"),
         (["--uetf-gate=pass_rate>=nan"], "needs a finite number"),
     ],
