@@ -22,7 +22,7 @@ from uetf_core.errors import ConfigError, UetfError
 from uetf_core.events import GateEvaluated, RecordAdded, RunFinished, RunStarted
 from uetf_core.gates.catalog import PATCH_GATES
 from uetf_core.ledger import open_ledger
-from uetf_core.patch import current_commit, detect_patch, patch_from_diff_file, work_tree_state
+from uetf_core.patch import commit_and_tree_state, detect_patch, patch_from_diff_file
 from uetf_core.preflight import check_options
 from uetf_core.records import PASSED_FINISHED_AT, PASSED_NODE_ID, PASSED_WORKER, AnyRecord
 from uetf_core.render import (
@@ -91,9 +91,11 @@ class UetfSession:
             config = self.run_config
             selection = self.config.stash.get(selection_key, None)
             root = config.rootdir
+            head, branch, tree = commit_and_tree_state(root)  # one git process
             self.recorder.set_commit(
-                *current_commit(root),
-                tree_state=work_tree_state(root),
+                head,
+                branch,
+                tree_state=tree,
                 suite_key=selection.suite_key if selection else None,
             )
             partial = ", ".join(
