@@ -260,8 +260,6 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
     # unless the user chose a core. coverage.py before 7.9 has only the variable.
     sysmon = sys.version_info >= (3, 12) and "COVERAGE_CORE" not in os.environ
     as_option = sysmon and coverage.version_info >= (7, 9)
-    if sysmon and not as_option:
-        os.environ["COVERAGE_CORE"] = "sysmon"
     try:
         cov = coverage.Coverage(
             data_file=None,
@@ -269,6 +267,12 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
             config_file=True,
             messages=False,
         )
+        # Before Python 3.14 sys.monitoring cannot measure branches: coverage.py would
+        # warn and fall back; branch coverage keeps the default tracer from the start.
+        if cov.config.branch and sys.version_info < (3, 14):
+            sysmon = as_option = False
+        if sysmon and not as_option:
+            os.environ["COVERAGE_CORE"] = "sysmon"  # read when coverage starts
         if as_option and not cov.config.core:
             cov.set_option("run:core", "sysmon")
         if not _measures_uetf([*(cov.config.source or ()), *cov.config.source_pkgs]):

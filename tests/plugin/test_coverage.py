@@ -374,6 +374,22 @@ def test_sys_monitoring_core_without_touching_the_tests_environment(project: Pat
     assert uetf_summary(project)["coverage"]["core"] == "SysMonitor"
 
 
+@pytest.mark.skipif(
+    not (3, 12) <= sys.version_info < (3, 14), reason="sys.monitoring without branches: 3.12, 3.13"
+)
+def test_branch_coverage_keeps_the_tracer_where_sys_monitoring_cannot_measure_branches(
+    project: Path,
+) -> None:
+    """On 3.12 and 3.13 sys.monitoring cannot measure branches: with branch coverage UETF
+    keeps coverage.py's default tracer, so there is no fallback warning, and says so."""
+    (project / ".coveragerc").write_text("[run]\nbranch = true\n")
+    done = run_pytest(project, "--uetf", "--uetf-cov=app")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no-sysmon" not in done.stdout + done.stderr
+    coverage = uetf_summary(project)["coverage"]
+    assert coverage["branch"] is True and coverage["core"] != "SysMonitor"
+
+
 # -- a coverage source that measures nothing ------------------------------
 
 CART = """\
