@@ -114,17 +114,6 @@ class Git:
         return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def current_commit(cwd: Path) -> tuple[str | None, str | None]:
-    """HEAD's commit and branch name, or ``(None, None)`` outside a git work tree."""
-    # One git call for both: it runs at the start of every run.
-    done = Git(cwd).run("rev-parse", "HEAD", "--abbrev-ref", "HEAD")
-    lines = done.stdout.split()
-    if done.returncode != 0 or len(lines) != 2:
-        return None, None
-    head, branch = lines
-    return head, None if branch == "HEAD" else branch
-
-
 # Files a test run itself leaves in a work tree: they say nothing of the code.
 _VOLATILE_PARTS = frozenset({"__pycache__", ".pytest_cache", ".hypothesis", ".ledger", ".uetf"})
 _VOLATILE_SUFFIXES = (".pyc", ".pyo")
@@ -147,18 +136,11 @@ def work_tree_state(cwd: Path) -> str | None:
     not flipped on the same code. Caches, coverage data and the ledger's own
     folder are left out; an untracked file counts by its name and content.
     """
-    git = Git(cwd)
-    status = git.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
-    if status.returncode != 0:
-        return None
-    entries = [entry for entry in status.stdout.split("\0") if len(entry) > 3]
-    changed = [entry[3:] for entry in entries if not entry.startswith("??")]
-    untracked = [entry[3:] for entry in entries if entry.startswith("??")]
-    return _tree_digest(git, cwd, changed, untracked)
+    return commit_and_tree_state(cwd)[2]
 
 
 def commit_and_tree_state(cwd: Path) -> tuple[str | None, str | None, str | None]:
-    """``current_commit`` and ``work_tree_state`` together, from one git call.
+    """HEAD's commit and branch name, and ``work_tree_state``, from one git call.
 
     A run records the three at its start; one git process fewer there is work a
     short suite notices. ``(None, None, None)`` outside a git work tree.
@@ -190,7 +172,7 @@ def commit_and_tree_state(cwd: Path) -> tuple[str | None, str | None, str | None
             changed.append(entry.split(" ", 10)[10])
         elif kind == "? ":
             untracked.append(entry[2:])
-    # Without a commit there is no HEAD to name a branch of (as current_commit).
+    # Without a commit there is no HEAD to name a branch of.
     return head, branch if head else None, _tree_digest(git, cwd, changed, untracked)
 
 

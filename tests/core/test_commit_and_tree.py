@@ -1,4 +1,4 @@
-"""One git call gives what current_commit and work_tree_state give, in every shape of work tree."""
+"""One git call gives what two separate reads of git give, in every shape of work tree."""
 
 from __future__ import annotations
 
@@ -7,11 +7,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conftest import git, make_repo
-from uetf_core.patch import commit_and_tree_state, current_commit, work_tree_state
+from uetf_core.patch import Git, _tree_digest, commit_and_tree_state
 
 
 def _both(cwd: Path) -> tuple[str | None, str | None, str | None]:
-    return (*current_commit(cwd), work_tree_state(cwd))
+    """The same three read the other way: ``git rev-parse`` for HEAD and its branch, and
+    ``git status``'s first porcelain format for the changed and untracked files."""
+    git_ = Git(cwd)
+    status = git_.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+    if status.returncode != 0:
+        return None, None, None
+    parsed = git_.run("rev-parse", "HEAD", "--abbrev-ref", "HEAD").stdout.split()
+    head, branch = parsed if len(parsed) == 2 else (None, None)
+    entries = [entry for entry in status.stdout.split("\0") if len(entry) > 3]
+    changed = [entry[3:] for entry in entries if not entry.startswith("??")]
+    untracked = [entry[3:] for entry in entries if entry.startswith("??")]
+    digest = _tree_digest(git_, cwd, changed, untracked)
+    return head, None if branch == "HEAD" else branch, digest
 
 
 def test_agrees_through_a_work_tree_s_changes(
