@@ -13,7 +13,7 @@ import hashlib
 import os
 import sys
 import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,9 +21,15 @@ import coverage
 from coverage.data import CoverageData
 from coverage.exceptions import CoverageWarning
 from coverage.files import GlobMatcher, canonical_filename, prep_patterns
+from coverage.plugin import FileReporter
 from coverage.python import PythonFileReporter
 from coverage.report_core import get_analysis_to_report
-from coverage.results import Numbers, display_covered
+from coverage.results import Analysis, Numbers, display_covered
+
+try:  # coverage.py 7.6 and later: its analysis takes any file reporter
+    from coverage.results import analysis_from_file_reporter
+except ImportError:  # earlier: every run parses its sources
+    analysis_from_file_reporter = None  # type: ignore[assignment]
 
 from uetf_core.errors import ConfigError
 
@@ -68,8 +74,10 @@ class CoverageResult:
 class AnalysisStore(Protocol):
     """Where the static part of coverage.py's analysis is kept between runs (the ledger).
 
-    An entry is ``{"statements": [...], "excluded": [...], "multiline": [[line, first], ...]}``
-    under a key that changes whenever the source or anything shaping its parse does.
+    An entry is ``{"statements": [...], "excluded": [...], "multiline": [[line, first], ...]}``,
+    with branch coverage also ``"arcs"``, ``"exit_counts"``, ``"no_branch"`` and
+    ``"jump_fixers"``, under a key that changes whenever the source or anything
+    shaping its parse does (branch and line coverage have keys of their own).
     """
 
     def static_analyses(self, keys: Collection[str]) -> dict[str, dict[str, Any]]: ...
@@ -223,10 +231,11 @@ class Measurement:
         """Analyse the data the way coverage.py's reporters do.
 
         Parsing the measured sources is most of the cost of a report (on Python
-        3.12 more than the tracing itself). With a ``store``, the statements,
-        excluded lines and multi-line map of each unchanged Python file come from
-        the previous run instead; executed lines are always this run's. Branch
-        coverage needs coverage.py's arc analysis and always parses.
+        3.12 more than the tracing itself). With a ``store``, the static part of
+        each unchanged Python file's analysis (statements, excluded lines, the
+        multi-line map and, with branch coverage, the possible arcs) comes from
+        the previous run instead, and coverage.py's own analysis runs on it;
+        what was executed is always this run's.
         """
         core = self.core()
         self.stop()
@@ -239,53 +248,42 @@ class Measurement:
         total = Numbers(precision=2)
         keys: dict[str, str] = {}
         known: dict[str, dict[str, Any]] = {}
-        if store is not None and not branch:
+        if store is not None and analysis_from_file_reporter is not None:
             keys = self._analysis_keys(data)
             known = store.static_analyses(set(keys.values())) if keys else {}
-        reused = 0
+        analyses: list[tuple[str, Analysis]] = []
         for filename, key in keys.items():
             entry = known.get(key)
-            if entry is None:
-                continue
-            statements = frozenset(entry["statements"])
-            multiline = {int(line): int(first) for line, first in entry["multiline"]}
-            lines = data.lines(filename) or ()
-            executed = frozenset(multiline.get(n, n) for n in lines) & statements
-            numbers = Numbers(
-                precision=2,
-                n_files=1,
-                n_statements=len(statements),
-                n_excluded=len(entry["excluded"]),
-                n_missing=len(statements - executed),
-            )
-            total += numbers
-            path = os.path.relpath(filename, self.rootdir)
-            files[path] = FileCoverage(path=path, statements=statements, executed=executed)
-            n_statements += numbers.n_statements
-            n_missing += numbers.n_missing
-            reused += 1
+            if entry is not None and (not branch or "arcs" in entry):
+                analyses.append((filename, self._analyse(StoredParse(filename, entry))))
+        reused = len(analyses)
         # Everything not answered from the store: changed files, and those left
         # to coverage.py (plugins, non-.py sources), which it filters as usual.
         parse = None
-        if store is not None and not branch:
-            parse = [f for f in data.measured_files() if keys.get(f) not in known]
+        if keys:
+            answered = {filename for filename, _ in analyses}
+            parse = [f for f in data.measured_files() if f not in answered]
         fresh: dict[str, dict[str, Any]] = {}
         try:
-            analyses = list(get_analysis_to_report(self.cov, parse)) if parse != [] else []
+            parsed = list(get_analysis_to_report(self.cov, parse)) if parse != [] else []
         except coverage.exceptions.NoDataError:
-            analyses = []
+            parsed = []
         except coverage.CoverageException as exc:
             raise ConfigError(f"coverage report: {exc}") from None
-        for reporter, analysis in analyses:
-            numbers = analysis.numbers
-            total += numbers
+        for reporter, analysis in parsed:
+            analyses.append((reporter.filename, analysis))
             new_key = keys.get(reporter.filename)
             if new_key is not None and isinstance(reporter, PythonFileReporter):
-                fresh[new_key] = _static_analysis(reporter, analysis.statements, analysis.excluded)
-            path = os.path.relpath(reporter.filename, self.rootdir)
+                entry = self._stored_parse(reporter, analysis, branch)
+                if entry is not None:
+                    fresh[new_key] = entry
+        for filename, analysis in analyses:
+            numbers = analysis.numbers
+            total += numbers
+            path = os.path.relpath(filename, self.rootdir)
             arcs: tuple[tuple[int, int], ...] = ()
             if branch:
-                arcs = tuple(sorted(data.arcs(reporter.filename) or ()))
+                arcs = tuple(sorted(data.arcs(filename) or ()))
             files[path] = FileCoverage(
                 path=path,
                 statements=frozenset(analysis.statements),
@@ -315,22 +313,75 @@ class Measurement:
             problems=self.problems(),
         )
 
+    def _analyse(self, reporter: StoredParse) -> Analysis:
+        """coverage.py's own analysis of this run's data, on a stored parse."""
+        assert analysis_from_file_reporter is not None
+        return analysis_from_file_reporter(
+            self.cov.get_data(), self.cov.config.precision, reporter, reporter.filename
+        )
+
+    def _stored_parse(
+        self, reporter: PythonFileReporter, analysis: Analysis, branch: bool
+    ) -> dict[str, Any] | None:
+        """What a later run needs of this file's parse, or ``None`` if it cannot be kept.
+
+        Kept only when coverage.py's analysis of the kept parse gives exactly
+        the numbers of its full analysis, with this run's data: a check that
+        costs little beside the parse, and keeps a coverage.py whose parser
+        works differently from ever being answered wrongly from the store.
+        """
+        entry = _static_analysis(reporter, analysis.statements, analysis.excluded)
+        if branch:
+            parser = reporter.parser
+            entry["arcs"] = sorted(reporter.arcs())
+            entry["exit_counts"] = sorted(reporter.exit_counts().items())
+            entry["no_branch"] = sorted(reporter.no_branch_lines())
+            # How coverage.py rewrites the arcs leaving a ``with`` block (3.10+).
+            # Not part of its reporter interface: a parser that rewrites them
+            # some other way is not kept at all, and the rewriting is checked.
+            fixers = getattr(parser, "_with_jump_fixers", None)
+            if fixers is None:
+                if hasattr(parser, "fix_with_jumps"):
+                    return None
+                fixers = {}
+            entry["jump_fixers"] = sorted(
+                [*arc, *(new if new is not None else (None, None))] for arc, new in fixers.items()
+            )
+        stored = StoredParse(reporter.filename, entry)
+        kept = self._analyse(stored)
+        same = (
+            kept.numbers.__dict__ == analysis.numbers.__dict__
+            and kept.executed == analysis.executed
+            and stored.translate_arcs(stored.fixed) == reporter.translate_arcs(stored.fixed)
+        )
+        return entry if same else None
+
     def _analysis_keys(self, data: CoverageData) -> dict[str, str]:
         """For each plain Python file coverage.py would report on, the key of its analysis.
 
         The key hashes the source bytes with everything else that shapes the
-        parse: coverage.py's and Python's versions and the exclusion patterns.
-        Files handled by a coverage.py plugin, or not named ``*.py``, are left
-        to coverage.py's full analysis.
+        parse: coverage.py's and Python's versions, the exclusion patterns and,
+        for branch coverage, the partial-branch patterns. Files handled by a
+        coverage.py plugin, or not named ``*.py``, are left to coverage.py's
+        full analysis.
         """
         config = self.cov.config
         include = config.report_include and GlobMatcher(
             prep_patterns(config.report_include), "report_include"
         )
         omit = config.report_omit and GlobMatcher(prep_patterns(config.report_omit), "report_omit")
-        settings = repr(
-            (coverage.__version__, sys.version_info[:2], sorted(config.exclude_list))
-        ).encode()
+        shape: tuple[object, ...] = (
+            coverage.__version__,
+            sys.version_info[:2],
+            sorted(config.exclude_list),
+        )
+        if config.branch:
+            shape += (
+                "branch",
+                sorted(config.partial_list),
+                sorted(getattr(config, "partial_always_list", ())),
+            )
+        settings = repr(shape).encode()
         keys: dict[str, str] = {}
         for filename in data.measured_files():
             if not filename.endswith(".py") or data.file_tracer(filename):
@@ -345,6 +396,61 @@ class Measurement:
                 continue  # coverage.py's own analysis reports it (or ignores it, if told to)
             keys[filename] = digest.hexdigest()
         return keys
+
+
+class StoredParse(FileReporter):
+    """A file's parse as a previous run kept it, answering what coverage.py's analysis asks.
+
+    coverage.py's analysis asks its file reporter for the statements, the
+    excluded lines, the possible arcs and how to map traced lines and arcs to
+    statements; this reporter answers from the ledger instead of parsing.
+    """
+
+    def __init__(self, filename: str, entry: Mapping[str, Any]) -> None:
+        super().__init__(filename)
+        self._statements = set(entry["statements"])
+        self._excluded = set(entry["excluded"])
+        self._first = {int(line): int(first) for line, first in entry["multiline"]}
+        self._arcs = {(int(a), int(b)) for a, b in entry.get("arcs", ())}
+        self._exit_counts = {int(line): int(n) for line, n in entry.get("exit_counts", ())}
+        self._no_branch = set(entry.get("no_branch", ()))
+        self._fixers: dict[tuple[int, int], tuple[int, int] | None] = {
+            (a, b): (c, d) if c is not None else None for a, b, c, d in entry.get("jump_fixers", ())
+        }
+
+    @property
+    def fixed(self) -> set[tuple[int, int]]:
+        """The traced arcs this parse rewrites (those leaving ``with`` blocks)."""
+        return set(self._fixers)
+
+    def _first_line(self, line: int) -> int:
+        # As coverage.py maps them: a negative number (an arc's code object
+        # entry or exit) maps through the absolute line.
+        if line < 0:
+            return -self._first.get(-line, -line)
+        return self._first.get(line, line)
+
+    def lines(self) -> set[int]:
+        return self._statements
+
+    def excluded_lines(self) -> set[int]:
+        return self._excluded
+
+    def translate_lines(self, lines: Iterable[int]) -> set[int]:
+        return {self._first_line(line) for line in lines}
+
+    def arcs(self) -> set[tuple[int, int]]:
+        return self._arcs
+
+    def translate_arcs(self, arcs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+        fixed = (self._fixers.get(arc, arc) for arc in arcs)
+        return {(self._first_line(a), self._first_line(b)) for a, b in (f for f in fixed if f)}
+
+    def exit_counts(self) -> dict[int, int]:
+        return self._exit_counts
+
+    def no_branch_lines(self) -> set[int]:
+        return self._no_branch
 
 
 def _static_analysis(

@@ -139,6 +139,7 @@ def test_a_test_broken_by_an_uncommitted_edit_is_new_not_flaky(tmp_path: Path, v
         f"--uetf-report=markdown:{reports / 'pr.md'}",
         f"--uetf-report=json:{reports / 'gate.json'}",
         f"--uetf-report=github:{reports / 'summary.md'}",
+        env={"GITHUB_ACTIONS": "true"},
     )
     assert broken.returncode == 1, broken.stdout + broken.stderr
     summary = uetf_summary(root)

@@ -136,7 +136,7 @@ def test_waived_failure_in_every_report(project: Path, validate) -> None:  # typ
         "--uetf-gate=pass_rate>=100",
         *[f"--uetf-report={fmt}:{out / fmt}" for fmt in REPORTS if fmt != "github"],
         "--uetf-report=github",
-        env={"GITHUB_STEP_SUMMARY": str(summary)},
+        env={"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true"},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr

@@ -106,7 +106,7 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "--uetf-gate=new_failures<=0",
         *[f"--uetf-report={fmt}:{out / fmt}" for fmt in FORMATS if fmt != "github"],
         "--uetf-report=github",
-        env={"GITHUB_STEP_SUMMARY": str(summary)},
+        env={"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true"},
     )
     assert done.returncode == 1, done.stdout + done.stderr
     return {"root": root, "out": out, "summary": summary, "stdout": done.stdout}
@@ -288,7 +288,9 @@ def test_every_format_in_process_equals_the_run(reported, tmp_path: Path, valida
     try:
         before = len(ledger.documents(run_id))
         specs = [parse_report_spec(f"{fmt}:{tmp_path / fmt}") for fmt in FORMATS]
-        written = write_reports(ledger, run_id, specs, tmp_path / "unused")
+        written = write_reports(
+            ledger, run_id, specs, tmp_path / "unused", env={"GITHUB_ACTIONS": "true"}
+        )
         for fmt in ("markdown", "json", "html", "junit"):
             assert (tmp_path / fmt).read_bytes() == (reported["out"] / fmt).read_bytes(), fmt
         run_commands = [line for line in reported["stdout"].splitlines() if line.startswith("::")]
@@ -304,7 +306,19 @@ def test_every_format_in_process_equals_the_run(reported, tmp_path: Path, valida
         )
         assert (default_dir / "uetf-report.md").is_file()
         assert (tmp_path / ".ledger" / ".gitignore").read_text().endswith("*\n")
-        assert quiet.notes and "GITHUB_STEP_SUMMARY is not set" in quiet.notes[0]
+        (note,) = quiet.notes
+        assert note.startswith("github report: not on GitHub Actions; ")
+        assert "annotation" in note and "and the step summary left out" in note
+        assert quiet.stdout == []  # workflow commands are noise in a local terminal
+        # To a file off GitHub Actions: the summary is written, the annotations are not
+        # printed; to standard output (github:-) both are.
+        local = write_reports(
+            ledger, run_id, [parse_report_spec(f"github:{tmp_path / 's.md'}")], default_dir, env={}
+        )
+        assert local.stdout == [] and "UETF: failed" in (tmp_path / "s.md").read_text()
+        assert "annotations left out" in local.notes[0]
+        printed = write_reports(ledger, run_id, [parse_report_spec("github:-")], default_dir, env={})
+        assert [line for line in printed.stdout if line.startswith("::")] == run_commands
 
         blocked = tmp_path / "a-file"
         blocked.write_text("")

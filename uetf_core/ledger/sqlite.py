@@ -808,10 +808,13 @@ class SqliteLedger:
                 f" WHERE key IN ({marks})",
                 chunk,
             ):
+                # The rest of the parse is JSON: a multi-line map alone (line
+                # coverage), or an object holding it and the arc parts (branch).
+                rest = json.loads(row[3])
                 found[row[0]] = {
                     "statements": numbits_to_nums(row[1]),
                     "excluded": numbits_to_nums(row[2]),
-                    "multiline": json.loads(row[3]),
+                    **(rest if isinstance(rest, dict) else {"multiline": rest}),
                 }
         if found:
             with self.transaction() as db:
@@ -833,7 +836,7 @@ class SqliteLedger:
                         key,
                         nums_to_numbits(entry["statements"]),
                         nums_to_numbits(entry["excluded"]),
-                        json.dumps(entry["multiline"], allow_nan=False),
+                        json.dumps(_parse_rest(entry), allow_nan=False),
                         now,
                     )
                     for key, entry in entries.items()
@@ -2208,6 +2211,12 @@ class SqliteLedger:
             for row in self._query("PRAGMA foreign_key_check")
         ]
         return problems
+
+
+def _parse_rest(entry: Mapping[str, Any]) -> Any:
+    """What a cached analysis keeps as JSON: the multi-line map, with the arc parts if any."""
+    rest = {k: v for k, v in entry.items() if k not in ("statements", "excluded")}
+    return rest["multiline"] if rest.keys() == {"multiline"} else rest
 
 
 def _in_chunks(values: Sequence[T]) -> Iterator[tuple[Sequence[T], str]]:

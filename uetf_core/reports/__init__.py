@@ -102,8 +102,9 @@ def write_reports(
     """Render and write each requested report of ``run_id``; record each file in the ledger.
 
     A spec without a path goes to ``default_dir`` (or to standard output when
-    ``default_stdout``). ``github`` appends to ``$GITHUB_STEP_SUMMARY`` and
-    returns its annotations as lines for standard output.
+    ``default_stdout``). ``github`` appends to ``$GITHUB_STEP_SUMMARY`` and,
+    on GitHub Actions or to standard output, returns its annotations as lines
+    for standard output.
     """
     from uetf_core.reports.document import build_report
 
@@ -119,14 +120,25 @@ def write_reports(
         if spec.format == "github":
             from uetf_core.reports.github import workflow_commands
 
-            done.stdout.extend(workflow_commands(report))
+            # Annotations are commands to GitHub's runner: in a local terminal
+            # they are noise, so they are printed on GitHub Actions, or when the
+            # report itself goes to standard output (github:-).
+            commands = workflow_commands(report)
             path = path or env.get("GITHUB_STEP_SUMMARY") or None
             append = True
+            left_out = []
+            if env.get("GITHUB_ACTIONS") == "true" or path == STDOUT:
+                done.stdout.extend(commands)
+            elif commands:
+                left_out.append(f"{len(commands)} annotation{'s' if len(commands) != 1 else ''}")
             if path is None:
+                left_out.append("the step summary")
+            if left_out:
                 done.notes.append(
-                    "github report: GITHUB_STEP_SUMMARY is not set (not on GitHub Actions);"
-                    " annotations printed, summary not written (give github:PATH to write it)"
+                    f"github report: not on GitHub Actions; {' and '.join(left_out)} left out"
+                    " (github:PATH writes the summary, github:- prints both)"
                 )
+            if path is None:
                 continue
         elif path is None:
             path = STDOUT if default_stdout else str(_default_folder(default_dir) / default_name)
