@@ -30,8 +30,9 @@ class PlannedItems:
         plan = self.plan
         if plan.shard is not None:
             mine = plan.shard.index
-            kept = [item for item in items if plan.shard_index(item.nodeid) == mine]
-            others = [item for item in items if plan.shard_index(item.nodeid) != mine]
+            shard_of = plan.shards_of([item.nodeid for item in items])
+            kept = [item for item in items if shard_of[item.nodeid] == mine]
+            others = [item for item in items if shard_of[item.nodeid] != mine]
             if others:
                 config.hook.pytest_deselected(items=others)
             items[:] = kept

@@ -132,13 +132,32 @@ class Plan:
 
     # -- shards and order ----------------------------------------------------
 
-    def shard_index(self, node_id: str) -> int:
-        """The 1-based shard of a test: from the plan if known, else by a stable hash."""
+    def shards_of(self, node_ids: Sequence[str]) -> dict[str, int]:
+        """The 1-based shard of each collected test.
+
+        Tests the plan knows keep their shard; the others are spread over the
+        shards, longest estimate first, onto the least loaded one (by time,
+        then by count), so a suite the ledger has never seen splits evenly
+        (hashing alone put 4 new tests of 4 in one shard of 2, one time in 8).
+        The same collection gives the same split in every shard job and worker.
+        """
         assert self.shard is not None
-        known = self.shard_of.get(node_id)
-        if known is not None:
-            return known
-        return stable_hash(node_id) % self.shard.count + 1
+        placed = {n: self.shard_of[n] for n in node_ids if n in self.shard_of}
+        loads = [0.0] * self.shard.count
+        counts = [0] * self.shard.count
+        for node_id, index in placed.items():
+            loads[index - 1] += self.estimate(node_id).seconds
+            counts[index - 1] += 1
+        heap = [(loads[b], counts[b], b) for b in range(self.shard.count)]
+        heapq.heapify(heap)
+        fresh = sorted(
+            {n for n in node_ids if n not in placed}, key=lambda n: (-self.estimate(n).seconds, n)
+        )
+        for node_id in fresh:
+            load, count, target = heap[0]
+            heapq.heapreplace(heap, (load + self.estimate(node_id).seconds, count + 1, target))
+            placed[node_id] = target + 1
+        return placed
 
     def priority(self, node_id: str) -> tuple[float, str]:
         """The test's priority under ``order`` (higher runs earlier) and why."""

@@ -46,11 +46,31 @@ def test_shards_are_balanced_and_travel_to_workers() -> None:
     plan = Plan.from_history(HISTORY, failed=[], known=[], shard=Shard(1, 2))
     assert plan.shard_of["a.py::slow"] != plan.shard_of["b.py::mid"]
     again = Plan.from_wire(plan.to_wire())
-    for node_id in [*HISTORY, "new.py::t1", "new.py::t2"]:
-        assert again.shard_index(node_id) == plan.shard_index(node_id)
+    collected = [*HISTORY, "new.py::t1", "new.py::t2"]
+    assert again.shards_of(collected) == plan.shards_of(collected)
+    assert {n: plan.shards_of(collected)[n] for n in HISTORY} == plan.shard_of
     shards = shard_plan(list(HISTORY), plan, 2)
     assert sorted(len(s["tests"]) for s in shards) == [1, 3]
     assert max(s["seconds"] for s in shards) == 2.0
+
+
+@given(st.integers(1, 40), st.integers(1, 8))
+def test_a_suite_never_seen_splits_evenly(tests: int, count: int) -> None:
+    """With an empty ledger each shard gets its share of the tests, give or take one,
+    in whatever order the tests were collected."""
+    ids = [f"t{i % 3}.py::test_{i}" for i in range(tests)]
+    plans = [Plan(shard=Shard(k, count)) for k in range(1, count + 1)]
+    split = plans[0].shards_of(ids)
+    assert all(p.shards_of(list(reversed(ids))) == split for p in plans)
+    sizes = [list(split.values()).count(k) for k in range(1, count + 1)]
+    assert max(sizes) - min(sizes) <= 1 and sum(sizes) == tests
+
+
+def test_new_tests_fill_the_shards_known_tests_left_light() -> None:
+    plan = Plan.from_history(HISTORY, failed=[], known=[], shard=Shard(1, 2))
+    split = plan.shards_of([*HISTORY, "new.py::t1", "new.py::t2"])
+    light = 1 + (plan.shard_of["a.py::slow"] == 1)  # the shard without the 2-second test
+    assert split["new.py::t1"] == split["new.py::t2"] == light
 
 
 def test_without_durations_shards_split_by_count() -> None:

@@ -294,6 +294,30 @@ def test_shard_needs_a_workstream_and_plan_balances(tmp_path: Path) -> None:
     assert "40 tests" in plan.stdout and plan.stdout.count("shard ") == 4
 
 
+def test_shards_of_a_suite_never_seen_split_it_evenly(tmp_path: Path) -> None:
+    """Shard jobs on empty ledgers, one of them under xdist: each runs its share, none twice."""
+    root = make_project(tmp_path / "project")
+    ran = []
+    for k, workers in ((1, ()), (2, ("-p", "xdist.plugin", "-n", "2")), (3, ())):
+        done = run_pytest(
+            root,
+            "-p",
+            "pytest_uetf.plugin",
+            *workers,
+            "--uetf",
+            f"--uetf-ledger={tmp_path / f'job{k}.db'}",
+            f"--uetf-shard={k}/3",
+            "--uetf-workstream=fresh",
+            env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        ledger = open_ledger(str(tmp_path / f"job{k}.db"))
+        ran.append({t["node_id"] for t in ledger.tasks(ledger.find_run("last")["run_id"])})
+        ledger.close()
+    assert sorted(len(tests) for tests in ran) == [13, 13, 14]
+    assert len(set().union(*ran)) == 40
+
+
 @pytest.mark.parametrize("strategy", ["duration", "module"])
 def test_scheduler_in_this_process(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, strategy: str
