@@ -317,7 +317,9 @@ def test_every_format_in_process_equals_the_run(reported, tmp_path: Path, valida
         )
         assert local.stdout == [] and "UETF: failed" in (tmp_path / "s.md").read_text()
         assert "annotations left out" in local.notes[0]
-        printed = write_reports(ledger, run_id, [parse_report_spec("github:-")], default_dir, env={})
+        printed = write_reports(
+            ledger, run_id, [parse_report_spec("github:-")], default_dir, env={}
+        )
         assert [line for line in printed.stdout if line.startswith("::")] == run_commands
 
         blocked = tmp_path / "a-file"
