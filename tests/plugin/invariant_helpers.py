@@ -325,9 +325,9 @@ def pytest_ran(stdout: str) -> set[str]:
 
 def run_id_of(stdout: str) -> str:
     """The run id of UETF's verdict line."""
-    match = re.search(r"^uetf: run (\S+) ", stdout, re.MULTILINE)
-    assert match, f"no uetf verdict line in:\n{stdout[-2000:]}"
-    return match.group(1)
+    found = re.findall(r"^uetf: run (\S+) ", stdout, re.MULTILINE)
+    assert len(found) == 1, f"{len(found)} uetf verdict lines in:\n{stdout[-2000:]}"
+    return str(found[0])
 
 
 def counts_of(text: str) -> dict[str, int]:
@@ -337,8 +337,10 @@ def counts_of(text: str) -> dict[str, int]:
 
 def terminal_totals(stdout: str) -> dict[str, int]:
     """UETF's ``collected N: 3 passed, ...`` line as totals."""
-    match = re.search(r"^collected (\d+): (.*)$", stdout, re.MULTILINE)
-    assert match, f"no uetf totals line in:\n{stdout[-2000:]}"
+    lines = re.findall(r"^collected \d+: .*$", stdout, re.MULTILINE)
+    assert len(lines) == 1, f"{len(lines)} uetf totals lines (one expected) in:\n{stdout[-2000:]}"
+    match = re.match(r"collected (\d+): (.*)$", lines[0])
+    assert match
     # "3 failed (1 waived)": the waived ones are among the failed; counted apart.
     waived = re.search(r" \((\d+) waived\)", match.group(2))
     counts = counts_of(re.sub(r" \(\d+ waived\)", "", match.group(2)))
