@@ -194,7 +194,7 @@ def in_terminal(root: Path, *args: str, timeout: float = 120) -> Screen:
         deadline = time.monotonic() + timeout
         try:
             while True:
-                ready, _, _ = select.select([master], [], [], deadline - time.monotonic())
+                ready, _, _ = select.select([master], [], [], max(0, deadline - time.monotonic()))
                 if not ready:
                     process.kill()
                     pytest.fail(f"pytest {' '.join(args)} still running after {timeout}s")
