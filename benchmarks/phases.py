@@ -87,6 +87,72 @@ def pytest_configure(config):
     _mark("switch", "pytest_configure")
 
 
+# --wrap: segments of their own for named functions ("module:function",
+# "module:Class.method") and module imports ("module", its nested imports
+# included), set up as each module is first imported, so nothing is imported
+# earlier than the run itself imports it.
+import sys
+
+_WANTED = [w for w in os.environ.get("UETF_PHASE_WRAP", "").split(",") if w]
+
+
+def _wrapped(function, label):
+    def inner(*args, **kwargs):
+        _mark("enter", label)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _mark("exit")
+    return inner
+
+
+def _patch(module):
+    for want in _WANTED:
+        name, _, attr = want.partition(":")
+        if name != module.__name__ or not attr:
+            continue
+        owner_name, _, method = attr.rpartition(".")
+        owner = getattr(module, owner_name) if owner_name else module
+        function = getattr(owner, method, None)
+        if callable(function):
+            setattr(owner, method, _wrapped(function, want))
+
+
+class _Finder:
+    def find_spec(self, fullname, path, target=None):
+        if not any(w.partition(":")[0] == fullname for w in _WANTED):
+            return None
+        import importlib.util
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+        timed = fullname in _WANTED
+
+        def exec_and_patch(module):
+            if timed:
+                _mark("enter", "import " + fullname)
+            try:
+                exec_module(module)
+            finally:
+                if timed:
+                    _mark("exit")
+            _patch(module)
+
+        spec.loader.exec_module = exec_and_patch
+        return spec
+
+
+sys.meta_path.insert(0, _Finder())
+for _name in list(sys.modules):
+    if any(w.partition(":")[0] == _name for w in _WANTED):
+        _patch(sys.modules[_name])
+
+
 @atexit.register
 def _end():
     _mark("switch", "")
@@ -103,13 +169,14 @@ COMMANDS = {
 }
 
 
-def phases_once(argv: list[str], root: Path, plugin_dir: Path) -> dict[str, int]:
+def phases_once(argv: list[str], root: Path, plugin_dir: Path, wrap: list[str]) -> dict[str, int]:
     """Instructions per phase of one run of ``argv`` under callgrind, after one ordinary run."""
     argv, env = _prepare(argv, root)
     env["PYTHONHASHSEED"] = "0"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_dir), env.get("PYTHONPATH")]))
     out = Path(tempfile.mkdtemp(dir=root.parent))
     env["UETF_PHASE_LABELS"] = str(out / "labels.txt")
+    env["UETF_PHASE_WRAP"] = ",".join(wrap)
     subprocess.run(argv, cwd=root, env=env, capture_output=True, check=False)
     tool = [
         "valgrind",
@@ -149,6 +216,14 @@ def main() -> int:
         default=["pytest -p no:uetf", "pytest --uetf"],
         help="the first is the one the others are compared with",
     )
+    parser.add_argument(
+        "--wrap",
+        nargs="+",
+        default=[],
+        metavar="MODULE[:FUNCTION]",
+        help="count apart a function (module:function, module:Class.method) or a module's"
+        " import (module), e.g. uetf_core.config pytest_uetf.session:UetfSession.close",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated suite")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
@@ -168,7 +243,7 @@ def main() -> int:
             tests = args.tests
         counts = {
             label: phases_once(
-                [*BASE, "-p", "uetf_phase_marks", *COMMANDS[label]], root, plugin_dir
+                [*BASE, "-p", "uetf_phase_marks", *COMMANDS[label]], root, plugin_dir, args.wrap
             )
             for label in args.command
         }

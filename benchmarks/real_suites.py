@@ -419,7 +419,7 @@ def bench(suite: Suite, args: argparse.Namespace, uetf: Path) -> dict[str, Any]:
     git(repo, "checkout", "-q", CHANGE_BRANCH)
     install_project(suite, py, repo, suite.new)
     if args.instructions:
-        return count_instructions(suite, py, repo)
+        return count_instructions(suite, py, repo, not args.no_coverage)
     result = compare(suite, py, repo, out)
     result["changed"] = git(repo, "diff", "--shortstat", f"{BASE_BRANCH}...{CHANGE_BRANCH}")
     result.update(time_pairs(suite, py, repo, args.pairs))
@@ -431,12 +431,16 @@ def bench(suite: Suite, args: argparse.Namespace, uetf: Path) -> dict[str, Any]:
 SLOW_INTERVALS = "\n[tool.uetf]\nflush_interval = 3600\nprogress_interval = 3600\n"
 
 
-def counted_commands(suite: Suite, py: Path) -> dict[str, list[str]]:
+def counted_commands(suite: Suite, py: Path, coverage: bool = True) -> dict[str, list[str]]:
     """The commands whose instructions the three target figures compare, by label."""
-    return {
+    found = {
         "pytest -p no:uetf": pytest_argv(py, suite, "-p", "no:uetf"),
         "pytest (UETF off)": pytest_argv(py, suite),
         "pytest --uetf": pytest_argv(py, suite, "--uetf"),
+    }
+    if not coverage:
+        return found
+    return found | {
         "pytest --uetf --uetf-cov": pytest_argv(
             py, suite, "-p", "no:cov", "--uetf", *uetf_cov(suite)
         ),
@@ -444,7 +448,7 @@ def counted_commands(suite: Suite, py: Path) -> dict[str, list[str]]:
     }
 
 
-def count_instructions(suite: Suite, py: Path, repo: Path) -> dict[str, Any]:
+def count_instructions(suite: Suite, py: Path, repo: Path, coverage: bool) -> dict[str, Any]:
     """Each command's instructions under valgrind, after an ordinary run that is timed."""
     from overhead import instructions_once
 
@@ -453,7 +457,7 @@ def count_instructions(suite: Suite, py: Path, repo: Path) -> dict[str, Any]:
     if "[tool.uetf]" not in text:
         pyproject.write_text(text + SLOW_INTERVALS)
     rows: dict[str, Any] = {}
-    for label, argv in counted_commands(suite, py).items():
+    for label, argv in counted_commands(suite, py, coverage).items():
         seconds = timed(argv, repo)
         # A suite's own failures (1) and UETF's gates (6) do not void a count.
         rows[label] = {
@@ -474,7 +478,7 @@ def show_counts(suite: Suite, result: dict[str, Any]) -> None:
         (
             "coverage / pytest-cov",
             "pytest --uetf --uetf-cov",
-            rows["pytest --cov --cov-report="],
+            rows.get("pytest --cov --cov-report="),
             1.00,
         ),
         ("coverage / pytest", "pytest --uetf --uetf-cov", plain, 1.15),
@@ -483,6 +487,8 @@ def show_counts(suite: Suite, result: dict[str, Any]) -> None:
     for label, row in rows.items():
         print(f"  {label:<30}{row['instructions']:>18,}{row['seconds']:>9.2f} s")
     for name, label, against, target in figures:
+        if label not in rows or against is None:
+            continue
         ratio = rows[label]["instructions"] / against["instructions"]
         seconds = rows[label]["seconds"] / against["seconds"]
         print(f"  {name:<24}{ratio:>8.4f} (target {target:.2f}; seconds {seconds:.3f})")
@@ -537,6 +543,11 @@ def main(argv: list[str] | None = None) -> int:
         "--instructions",
         action="store_true",
         help="count the three target figures' commands under valgrind instead of comparing",
+    )
+    parser.add_argument(
+        "--no-coverage",
+        action="store_true",
+        help="with --instructions: count start-up and recording only (coverage runs are longest)",
     )
     args = parser.parse_args(argv)
     args.workdir = args.workdir.resolve()
