@@ -1,7 +1,7 @@
 """UETF on the test suites of real open-source projects, beside pytest, coverage.py and diff-cover.
 
 Run: python benchmarks/real_suites.py [--suite NAME ...] [--pairs 5] [--workdir DIR]
-                                      [--uetf PATH] [--python PYTHON]
+                                      [--uetf PATH] [--python PYTHON] [--instructions]
 
 For each suite (a project on PyPI whose source distribution ships its tests):
 
@@ -24,6 +24,16 @@ For each suite (a project on PyPI whose source distribution ships its tests):
    against ``pytest --cov=SRC --cov-report=`` in N pairs, the order of the two
    swapped every pair, and prints the ratio of each pair's times (min, median,
    max).
+
+With ``--instructions`` the comparison and the timed pairs give way to
+instruction counts (valgrind, as ``overhead.py --instructions`` and
+``targets.py`` count them: one hash seed, one ordinary run first, UETF's
+batch and progress intervals set to an hour in the suite's pyproject.toml) of
+plain pytest (``-p no:uetf``), pytest with UETF installed and off,
+``pytest --uetf``, ``pytest --uetf --uetf-cov=SRC`` and ``pytest
+--cov=SRC --cov-report=``, each with the seconds of its ordinary run: the
+three target figures (start-up, recording, coverage against equal work) on a
+real suite.
 
 Both sides measure the same source (SRC, paths in the repository), with the
 project's own coverage configuration (branch coverage where the project sets
@@ -51,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE / "benchmarks"))  # overhead.py's valgrind counter
 BASE_BRANCH = "main"
 CHANGE_BRANCH = "release"
 OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed", "errors")
@@ -407,10 +418,85 @@ def bench(suite: Suite, args: argparse.Namespace, uetf: Path) -> dict[str, Any]:
     (out / "base.log").write_text(base.stdout + base.stderr)
     git(repo, "checkout", "-q", CHANGE_BRANCH)
     install_project(suite, py, repo, suite.new)
+    if args.instructions:
+        return count_instructions(suite, py, repo, not args.no_coverage)
     result = compare(suite, py, repo, out)
     result["changed"] = git(repo, "diff", "--shortstat", f"{BASE_BRANCH}...{CHANGE_BRANCH}")
     result.update(time_pairs(suite, py, repo, args.pairs))
     return result
+
+
+# valgrind slows a run twenty to thirty times: with intervals of an hour the
+# counted run makes the batch writes and snapshots a real run makes, not more.
+SLOW_INTERVALS = "\n[tool.uetf]\nflush_interval = 3600\nprogress_interval = 3600\n"
+
+
+def counted_commands(suite: Suite, py: Path, coverage: bool = True) -> dict[str, list[str]]:
+    """The commands whose instructions the three target figures compare, by label."""
+    found = {
+        "pytest -p no:uetf": pytest_argv(py, suite, "-p", "no:uetf"),
+        "pytest (UETF off)": pytest_argv(py, suite),
+        "pytest --uetf": pytest_argv(py, suite, "--uetf"),
+    }
+    if not coverage:
+        return found
+    return found | {
+        "pytest --uetf --uetf-cov": pytest_argv(
+            py, suite, "-p", "no:cov", "--uetf", *uetf_cov(suite)
+        ),
+        "pytest --cov --cov-report=": pytest_argv(py, suite, "-p", "no:uetf", *pytest_cov(suite)),
+    }
+
+
+def count_instructions(suite: Suite, py: Path, repo: Path, coverage: bool) -> dict[str, Any]:
+    """Each command's instructions under valgrind, after an ordinary run that is timed."""
+    from overhead import _prepare, instructions_once
+
+    pyproject = repo / "pyproject.toml"
+    text = pyproject.read_text()
+    if "[tool.uetf]" not in text:
+        pyproject.write_text(text + SLOW_INTERVALS)
+    rows: dict[str, Any] = {}
+    for label, argv in counted_commands(suite, py, coverage).items():
+        # The ordinary run in the counted run's environment (bytecode written, as
+        # overhead.py does), so the count does not pay for compiling anything.
+        prepared, env = _prepare(argv, repo)
+        start = time.perf_counter()
+        subprocess.run(prepared, cwd=repo, env=env, capture_output=True, check=False)
+        seconds = time.perf_counter() - start
+        # A suite's own failures (1) and UETF's gates (6) do not void a count.
+        rows[label] = {
+            "seconds": seconds,
+            "instructions": instructions_once(argv, repo, allowed=(0, 1, 6)),
+        }
+        print(f"  {label:<30}{rows[label]['instructions']:>18,}{seconds:>9.2f} s", flush=True)
+    return {"counts": rows}
+
+
+def show_counts(suite: Suite, result: dict[str, Any]) -> None:
+    """The three target figures of one suite, from its counts."""
+    rows = result["counts"]
+    plain = rows["pytest -p no:uetf"]
+    figures = [
+        ("start-up (UETF off)", "pytest (UETF off)", plain, 1.01),
+        ("recording", "pytest --uetf", plain, 1.03),
+        (
+            "coverage / pytest-cov",
+            "pytest --uetf --uetf-cov",
+            rows.get("pytest --cov --cov-report="),
+            1.00,
+        ),
+        ("coverage / pytest", "pytest --uetf --uetf-cov", plain, 1.15),
+    ]
+    print(f"\n{suite.name} {suite.new}: instructions (valgrind), seconds of one ordinary run")
+    for label, row in rows.items():
+        print(f"  {label:<30}{row['instructions']:>18,}{row['seconds']:>9.2f} s")
+    for name, label, against, target in figures:
+        if label not in rows or against is None:
+            continue
+        ratio = rows[label]["instructions"] / against["instructions"]
+        seconds = rows[label]["seconds"] / against["seconds"]
+        print(f"  {name:<24}{ratio:>8.4f} (target {target:.2f}; seconds {seconds:.3f})")
 
 
 def uetf_commit(uetf: Path) -> str:
@@ -458,6 +544,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--uetf", type=Path, default=HERE, help="the UETF source to install")
     parser.add_argument("--python", default=sys.executable, help="the Python of the venvs")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count the three target figures' commands under valgrind instead of comparing",
+    )
+    parser.add_argument(
+        "--no-coverage",
+        action="store_true",
+        help="with --instructions: count start-up and recording only (coverage runs are longest)",
+    )
     args = parser.parse_args(argv)
     args.workdir = args.workdir.resolve()
     (args.workdir / "cache").mkdir(parents=True, exist_ok=True)
@@ -470,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for name in args.suite or list(SUITES):
         results[name] = bench(SUITES[name], args, uetf)
-        show(SUITES[name], results[name])
+        (show_counts if args.instructions else show)(SUITES[name], results[name])
     (args.workdir / "results.json").write_text(json.dumps(results, indent=1))
     return 0
 
