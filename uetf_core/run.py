@@ -332,7 +332,9 @@ class RunRecorder:
     ) -> None:
         """Record the code under test (commit, uncommitted changes) and the suite's definition,
         by which later runs find their baseline and tell a flaky test from a changed one."""
-        self._write(lambda ledger: ledger.set_commit(self.run_id, head, branch, tree_state, suite_key))
+        self._write(
+            lambda ledger: ledger.set_commit(self.run_id, head, branch, tree_state, suite_key)
+        )
 
     def record_tool(self, result: dict[str, Any]) -> None:
         """Keep the result of an external program (git) for the ledger."""

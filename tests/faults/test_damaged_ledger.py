@@ -23,8 +23,7 @@ import pytest
 from conftest import run_pytest
 from uetf_core.cli import main as uetf
 from uetf_core.errors import LedgerCorruptError
-from uetf_core.ledger import Batch, NewRun, open_ledger
-from uetf_core.ledger import sqlite_file
+from uetf_core.ledger import Batch, NewRun, open_ledger, sqlite_file
 from uetf_core.ledger.migrations import SCHEMA_VERSION
 
 FAST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
@@ -199,9 +198,7 @@ def test_damage_met_after_the_open_stops_every_write(template: Path, tmp_path: P
         run = NewRun(
             "20270101T000000-ffffff", "running", time.time(), os.getpid(), "h", "/", "0", {}
         )
-        with pytest.raises(
-            LedgerCorruptError, match="the ledger is damaged"
-        ) as first:
+        with pytest.raises(LedgerCorruptError, match="the ledger is damaged") as first:
             ledger.create_run(run)
         with pytest.raises(LedgerCorruptError) as again:
             ledger.set_partial(run.run_id, "shard")

@@ -28,8 +28,7 @@ import pytest
 from conftest import run_pytest, run_uetf
 from uetf_core.cli import main as uetf
 from uetf_core.errors import LedgerLockedError
-from uetf_core.ledger import NewRun, open_ledger
-from uetf_core.ledger import sqlite_file
+from uetf_core.ledger import NewRun, open_ledger, sqlite_file
 
 FAST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 ROOT = os.geteuid() == 0

@@ -42,7 +42,8 @@ class Row(Protocol):
 class Cursor(Protocol):
     """What a statement gives back: its rows, and how many rows it changed."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchone(self) -> Any: ...
 

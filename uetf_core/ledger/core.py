@@ -137,4 +137,3 @@ class LedgerCore:
         """Whether any attempt of the run failed, errored or was rerun."""
         counts = self._attempt_outcomes(run_id)
         return any(outcome in counts for outcome in ("failed", "error", "rerun"))
-

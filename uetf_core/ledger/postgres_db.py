@@ -192,9 +192,7 @@ class PostgresDb(Connection):
 
     def insert_ignore(self, table: str, columns: Sequence[str]) -> str:
         marks = ", ".join("?" * len(columns))
-        return (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
-        )
+        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
 
     def upsert(self, table: str, columns: Sequence[str], keys: Sequence[str]) -> str:
         marks = ", ".join("?" * len(columns))

@@ -10,9 +10,7 @@ from uetf_core.ledger.queries.runs import RunQueries
 from uetf_core.ledger.queries.workstreams import Workstreams
 
 
-class SqlLedger(
-    Workstreams, RunQueries, HistoryQueries, RunDetails, CostQueries, CoverageQueries
-):
+class SqlLedger(Workstreams, RunQueries, HistoryQueries, RunDetails, CostQueries, CoverageQueries):
     """Runs and everything recorded about them, in a database reached by ``self.db``.
 
     Its writes (``writes``, through ``Workstreams``) and queries (``queries``) are

@@ -57,4 +57,3 @@ class SqliteLedger(SqlLedger):
     def attached(self, source: Path) -> contextlib.AbstractContextManager[None]:
         """Another ledger file readable as schema ``src`` while the ``with`` lasts."""
         return self.db.attached(source, "src")
-

@@ -228,4 +228,3 @@ def create_folder(folder: Path) -> None:
             "writable or point --uetf-ledger at a writable path"
         )
         raise LedgerAccessError(message) from None
-

@@ -52,8 +52,11 @@ PASSED_COLUMNS = (
     "finished_at",
     "cpu_seconds",
 )
-PASSED_OUTCOMES: tuple[Constant, ...] = tuple(
-    (column, "passed") for column in ("outcome", "setup_outcome", "call_outcome", "teardown_outcome")
+PASSED_OUTCOMES: tuple[Constant, ...] = (
+    ("outcome", "passed"),
+    ("setup_outcome", "passed"),
+    ("call_outcome", "passed"),
+    ("teardown_outcome", "passed"),
 )
 ERROR_COLUMNS = (
     "run_pk",
@@ -301,7 +304,9 @@ class Writes(LedgerCore):
                 # A test the ledger never saw collected (xdist, or a plugin's own
                 # item) still gets its node id stored.
                 db.insert_rows(
-                    "tests", TEST_COLUMNS, [(key, node_id) for node_id, key in new.items()],
+                    "tests",
+                    TEST_COLUMNS,
+                    [(key, node_id) for node_id, key in new.items()],
                     ignore=True,
                 )
             if batch.costs:

@@ -96,7 +96,7 @@ class RunQueries(LedgerCore):
     )
 
     @staticmethod
-    def _run_row(row: sqlite3.Row) -> dict[str, Any]:
+    def _run_row(row: Row) -> dict[str, Any]:
         return {
             "run_id": row["run_id"],
             "state": row["state"],

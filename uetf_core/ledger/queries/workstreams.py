@@ -73,9 +73,9 @@ class Workstreams(Writes):
                     (new, label, old),
                 )
                 db.execute(
-                    f"INSERT INTO error_captures ({', '.join(ERROR_COLUMNS)}) SELECT ?, node_id, attempt,"
-                    " phase, exc_type,"
-                    " message, path, lineno, traceback, truncated FROM error_captures"
+                    f"INSERT INTO error_captures ({', '.join(ERROR_COLUMNS)})"
+                    " SELECT ?, node_id, attempt, phase, exc_type, message, path, lineno,"
+                    " traceback, truncated FROM error_captures"
                     " WHERE run_pk = ?",
                     (new, old),
                 )
