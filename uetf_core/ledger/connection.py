@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 
 # A constant column of a bulk insert: the same value in every row (a run's key, the
 # outcome of a passed test), sent once in the statement rather than once per row.
 Constant = tuple[str, "int | str | None"]
+# The values bound to a statement's ``?`` marks, in order.
+Params = Sequence[object]
 
 
 class Row(Protocol):
@@ -36,7 +38,7 @@ class Row(Protocol):
 
     def __len__(self) -> int: ...
 
-    def keys(self) -> Any: ...
+    def keys(self) -> Sequence[str]: ...
 
 
 class Cursor(Protocol):
@@ -58,6 +60,8 @@ class Connection:
     location: str
     """Where the ledger is, safe to print (no password)."""
 
+    ENGINE = ""
+    """The engine's name: ``sqlite`` or ``postgresql``."""
     # The dialect: the spellings a query composes its SQL from.
     IS = "IS"
     """Null-safe equality: ``a IS ?`` is true when both are NULL."""
@@ -72,7 +76,7 @@ class Connection:
         # Figures of a run's results (totals, troubled tests) read since this
         # connection last wrote results: the verdict, then the summary, read
         # them at the end of a run. A write of anything else keeps them.
-        self._results: dict[tuple[str, str], Any] = {}
+        self._results: dict[tuple[str, str], object] = {}
 
     # -- what each engine says its own way ----------------------------------
 
@@ -87,13 +91,13 @@ class Connection:
     def rolled_back(self) -> None:
         """Forget what this connection made in a transaction that did not commit."""
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
         raise NotImplementedError
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+    def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:
         raise NotImplementedError
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
         """All rows of a read, its errors as ``LedgerError``."""
         raise NotImplementedError
 
@@ -101,7 +105,7 @@ class Connection:
         self,
         table: str,
         columns: Sequence[str],
-        rows: Iterable[Sequence[Any]],
+        rows: Iterable[Params],
         constants: Sequence[Constant] = (),
         *,
         ignore: bool = False,
@@ -196,8 +200,7 @@ class Connection:
         """``read(run_id)``, or what it returned since the run's results last changed."""
         key = (kind, run_id)
         if key in self._results:
-            value: T = self._results[key]
-            return value
+            return cast(T, self._results[key])
         value = self._results[key] = read(run_id)
         return value
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from uetf_core.errors import RunNotFoundError
-from uetf_core.ledger.connection import Connection, Row, in_chunks
+from uetf_core.ledger.connection import Connection, Params, Row, in_chunks
 
 
 class LedgerCore:
@@ -48,7 +47,7 @@ class LedgerCore:
         """A write transaction over the connection; nested uses join the outermost."""
         return self.db.transaction(keeps_results)
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def _query(self, sql: str, params: Params = ()) -> list[Row]:
         return self.db.query(sql, params)
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from uetf_core.errors import ConfigError, LedgerError, LedgerUnreachableError
-from uetf_core.ledger.connection import Connection, Constant, Cursor, Row, literal
+from uetf_core.ledger.connection import Connection, Constant, Cursor, Params, Row, literal
 from uetf_core.ledger.postgres_schema import migrate
 from uetf_core.redact import redact, scrub
 
@@ -86,6 +86,7 @@ class _Cursor:
 class PostgresDb(Connection):
     """A connection to the ledger in a PostgreSQL database, by URL."""
 
+    ENGINE = "postgresql"
     IS = "IS NOT DISTINCT FROM"
     FIND = "strpos"
 
@@ -165,20 +166,20 @@ class PostgresDb(Connection):
 
     # -- statements -----------------------------------------------------------
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
         cursor = self.raw.cursor(row_factory=_row_factory)
         params = tuple(params)
         cursor.execute(marked(sql) if params else sql, params or None)
         return _Cursor(cursor)
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+    def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:
         cursor = self.raw.cursor()
         rows = list(rows)
         if rows:
             cursor.executemany(marked(sql), rows)
         return _Cursor(cursor)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
         for attempt in range(2):
             try:
                 with self.guard():
@@ -206,7 +207,7 @@ class PostgresDb(Connection):
         self,
         table: str,
         columns: Sequence[str],
-        rows: Iterable[Sequence[Any]],
+        rows: Iterable[Params],
         constants: Sequence[Constant] = (),
         *,
         ignore: bool = False,
@@ -249,7 +250,7 @@ class PostgresDb(Connection):
         table: str,
         columns: Sequence[str],
         types: dict[str, int],
-        rows: Iterable[Sequence[Any]],
+        rows: Iterable[Params],
     ) -> None:
         """COPY in PostgreSQL's binary format: a number is sent as its bytes. The text
         format wrote each float as its shortest decimal, about 6,000 instructions a

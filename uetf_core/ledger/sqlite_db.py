@@ -15,11 +15,10 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import Any
 
 from uetf_core.errors import LedgerCorruptError, LedgerError
 from uetf_core.ledger import sqlite_file
-from uetf_core.ledger.connection import Connection, Constant, Cursor, Row, literal
+from uetf_core.ledger.connection import Connection, Constant, Cursor, Params, Row, literal
 from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION
 from uetf_core.ledger.sqlite_file import (
     APPLICATION_ID,
@@ -32,9 +31,14 @@ from uetf_core.ledger.sqlite_file import (
 )
 from uetf_core.timeutil import iso
 
+# A multi-row insert: table, columns, constants, whether it ignores conflicts, rows.
+Shape = tuple[str, Sequence[str], Sequence[Constant], bool, int]
+
 
 class SqliteDb(Connection):
     """A connection to one SQLite ledger file, opened, checked and migrated."""
+
+    ENGINE = "sqlite"
 
     def __init__(self, path: Path, *, read_only: bool = False, check: str = "run") -> None:
         """Open the ledger at ``path``, creating or migrating it unless ``read_only``.
@@ -46,7 +50,7 @@ class SqliteDb(Connection):
         super().__init__(str(path))
         self.path = path
         # Multi-row inserts, by shape: a run sends the same few again and again.
-        self._statements: dict[tuple[Any, ...], str] = {}
+        self._statements: dict[Shape, str] = {}
         if read_only:
             self.raw = connect_read_only(path)
             try:
@@ -105,13 +109,13 @@ class SqliteDb(Connection):
         with self.guard():
             self.raw.execute("BEGIN IMMEDIATE")
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
         return self.raw.execute(sql, params)
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+    def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:
         return self.raw.executemany(sql, rows)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
         with self.guard():
             cursor = self.raw.execute(sql, params)
             cursor.row_factory = sqlite3.Row
@@ -122,7 +126,7 @@ class SqliteDb(Connection):
         self,
         table: str,
         columns: Sequence[str],
-        rows: Iterable[Sequence[Any]],
+        rows: Iterable[Params],
         constants: Sequence[Constant] = (),
         *,
         ignore: bool = False,
@@ -143,14 +147,14 @@ class SqliteDb(Connection):
         execute = self.raw.execute
         for start in range(0, len(pending), per):
             chunk = pending[start : start + per]
-            shape = (table, columns, constants, ignore, len(chunk))
+            shape: Shape = (table, columns, constants, ignore, len(chunk))
             sql = self._statements.get(shape)
             if sql is None:
                 sql = self._statements[shape] = self._multi_row(shape)
             execute(sql, list(chain.from_iterable(chunk)))
 
     @staticmethod
-    def _multi_row(shape: tuple[Any, ...]) -> str:
+    def _multi_row(shape: Shape) -> str:
         table, columns, constants, ignore, count = shape
         names = ", ".join([*columns, *(name for name, _ in constants)])
         row = "(" + ", ".join(["?"] * len(columns) + [literal(v) for _, v in constants]) + ")"
@@ -166,8 +170,7 @@ class SqliteDb(Connection):
         return f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
     def _migrate(self) -> None:
-        with self.transaction():
-            db = self.raw
+        with self.transaction() as db:
             # Read the version inside the lock: another process may have just migrated.
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:

@@ -111,7 +111,7 @@ UPDATE_STATE = (
 )
 
 # Consecutive records of one kind: PassedRows (True) or ExecutionRecords (False).
-RecordRows = list[tuple[bool, list[tuple[Any, ...]]]]
+RecordRows = list[tuple[bool, list[tuple[object, ...]]]]
 
 
 def execution_rows(
@@ -122,7 +122,7 @@ def execution_rows(
     ``known``: the keys of stored tests; a test not among them gets its key in ``new``.
     """
     runs: RecordRows = []
-    current: list[tuple[Any, ...]] = []
+    current: list[tuple[object, ...]] = []
     current_plain: bool | None = None
     for r in records:
         node_id = r[PASSED_NODE_ID] if isinstance(r, tuple) else r.node_id
@@ -131,7 +131,7 @@ def execution_rows(
             key = new.get(node_id)
             if key is None:
                 key = new[node_id] = test_key(node_id)
-        row: tuple[Any, ...]
+        row: tuple[object, ...]
         if isinstance(r, tuple):  # a PassedRow: its values in PASSED_COLUMNS' order
             _, attempt, worker, setup_time, call_time, teardown_time, start, end, cpu = r
             row = (
@@ -176,7 +176,7 @@ def execution_rows(
     return runs
 
 
-def error_row(pk: int, e: ErrorCapture) -> tuple[Any, ...]:
+def error_row(pk: int, e: ErrorCapture) -> tuple[object, ...]:
     return (
         pk,
         e.node_id,
@@ -191,7 +191,7 @@ def error_row(pk: int, e: ErrorCapture) -> tuple[Any, ...]:
     )
 
 
-def _json(value: Any) -> str:
+def _json(value: object) -> str:
     return json.dumps(value, allow_nan=False)
 
 

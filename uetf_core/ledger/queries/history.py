@@ -188,7 +188,7 @@ class HistoryQueries(ResultQueries):
     def _window(self, runs: int, until_run_id: str | None) -> list[int]:
         """The newest ``runs`` finished runs (up to and including ``until_run_id``)."""
         until = ""
-        params: list[Any] = []
+        params: list[object] = []
         if until_run_id is not None:
             until = " AND started_at <= (SELECT started_at FROM runs WHERE run_id = ?)"
             params.append(until_run_id)

@@ -30,7 +30,7 @@ class RunQueries(LedgerCore):
         With ``suite_key``, only a run of the same suite (or an older run that
         recorded none) qualifies."""
         same_suite = ""
-        params: list[Any] = [commit, exclude or ""]
+        params: list[object] = [commit, exclude or ""]
         if suite_key is not None:
             same_suite = " AND (suite_key = ? OR suite_key IS NULL)"
             params.append(suite_key)
@@ -120,7 +120,7 @@ class RunQueries(LedgerCore):
     ) -> list[dict[str, Any]]:
         """Runs newest first; only ``branch``'s, only those started at or after ``since``."""
         sql = f"SELECT {self._RUN_COLUMNS} FROM runs WHERE 1 = 1"
-        params: list[Any] = []
+        params: list[object] = []
         if branch is not None:
             sql += " AND branch_name = ?"
             params.append(branch)
