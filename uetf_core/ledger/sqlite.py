@@ -11,27 +11,9 @@ from pathlib import Path
 
 from uetf_core.ledger.sql import SqlLedger
 from uetf_core.ledger.sqlite_db import SqliteDb
-from uetf_core.ledger.sqlite_file import (
-    APPLICATION_ID,
-    BUSY_TIMEOUT_S,
-    FULL_CHECK_PAGES,
-    damaged_message,
-    ledger_error,
-    probe,
-)
+from uetf_core.ledger.sqlite_file import APPLICATION_ID
 
-__all__ = [
-    "APPLICATION_ID",
-    "BUSY_TIMEOUT_S",
-    "FULL_CHECK_PAGES",
-    "SqliteLedger",
-    "damaged_message",
-    "ledger_error",
-    "probe",
-]
-
-# The read-only probe, by the name commands used before it was public.
-_probe = probe
+__all__ = ["APPLICATION_ID", "SqliteLedger"]
 
 
 class SqliteLedger(SqlLedger):
