@@ -1,7 +1,7 @@
 """The embedded ledger: one SQLite file, safe for several processes at once.
 
 The file's checks and errors are in ``sqlite_file``, its connection in
-``sqlite_db``; the ledger's writes and queries are the back end's own nowhere.
+``sqlite_db``; the writes and queries are ``SqlLedger``'s, shared with PostgreSQL.
 """
 
 from __future__ import annotations

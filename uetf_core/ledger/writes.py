@@ -103,6 +103,11 @@ PATCH_COLUMNS = (
     "files_json",
     "problem",
 )
+# Rows written by the parts of the ledger they belong to: a run's flaky tests
+# (``queries.history``), a workstream's steps and phases' order (``queries.workstreams``).
+FLIP_COLUMNS = ("run_pk", "test_key", "kind", "other_run_pk")
+STEP_COLUMNS = ("workstream_id", "phase", "step_id", "run_id", "shard", "state")
+DEPENDENCY_COLUMNS = ("workstream_id", "phase", "depends_on")
 # A run's new state; the end's columns keep what they hold when not given.
 UPDATE_STATE = (
     "UPDATE runs SET state = ?, heartbeat_at = ?,"

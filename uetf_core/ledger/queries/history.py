@@ -9,9 +9,8 @@ from typing import Any
 from uetf_core.errors import RunNotFoundError
 from uetf_core.ids import test_key
 from uetf_core.ledger.queries.results import ResultQueries
+from uetf_core.ledger.writes import FLIP_COLUMNS
 from uetf_core.timeutil import iso
-
-FLIP_COLUMNS = ("run_pk", "test_key", "kind", "other_run_pk")
 
 
 class HistoryQueries(ResultQueries):

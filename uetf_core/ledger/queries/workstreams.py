@@ -10,10 +10,14 @@ from typing import Any
 from uetf_core.errors import RunNotFoundError
 from uetf_core.ledger.base import NewRun
 from uetf_core.ledger.migrations import keys_of, keys_text
-from uetf_core.ledger.writes import ERROR_COLUMNS, EXECUTION_COLUMNS, Writes
+from uetf_core.ledger.writes import (
+    DEPENDENCY_COLUMNS,
+    ERROR_COLUMNS,
+    EXECUTION_COLUMNS,
+    STEP_COLUMNS,
+    Writes,
+)
 from uetf_core.timeutil import iso
-
-STEP_COLUMNS = ("workstream_id", "phase", "step_id", "run_id", "shard", "state")
 
 
 class Workstreams(Writes):
@@ -46,7 +50,7 @@ class Workstreams(Writes):
                 (workstream_id, phase, run_id, run_id, shard, "running"),
             )
             db.executemany(
-                db.insert_ignore("dependencies", ("workstream_id", "phase", "depends_on")),
+                db.insert_ignore("dependencies", DEPENDENCY_COLUMNS),
                 [(workstream_id, phase, other) for other in depends_on],
             )
 
