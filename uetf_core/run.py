@@ -39,6 +39,10 @@ from uetf_core.verdict import final_exit_status
 
 CONTROLLER = "controller"
 
+# One write to the ledger, holding its values: done at once or on the writer thread,
+# and kept to be done again on a spool if a shared ledger goes away.
+Write = Callable[[Ledger], object]
+
 
 class Outcome(NamedTuple):
     """How a run ended: its final state, gate results, verdict and exit status."""
@@ -81,9 +85,7 @@ class RunRecorder:
         self._publish_records = False
         self._tools: list[dict[str, Any]] = []
         # Every write, kept while the ledger is a server that may go away (PostgreSQL).
-        self._journal: list[tuple[str, tuple[Any, ...], dict[str, Any]]] | None = (
-            [] if getattr(ledger, "may_go_away", False) else None
-        )
+        self._journal: list[Write] | None = [] if ledger.may_go_away else None
         self.spooled: tuple[str, str] | None = None  # (spool path, why) after a failover
         # Seconds spent in ledger writes (a shared server's round trips included):
         # recorded with the run as its ledger_write_seconds cost.
@@ -116,19 +118,17 @@ class RunRecorder:
     def start(self) -> None:
         """Create the run in the ledger, record its validated config, and initialise."""
         config = self.config.as_dict()
-        self._write(
-            "create_run",
-            NewRun(
-                run_id=self.run_id,
-                state=self.state.value,
-                started_at=self.started_at,
-                pid=os.getpid(),
-                host=host_name(),
-                rootdir=str(self.config.rootdir),
-                uetf_version=__version__,
-                config=config,
-            ),
+        run = NewRun(
+            run_id=self.run_id,
+            state=self.state.value,
+            started_at=self.started_at,
+            pid=os.getpid(),
+            host=host_name(),
+            rootdir=str(self.config.rootdir),
+            uetf_version=__version__,
+            config=config,
         )
+        self._write(lambda ledger: ledger.create_run(run))
         try:
             self._validate_config(config)
         except ConfigError as exc:
@@ -153,7 +153,8 @@ class RunRecorder:
             }
         else:
             record = validation_record("run_config", config, subject=subject)
-        self._write("add_validation", self.run_id, record, key if record["valid"] else None)
+        valid_key = key if record["valid"] else None
+        self._write(lambda ledger: ledger.add_validation(self.run_id, record, valid_key))
         if not record["valid"]:
             first = record["errors"][0]
             message = f"run configuration invalid at {first['path']}: {first['message']}"
@@ -194,50 +195,50 @@ class RunRecorder:
 
     # -- writing, and falling back to a spool -------------------------------
 
-    def _write(self, method: str, *args: Any, **kwargs: Any) -> None:
+    def _write(self, write: Write) -> None:
         """A write to the ledger, queued on the writer thread when there is one.
 
         No write's result is needed here; a read (through :attr:`ledger`) waits
-        for the queued writes first, so it sees them all."""
+        for the queued writes first, so it sees them all. ``write`` must hold its
+        values already: it may be called again, later, on a spool."""
         if self._writer is None:
-            self._write_now(method, *args, **kwargs)
+            self._write_now(write)
         else:
-            self._writer.submit(self._write_now, method, *args, **kwargs)
+            self._writer.submit(self._write_now, write)
 
-    def _write_now(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def _write_now(self, write: Write) -> None:
         """A write done at once. On a shared ledger (PostgreSQL) every write is also
         kept, so that if the server is lost for good the run can go on in a local
         spool holding all of it: the verdict never depends on the network."""
         started = time.perf_counter()
         try:
             if self._journal is None:
-                return getattr(self._ledger, method)(*args, **kwargs)
-            self._journal.append((method, args, kwargs))
+                write(self._ledger)
+                return
+            self._journal.append(write)
             try:
-                return getattr(self._ledger, method)(*args, **kwargs)
+                write(self._ledger)
             except LedgerError:
                 try:  # a new transaction reconnects first, with back-off
-                    return getattr(self._ledger, method)(*args, **kwargs)
+                    write(self._ledger)
                 except LedgerError as exc:
-                    return self._spool(exc)
+                    self._spool(exc)
         finally:
             self.write_seconds += time.perf_counter() - started
 
-    def _spool(self, cause: LedgerError) -> Any:
+    def _spool(self, cause: LedgerError) -> None:
         """Replay every write of this run into a local spool; go on there."""
         from uetf_core.ledger import open_ledger, spool_location
 
         assert self._journal is not None
         path = spool_location(self.config.rootdir)
         spool = open_ledger(str(path))
-        result = None
-        for method, args, kwargs in self._journal:
-            result = getattr(spool, method)(*args, **kwargs)
+        for write in self._journal:
+            write(spool)
         lost, self._ledger, self._journal = self._ledger, spool, None
         with contextlib.suppress(Exception):
             lost.close()
         self.spooled = (str(path), str(cause).removeprefix("uetf: "))
-        return result
 
     # -- workers ----------------------------------------------------------
 
@@ -276,7 +277,7 @@ class RunRecorder:
     def add_tasks(self, node_ids: Sequence[str]) -> None:
         """Record the collected items, in order; a task's path is its node id's file part."""
         self.flush()
-        self._write("add_tasks", self.run_id, node_ids)
+        self._write(lambda ledger: ledger.add_tasks(self.run_id, node_ids))
 
     def add_record(self, record: AnyRecord) -> None:
         """Append one test attempt to the batch; write the batch when it is due."""
@@ -312,14 +313,15 @@ class RunRecorder:
         if not len(self._batch):
             return
         batch, self._batch = self._batch, Batch()
-        self._write("write_batch", self.run_id, batch, self.clock())
+        now = self.clock()
+        self._write(lambda ledger: ledger.write_batch(self.run_id, batch, now))
 
     # -- the end ----------------------------------------------------------
 
     def mark_partial(self, reason: str) -> None:
         """Record that this run covers part of the suite (-k, -m, --lf, node ids)."""
         self.note("note", self.run_id, partial=reason)
-        self._write("set_partial", self.run_id, reason)
+        self._write(lambda ledger: ledger.set_partial(self.run_id, reason))
 
     def set_commit(
         self,
@@ -330,7 +332,9 @@ class RunRecorder:
     ) -> None:
         """Record the code under test (commit, uncommitted changes) and the suite's definition,
         by which later runs find their baseline and tell a flaky test from a changed one."""
-        self._write("set_commit", self.run_id, head, branch, tree_state, suite_key)
+        self._write(
+            lambda ledger: ledger.set_commit(self.run_id, head, branch, tree_state, suite_key)
+        )
 
     def record_tool(self, result: dict[str, Any]) -> None:
         """Keep the result of an external program (git) for the ledger."""
@@ -358,13 +362,14 @@ class RunRecorder:
         self.settle()
         self.add_cost("run", self.run_id, "ledger_write_seconds", round(self.write_seconds, 6), "s")
         self.flush()
-        self._write("record_flips", self.run_id)
+        self._write(lambda ledger: ledger.record_flips(self.run_id))
         for result in self._tools:
-            self._write("add_tool_result", self.run_id, result)
+            self._write(_tool_result(self.run_id, result))
         if coverage is not None:
-            self._write("save_coverage", self.run_id, coverage)
+            measured = coverage
+            self._write(lambda ledger: ledger.save_coverage(self.run_id, measured))
         if patch is not None:
-            self._write("save_patch", self.run_id, {**patch, "state": "measured"})
+            self._write(_patch_state(self.run_id, patch, "measured"))
         now = self.clock()
         if interrupted or test_status in (ExitCode.INTERRUPTED, ExitCode.INTERNAL_ERROR):
             interrupt = interrupted or test_status == ExitCode.INTERRUPTED
@@ -384,13 +389,13 @@ class RunRecorder:
         if test_status == ExitCode.TESTS_FAILED and self._all_failures_waived(config, now):
             test_status = ExitCode.OK
         documents = [result.as_dict() for result in results]
-        self._write("save_gates", self.run_id, documents)
+        self._write(lambda ledger: ledger.save_gates(self.run_id, documents))
         for document in documents:
             self.bus.publish(GateEvaluated(self.run_id, document))
         verdict = overall_verdict(results)
         exit_status = final_exit_status(test_status, verdict)
         if patch is not None:
-            self._write("save_patch", self.run_id, {**patch, "state": "gated"})
+            self._write(_patch_state(self.run_id, patch, "gated"))
         if test_status == ExitCode.USAGE_ERROR:
             self._end(RunState.ERRORED, "usage error", exit_status, verdict, now)
         elif exit_status == ExitCode.OK:
@@ -401,7 +406,7 @@ class RunRecorder:
         if patch is not None:
             accepted = exit_status == ExitCode.OK
             state = "accepted" if accepted else "rejected"
-            self._write("save_patch", self.run_id, {**patch, "state": state})
+            self._write(_patch_state(self.run_id, patch, state))
         return self._outcome(results, verdict, exit_status, notes)
 
     def abort(self, reason: str, exit_status: int) -> None:
@@ -413,12 +418,11 @@ class RunRecorder:
     def amend_exit_status(self, exit_status: int, reason: str) -> None:
         """Record the exit status the process really ends with, when something after the
         verdict (writing a report) changed it: the ledger never disagrees with the process."""
+        state, end_reason = self.state.value, reason[:500]
         self._write(
-            "set_run_state",
-            self.run_id,
-            self.state.value,
-            exit_status=exit_status,
-            end_reason=reason[:500],
+            lambda ledger: ledger.set_run_state(
+                self.run_id, state, exit_status=exit_status, end_reason=end_reason
+            )
         )
 
     def _all_failures_waived(self, config: dict[str, Any], now: float) -> bool:
@@ -460,6 +464,14 @@ class RunRecorder:
         summary = build_summary(self.ledger, self.run_id)
         self.bus.publish(RunFinished(self.run_id, summary))
         return Outcome(self.state, results, verdict, exit_status, summary, tuple(notes))
+
+
+def _tool_result(run_id: str, result: dict[str, Any]) -> Write:
+    return lambda ledger: ledger.add_tool_result(run_id, result)
+
+
+def _patch_state(run_id: str, patch: dict[str, Any], state: str) -> Write:
+    return lambda ledger: ledger.save_patch(run_id, {**patch, "state": state})
 
 
 def _failure_reason(test_status: int, verdict: Verdict) -> str:

@@ -15,7 +15,7 @@ from uetf_core import ids
 from uetf_core.errors import LedgerError, RunNotFoundError
 from uetf_core.ledger import SCHEMA_VERSION, Batch, NewRun, open_ledger
 from uetf_core.ledger.migrations import MIGRATIONS
-from uetf_core.ledger.sqlite import APPLICATION_ID
+from uetf_core.ledger.sqlite import APPLICATION_ID, SqliteLedger
 from uetf_core.records import (
     AnyRecord,
     ErrorCapture,
@@ -203,8 +203,8 @@ def test_a_run_writes_only_the_tests_the_newest_run_did_not_have(ledger_location
     ledger.close()
     ledger = open_ledger(ledger_location)  # a new process knows no test yet
     statements: list[str] = []
-    if hasattr(ledger._db, "set_trace_callback"):  # SQLite: see what is sent
-        ledger._db.set_trace_callback(statements.append)
+    if isinstance(ledger, SqliteLedger):  # SQLite: see what is sent
+        ledger.db.raw.set_trace_callback(statements.append)
     ledger.create_run(new_run(second))
     ledger.add_tasks(second, ["t.py::b", "t.py::a"])
     assert not [sql for sql in statements if "INTO tests" in sql]

@@ -22,8 +22,8 @@ import pytest
 
 from conftest import run_pytest
 from uetf_core.cli import main as uetf
-from uetf_core.ledger import Batch, NewRun, open_ledger
-from uetf_core.ledger import sqlite as sqlite_ledger
+from uetf_core.errors import LedgerCorruptError
+from uetf_core.ledger import Batch, NewRun, open_ledger, sqlite_file
 from uetf_core.ledger.migrations import SCHEMA_VERSION
 
 FAST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
@@ -198,11 +198,9 @@ def test_damage_met_after_the_open_stops_every_write(template: Path, tmp_path: P
         run = NewRun(
             "20270101T000000-ffffff", "running", time.time(), os.getpid(), "h", "/", "0", {}
         )
-        with pytest.raises(
-            sqlite_ledger.LedgerCorruptError, match="the ledger is damaged"
-        ) as first:
+        with pytest.raises(LedgerCorruptError, match="the ledger is damaged") as first:
             ledger.create_run(run)
-        with pytest.raises(sqlite_ledger.LedgerCorruptError) as again:
+        with pytest.raises(LedgerCorruptError) as again:
             ledger.set_partial(run.run_id, "shard")
         assert str(again.value) == str(first.value)
         assert first.value.exit_code == 7
@@ -216,7 +214,7 @@ def test_a_large_ledger_is_checked_table_by_table(
 ) -> None:
     """Past the size checked whole, a run still finds damage in every table but the
     two that grow with each test; a command that deletes checks every page."""
-    monkeypatch.setattr(sqlite_ledger, "FULL_CHECK_PAGES", 0)
+    monkeypatch.setattr(sqlite_file, "FULL_CHECK_PAGES", 0)
     path = tmp_path / "uetf.db"
     shutil.copyfile(template, path)
     db = sqlite3.connect(path)
@@ -224,7 +222,7 @@ def test_a_large_ledger_is_checked_table_by_table(
     db.close()
     overwrite_page(root)(path)
     before = digest(path)
-    with pytest.raises(sqlite_ledger.LedgerCorruptError, match="the ledger is damaged"):
+    with pytest.raises(LedgerCorruptError, match="the ledger is damaged"):
         open_ledger(str(path))
     assert digest(path) == before
 

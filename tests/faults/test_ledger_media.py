@@ -28,8 +28,7 @@ import pytest
 from conftest import run_pytest, run_uetf
 from uetf_core.cli import main as uetf
 from uetf_core.errors import LedgerLockedError
-from uetf_core.ledger import NewRun, open_ledger
-from uetf_core.ledger import sqlite as sqlite_ledger
+from uetf_core.ledger import NewRun, open_ledger, sqlite_file
 
 FAST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 ROOT = os.geteuid() == 0
@@ -236,7 +235,7 @@ def locked(recorded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     process waits half a second for a lock instead of a minute."""
     ledger = tmp_path / "uetf.db"
     shutil.copyfile(recorded / ".ledger" / "uetf.db", ledger)
-    monkeypatch.setattr(sqlite_ledger, "BUSY_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(sqlite_file, "BUSY_TIMEOUT_S", 0.5)
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(ledger)], stdout=subprocess.PIPE, text=True
     )

@@ -30,7 +30,7 @@ from uetf_core.gates.evaluate import Verdict, overall_verdict
 from uetf_core.gates.spec import GateSpec
 from uetf_core.ids import host_name
 from uetf_core.judge import find_baseline, judge_gates
-from uetf_core.ledger import SCHEMA_VERSION, open_ledger
+from uetf_core.ledger import SCHEMA_VERSION, Ledger, open_ledger
 from uetf_core.ledger.sqlite import SqliteLedger
 from uetf_core.render import gate_table, totals_line
 from uetf_core.reports import text
@@ -67,7 +67,7 @@ def locate_ledger(explicit: str | None, cwd: Path | None = None) -> tuple[str, f
     return resolve_ledger_location(str(raw), base), stale_after
 
 
-def _open(args: argparse.Namespace, check: str = "run") -> SqliteLedger:
+def _open(args: argparse.Namespace, check: str = "run") -> Ledger:
     """The ledger a command works on, checked for damage as the command needs.
 
     ``check`` is "run" for a command that only reads: a ledger this user cannot
@@ -205,7 +205,7 @@ def _commit(summary: dict[str, Any], run: dict[str, Any]) -> str:
     return commit[:12] + (f" on branch {branch}" if branch else "")
 
 
-def _baseline(ledger: SqliteLedger, summary: dict[str, Any]) -> str:
+def _baseline(ledger: Ledger, summary: dict[str, Any]) -> str:
     if summary["baseline_run_id"]:
         return str(summary["baseline_run_id"])
     _, why = find_baseline(ledger, summary["run_id"], None, summary["patch"])
@@ -275,7 +275,7 @@ def _gate_workstream(args: argparse.Namespace) -> int:
     return status
 
 
-def _gate_reports(ledger: SqliteLedger, run_id: str, texts: list[str]) -> None:
+def _gate_reports(ledger: Ledger, run_id: str, texts: list[str]) -> None:
     """Write the reports ``uetf gate --report`` asked for, of the run it judged."""
     if not texts:
         return
@@ -598,7 +598,7 @@ def prune(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _after_prune(ledger: SqliteLedger, freed: dict[str, Any], vacuum: bool) -> None:
+def _after_prune(ledger: Ledger, freed: dict[str, Any], vacuum: bool) -> None:
     """The space the deleted runs held, and what gives it back on this back end."""
     server = ledger.path is None  # PostgreSQL: the server manages its own files
     if vacuum:
@@ -668,11 +668,11 @@ def migrate(args: argparse.Namespace) -> int:
 def merge(args: argparse.Namespace) -> int:
     """Merge ledgers (the artifacts of CI jobs) into one; idempotent."""
     from uetf_core.ledger.merge import merge_into
-    from uetf_core.ledger.sqlite import _probe
+    from uetf_core.ledger.sqlite_file import probe
 
     for source in args.ledgers:  # every file checked whole before anything is written
         if Path(source).is_file():
-            _probe(Path(source), "whole")
+            probe(Path(source), "whole")
     # The target as given: a URL is a server (or an error), never made a path.
     target = open_ledger(resolve_ledger_location(args.into, Path.cwd()))
     try:

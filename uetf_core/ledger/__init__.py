@@ -1,4 +1,10 @@
-"""The ledger: where every run is recorded. One interface, several back ends."""
+"""The ledger: where every run is recorded. One interface, several back ends.
+
+Layers, from the engine up: a connection per back end (``sqlite_db``,
+``postgres_db``: transactions and the dialect), the write path (``writes``), the
+queries by concept (``queries``), put together as one ledger class (``sql``)
+that both back ends are; ``Ledger`` (``base``) is what the rest of UETF sees.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from uetf_core.ledger.sqlite import SqliteLedger
 __all__ = ["SCHEMA_VERSION", "Batch", "Ledger", "NewRun", "SqliteLedger", "open_ledger"]
 
 
-def open_ledger(location: str) -> SqliteLedger:  # a PostgresLedger is one too
+def open_ledger(location: str) -> Ledger:
     """Open (creating or migrating as needed) the ledger at ``location``.
 
     ``location`` is a file path, ``sqlite:PATH``, or a ``postgresql://`` URL or

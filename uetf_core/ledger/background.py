@@ -17,10 +17,10 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import ParamSpec
 
-Write = Callable[..., Any]
-Job = tuple[Write, tuple[Any, ...], dict[str, Any]]
+P = ParamSpec("P")
+Job = Callable[[], object]
 
 
 class BackgroundWriter:
@@ -36,13 +36,13 @@ class BackgroundWriter:
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, write: Write, *args: Any, **kwargs: Any) -> None:
+    def submit(self, write: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
         """Queue ``write(*args, **kwargs)``; raise here a failure of an earlier write."""
         self._raise_failure()
         with self._lock:
             self._pending += 1
             self._idle.clear()
-        self._queue.put((write, args, kwargs))
+        self._queue.put(lambda: write(*args, **kwargs))
 
     def settle(self) -> None:
         """Wait until every submitted write is done; raise a failure of any."""
@@ -67,9 +67,8 @@ class BackgroundWriter:
             item = self._queue.get()
             if item is None:
                 return
-            write, args, kwargs = item
             try:
-                write(*args, **kwargs)
+                item()
             except BaseException as exc:  # handed to the caller's thread
                 if self._error is None:
                     self._error = exc

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from uetf_core.metrics import RunMetrics, Totals
 from uetf_core.records import AnyRecord, ErrorCapture, Event
+
+if TYPE_CHECKING:
+    from uetf_core.ledger.connection import Connection
 
 
 class Batch:
@@ -61,15 +66,43 @@ class NewRun(NamedTuple):
     config: dict[str, Any]
 
 
+# (node_id, target, strategy, estimate seconds, fallback reason, at): one routed test.
+RoutingDecision = tuple[str, str, str, "float | None", "str | None", float]
+# (node_id, position, priority, constraint, reason): one scheduled test.
+ScheduleEntry = tuple[str, int, float, "str | None", str]
+
+
 class Ledger(Protocol):
-    """Storage of runs and everything recorded about them."""
+    """Storage of runs and everything recorded about them (SQLite's and PostgreSQL's
+    are both ``uetf_core.ledger.sql.SqlLedger``)."""
 
     location: str
     """Where the ledger is, safe to print (no password)."""
     dsn: str
     """What ``open_ledger`` takes to open it again (may hold a password: never print it)."""
+    path: Path | None
+    """The file of a SQLite ledger; ``None`` for a server."""
+    read_only: bool
+    """Opened by a connection that cannot write (a command that only reads)."""
+    may_go_away: bool
+    """A server that may be lost mid-run: a run keeps its writes to replay them."""
+
+    @property
+    def db(self) -> Connection:
+        """The connection: transactions, statements, and its back end's dialect."""
+        ...
 
     def close(self) -> None: ...
+
+    def transaction(
+        self, keeps_results: bool = False
+    ) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction; nested uses join the outermost, which commits."""
+        ...
+
+    def check_whole(self) -> None: ...
+
+    def vacuum(self) -> tuple[int, int]: ...
 
     def schema_version(self) -> int: ...
 
@@ -197,11 +230,11 @@ class Ledger(Protocol):
 
     def flaky_tests(self, runs: int, until_run_id: str | None = None) -> set[str]: ...
 
-    def add_routing(self, run_id: str, decisions: Sequence[tuple[Any, ...]]) -> None: ...
+    def add_routing(self, run_id: str, decisions: Sequence[RoutingDecision]) -> None: ...
 
     def routing_decisions(self, run_id: str) -> list[dict[str, Any]]: ...
 
-    def add_schedule(self, run_id: str, entries: Sequence[tuple[Any, ...]]) -> None: ...
+    def add_schedule(self, run_id: str, entries: Sequence[ScheduleEntry]) -> None: ...
 
     def schedule_entries(self, run_id: str) -> list[dict[str, Any]]: ...
 

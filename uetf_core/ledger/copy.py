@@ -8,9 +8,8 @@ whole, in one transaction on the target, with every row that belongs to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from uetf_core.ledger.sqlite import SqliteLedger
+from uetf_core.ledger.base import Ledger
 
 # Rows shared between runs: copied when missing.
 _SHARED = ("tests", "workstreams", "phases", "steps", "dependencies", "analysis_cache")
@@ -19,10 +18,10 @@ _SHARED = ("tests", "workstreams", "phases", "steps", "dependencies", "analysis_
 FINAL = ("passed", "failed", "errored", "abandoned")
 
 
-def _delete_run(target: Any, run_id: str) -> None:
+def _delete_run(target: Ledger, run_id: str) -> None:
     with target.transaction() as db:
         pk = db.execute("SELECT pk FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
-        for table in target._run_tables():
+        for table in db.run_tables():
             db.execute(f"DELETE FROM {table} WHERE run_pk = ?", (pk,))
         db.execute("DELETE FROM runs WHERE pk = ?", (pk,))
 
@@ -33,28 +32,20 @@ class CopyResult:
     present: int
 
 
-def _columns(source: SqliteLedger, table: str) -> list[str]:
-    """The columns a copy writes: all but the source's own keys (pk)."""
-    return [row[1] for row in source._query(f"PRAGMA table_info({table})") if row[1] != "pk"]
-
-
-def copy_runs(source: SqliteLedger, target: Any) -> CopyResult:
+def copy_runs(source: Ledger, target: Ledger) -> CopyResult:
     """Copy every run of ``source`` (a SQLite ledger) that ``target`` does not have."""
     present = {run["run_id"]: run["state"] for run in target.list_runs()}
-    run_tables = source._run_tables()
+    reader = source.db
+    run_tables = reader.run_tables()
     added = skipped = 0
     for table in _SHARED:
-        columns = _columns(source, table)
-        rows = source._query(f"SELECT {', '.join(columns)} FROM {table}")
+        columns = reader.columns(table)
+        rows = reader.query(f"SELECT {', '.join(columns)} FROM {table}")
         if rows:
             with target.transaction() as db:
-                marks = ", ".join("?" * len(columns))
-                db.executemany(
-                    f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                    [tuple(row) for row in rows],
-                )
-    run_columns = _columns(source, "runs")
-    for run in source._query(f"SELECT pk, {', '.join(run_columns)} FROM runs ORDER BY pk"):
+                db.executemany(db.insert_ignore(table, columns), [tuple(row) for row in rows])
+    run_columns = reader.columns("runs")
+    for run in reader.query(f"SELECT pk, {', '.join(run_columns)} FROM runs ORDER BY pk"):
         if run["run_id"] in present:
             # A run the target holds only in part (its server went away mid-run, the
             # spool holds all of it) is replaced; a finished one is left alone.
@@ -72,8 +63,8 @@ def copy_runs(source: SqliteLedger, target: Any) -> CopyResult:
                 "SELECT pk FROM runs WHERE run_id = ?", (run["run_id"],)
             ).fetchone()[0]
             for table in run_tables:
-                columns = _columns(source, table)
-                rows = source._query(
+                columns = reader.columns(table)
+                rows = reader.query(
                     f"SELECT {', '.join(columns)} FROM {table} WHERE run_pk = ?", (run["pk"],)
                 )
                 if not rows:
@@ -82,14 +73,14 @@ def copy_runs(source: SqliteLedger, target: Any) -> CopyResult:
                 db.executemany(
                     f"INSERT INTO {table} ({', '.join(columns)})"
                     f" VALUES ({', '.join('?' * len(columns))})",
-                    [(*row[:at], new_pk, *row[at + 1 :]) for row in rows],
+                    [(*values[:at], new_pk, *values[at + 1 :]) for values in map(tuple, rows)],
                 )
         added += 1
-    documents = source._query(
+    documents = reader.query(
         "SELECT kind, format, path, sha256, size_bytes, run_ids_json, created_at FROM documents"
     )
     for document in documents:
-        known = target._query(
+        known = target.db.query(
             "SELECT 1 FROM documents WHERE sha256 = ? AND path = ?",
             (document["sha256"], document["path"]),
         )

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from uetf_core.ledger.connection import Connection, Row
 
 # Tests are identified across runs by a 63-bit hash of their node id
 # (see ids.test_key) so the per-record tables store an integer, not the id text.
@@ -361,13 +364,13 @@ def keys_text(keys: list[int]) -> str:
     return json.dumps(keys, separators=(",", ":"))
 
 
-def keys_of(row: Any) -> list[int]:
+def keys_of(row: Row | None) -> list[int]:
     """The test keys of a ``SELECT test_keys FROM tasks`` row; none for no row."""
     keys: list[int] = json.loads(row[0]) if row else []
     return keys
 
 
-def collect_tasks(db: Any) -> None:
+def collect_tasks(db: Connection) -> None:
     """Migration 8's data: each run's task rows become its one row of tasks.
 
     A run at a time, so that a ledger of thousands of runs is never held in
@@ -391,13 +394,11 @@ def collect_tasks(db: Any) -> None:
 
 # Work a migration needs beyond its SQL, run after it in the same transaction
 # (both back ends give ``db.execute``/``executemany`` with ``?`` placeholders).
-def mask_stored_passwords(db: Any) -> None:
+def mask_stored_passwords(db: Connection) -> None:
     """Migration 13's data: each stored configuration's ledger location, masked."""
-    import sqlite3
-
     from uetf_core.redact import redact
 
-    if isinstance(db, sqlite3.Connection):  # overwrite the old text, not only unlink it
+    if db.ENGINE == "sqlite":  # overwrite the old text, not only unlink it
         db.execute("PRAGMA secure_delete = ON")
     rows = db.execute("SELECT pk, config_json FROM runs WHERE config_json IS NOT NULL").fetchall()
     for pk, text in rows:
@@ -408,4 +409,4 @@ def mask_stored_passwords(db: Any) -> None:
             db.execute("UPDATE runs SET config_json = ? WHERE pk = ?", (json.dumps(config), pk))
 
 
-AFTER: dict[int, Callable[[Any], None]] = {8: collect_tasks, 13: mask_stored_passwords}
+AFTER: dict[int, Callable[[Connection], None]] = {8: collect_tasks, 13: mask_stored_passwords}
