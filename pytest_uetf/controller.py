@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from time import process_time
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import pytest
 
@@ -25,15 +25,11 @@ from uetf_core.run import CONTROLLER
 from uetf_core.session import RunSession
 
 if TYPE_CHECKING:
+    from pytest_uetf.nodes import WorkerNode
     from pytest_uetf.options import Selection
+    from pytest_uetf.scheduling import PlannedScheduling
     from uetf_core.measure import Measurement
-
-
-class WorkerNode(Protocol):
-    """What the controller reads of xdist's handle on one worker."""
-
-    gateway: Any  # execnet's gateway; its ``id`` names the worker (gw0, gw1...)
-    workerinput: dict[str, Any]
+    from uetf_core.records import ExecutionRecord
 
 
 def exit_on(error: UetfError) -> NoReturn:
@@ -118,7 +114,9 @@ class UetfController:
             node.workerinput["uetf_plan"] = self.run.plan.to_wire()
 
     @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+    def pytest_xdist_make_scheduler(
+        self, config: pytest.Config, log: object
+    ) -> PlannedScheduling | None:
         plan, strategy = self.run.plan, self.run.config.dist
         if plan is None or strategy is None:
             return None
@@ -228,7 +226,7 @@ class UetfController:
         """The costs a test declared through the ``uetf_cost`` fixture."""
         for key, value in properties:
             if key == COST_PROPERTY:
-                name, amount, unit = value  # type: ignore[misc]  # CostRecorder wrote it
+                name, amount, unit = cast("tuple[str, float, str]", value)  # CostRecorder's
                 self.run.add_cost("test", nodeid, name, amount, unit)
 
     def _running(self) -> list[tuple[str, str]]:
@@ -295,7 +293,7 @@ class UetfController:
         if outcome is not None:
             session.exitstatus = outcome.exit_status
 
-    def _in_flight(self) -> Iterator[Any]:
+    def _in_flight(self) -> Iterator[ExecutionRecord]:
         """The tests still in flight (interrupted mid-test), as records of what was reported."""
         for nodeid, (setup, call, attempt) in list(self._open.items()):
             if setup is not None:

@@ -33,7 +33,7 @@ controller_key: pytest.StashKey[UetfController] = pytest.StashKey()
 measurement_key: pytest.StashKey[Measurement] = pytest.StashKey()
 _table_key: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
 selection_key: pytest.StashKey[Selection] = pytest.StashKey()
-# The run's configuration, resolved once: at the first hook that can (pytest_load_initial_conftests).
+# The run's configuration, resolved once, at the first hook that can.
 _run_config_key: pytest.StashKey[RunConfig | None] = pytest.StashKey()
 
 
@@ -183,7 +183,7 @@ def _uetf_table(config: pytest.Config) -> dict[str, Any]:
         if sys.version_info >= (3, 11):
             import tomllib
         else:  # pragma: no cover - Python 3.10
-            import tomli as tomllib
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
         pyproject = project_root(config.rootpath) / "pyproject.toml"
         try:
             found = tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}).get("uetf", {})
@@ -320,9 +320,9 @@ def _declares_coverage_gate(table: dict[str, Any], texts: list[str]) -> bool:
     """
     from uetf_core.gate_names import COVERAGE_GATES, gate_name
 
-    gates = table.get("gates") if isinstance(table.get("gates"), dict) else {}
+    gates = table.get("gates")
     # A table's keys are its gates' names, whatever form each value takes.
-    declared = [*gates, *(gate_name(text) for text in texts)]
+    declared = [*(gates if isinstance(gates, dict) else ()), *map(gate_name, texts)]
     return any(name in COVERAGE_GATES for name in declared)
 
 

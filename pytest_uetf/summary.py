@@ -80,7 +80,9 @@ def write_summary(
     )
 
 
-def _write_gates(terminal: pytest.TerminalReporter, gates: list[dict[str, Any]], width: int) -> None:
+def _write_gates(
+    terminal: pytest.TerminalReporter, gates: list[dict[str, Any]], width: int
+) -> None:
     """The gate table fitted to the terminal, each verdict coloured as pytest colours
     outcomes (``--color`` decides whether colour is written at all)."""
     for text, verdict in gate_rows(gates, width):

@@ -17,7 +17,7 @@ and exit code.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 
 # The tests in flight and their workers, read from the monitor thread.
 Running = Callable[[], list[tuple[str, str]]]
-# A routing decision of the xdist scheduler: node id, worker, strategy, reason, fallback.
-Route = tuple[Any, ...]
+# Where a scheduler sent a test: node id, worker, strategy, expected seconds, why, when.
+Route = tuple[str, str, str, "float | None", "str | None", float]
 
 
 class RunSession:
@@ -105,9 +105,8 @@ class RunSession:
             check_options(ledger, config, self.invocation_dir)
             self.patch = self._detect_patch(recorder)
             if config.workstream:
-                ledger.add_step(
-                    config.workstream, config.phase, recorder.run_id, config.shard, config.depends_on
-                )
+                step = (config.phase, recorder.run_id, config.shard, config.depends_on)
+                ledger.add_step(config.workstream, *step)
             if config.dist or config.order or config.shard:
                 self.plan = self._plan(ledger)
             recorder.transition(RunState.COLLECTING)
@@ -153,10 +152,8 @@ class RunSession:
         """The change under test, when a gate or option asks for it, read before the tests
         run: the code they test (a test may write into the work tree)."""
         config = self.config
-        wanted = (
-            config.base or config.diff_file or any(spec.name in PATCH_GATES for spec in config.gates)
-        )
-        if not wanted:
+        asked = any(spec.name in PATCH_GATES for spec in config.gates)
+        if not (config.base or config.diff_file or asked):
             return None
         if config.diff_file:
             entry = patch_from_diff_file(self.invocation_dir / config.diff_file, config.rootdir)
@@ -197,9 +194,17 @@ class RunSession:
             self.collection_errors += 1
             self.recorder.add_error(error)
 
-    def route(self, *decision: Any) -> None:
+    def route(
+        self,
+        node_id: str,
+        worker: str,
+        strategy: str,
+        seconds: float | None,
+        reason: str | None,
+        at: float,
+    ) -> None:
         """Where the scheduler sent a test; written with the run's end."""
-        self._routes.append(decision)
+        self._routes.append((node_id, worker, strategy, seconds, reason, at))
 
     # -- the tests --------------------------------------------------------------
 
@@ -245,7 +250,7 @@ class RunSession:
         self,
         worker_id: str,
         error: str | None,
-        coverage: Any = None,
+        coverage: bytes | Mapping[str, Any] | None = None,
         peak_rss_mb: float | None = None,
     ) -> None:
         """A worker ended (``error``: why it crashed), handing over its coverage and memory."""

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
-from uetf_core.gate_names import COVERAGE_GATES
 from uetf_core.metrics import CoverageFigures, GateContext
 
 
