@@ -260,11 +260,7 @@ class RunRecorder:
         if target in (WorkerState.STOPPED, WorkerState.CRASHED):
             current["stopped_at"] = now
             current["reason"] = reason
-        self._batch.workers[worker_id] = self._worker_row(current)
-
-    @staticmethod
-    def _worker_row(worker: dict[str, Any]) -> dict[str, Any]:
-        return {**worker, "state": worker["state"].value}
+        self._batch.workers[worker_id] = _worker_row(current)
 
     def worker_state(self, worker_id: str) -> WorkerState | None:
         """The current state of ``worker_id``, ``None`` before it was seen."""
@@ -308,7 +304,7 @@ class RunRecorder:
         """Write the batch, if any, in one transaction, and refresh the heartbeat."""
         self._next_flush = time.monotonic() + self._flush_interval
         for worker_id, worker in self._workers.items():
-            self._batch.workers[worker_id] = self._worker_row(worker)
+            self._batch.workers[worker_id] = _worker_row(worker)
         if not len(self._batch):
             return
         batch, self._batch = self._batch, Batch()
@@ -381,7 +377,9 @@ class RunRecorder:
         results, notes = judge_gates(self.ledger, self.run_id, self.config.gates, config, now)
         for note in notes:
             self.note("waiver_expired", self.run_id, message=note)
-        if test_status == ExitCode.TESTS_FAILED and self._all_failures_waived(config, now):
+        if test_status == ExitCode.TESTS_FAILED and _all_failures_waived(
+            self.ledger, self.run_id, config, now
+        ):
             test_status = ExitCode.OK
         documents = [result.as_dict() for result in results]
         self._write("save_gates", self.run_id, documents)
@@ -421,17 +419,6 @@ class RunRecorder:
             end_reason=reason[:500],
         )
 
-    def _all_failures_waived(self, config: dict[str, Any], now: float) -> bool:
-        waived = test_waivers(self.ledger, self.run_id, config, now)[0]
-        if not waived:
-            return False
-        troubled = self.ledger.troubled(self.run_id)
-        failing = {n for n, (final, _) in troubled.items() if final in ("failed", "error")}
-        collection_broke = any(
-            e["phase"] == "collect" for e in self.ledger.error_captures(self.run_id)
-        )
-        return failing <= set(waived) and not collection_broke
-
     def _end(
         self,
         final: RunState,
@@ -460,6 +447,22 @@ class RunRecorder:
         summary = build_summary(self.ledger, self.run_id)
         self.bus.publish(RunFinished(self.run_id, summary))
         return Outcome(self.state, results, verdict, exit_status, summary, tuple(notes))
+
+
+def _worker_row(worker: dict[str, Any]) -> dict[str, Any]:
+    """A worker's row for the ledger: its state by name."""
+    return {**worker, "state": worker["state"].value}
+
+
+def _all_failures_waived(ledger: Ledger, run_id: str, config: dict[str, Any], now: float) -> bool:
+    """Whether waivers excuse every failing test of the run (and no collection failed)."""
+    waived = test_waivers(ledger, run_id, config, now)[0]
+    if not waived:
+        return False
+    troubled = ledger.troubled(run_id)
+    failing = {n for n, (final, _) in troubled.items() if final in ("failed", "error")}
+    collection_broke = any(e["phase"] == "collect" for e in ledger.error_captures(run_id))
+    return failing <= set(waived) and not collection_broke
 
 
 def _failure_reason(test_status: int, verdict: Verdict) -> str:

@@ -88,7 +88,7 @@ class RunSession:
         ``partial`` says why this run covers only part of it (``-k``, node ids).
         """
         try:
-            ledger = self._open_ledger()
+            ledger, self.spooled = _open_or_spool(self.config)
             ledger.reap_abandoned(_host(), _now(), self.config.stale_after)
             # Written in place, on either back end: a writer thread (the
             # RunRecorder(background=True)) contends with the tests for the
@@ -103,12 +103,12 @@ class RunSession:
             if why:
                 recorder.mark_partial(why)
             check_options(ledger, config, self.invocation_dir)
-            self.patch = self._detect_patch(recorder)
+            self.patch = _detect_patch(config, self.invocation_dir, recorder)
             if config.workstream:
                 step = (config.phase, recorder.run_id, config.shard, config.depends_on)
                 ledger.add_step(config.workstream, *step)
             if config.dist or config.order or config.shard:
-                self.plan = self._plan(ledger)
+                self.plan = _plan(ledger, config)
             recorder.transition(RunState.COLLECTING)
         except UetfError as exc:
             if self.recorder is not None:
@@ -116,54 +116,6 @@ class RunSession:
                 self.recorder.abort(str(exc).removeprefix("uetf: "), int(exc.exit_code))
             raise
         return recorder
-
-    def _open_ledger(self) -> Ledger:
-        """The configured ledger; a spool file when a ledger server cannot be reached.
-
-        The run's own verdict must not depend on the network: it is recorded and
-        judged in the spool, and ``uetf push`` sends it on later.
-        """
-        from uetf_core.errors import LedgerUnreachableError
-
-        try:
-            return open_ledger(self.config.ledger)
-        except LedgerUnreachableError as exc:
-            from uetf_core.ledger import spool_location
-
-            spool = spool_location(self.config.rootdir)
-            self.spooled = (str(spool), str(exc).removeprefix("uetf: "))
-            return open_ledger(str(spool))
-
-    def _plan(self, ledger: Ledger) -> Plan:
-        """Durations and outcomes from the ledger, for routing, ordering and sharding."""
-        from uetf_core.planning import Plan, parse_shard
-
-        config = self.config
-        outcomes = ledger.last_outcomes(20) if config.order == "failed-first" else {}
-        return Plan.from_history(
-            ledger.recent_durations(20, exclude_workstream=config.workstream),
-            failed=[n for n, outcome in outcomes.items() if outcome in ("failed", "error")],
-            known=ledger.known_tests() if config.order == "new-first" else (),
-            order=config.order,
-            shard=parse_shard(config.shard) if config.shard else None,
-        )
-
-    def _detect_patch(self, recorder: RunRecorder) -> dict[str, Any] | None:
-        """The change under test, when a gate or option asks for it, read before the tests
-        run: the code they test (a test may write into the work tree)."""
-        config = self.config
-        asked = any(spec.name in PATCH_GATES for spec in config.gates)
-        if not (config.base or config.diff_file or asked):
-            return None
-        if config.diff_file:
-            entry = patch_from_diff_file(self.invocation_dir / config.diff_file, config.rootdir)
-        else:
-            entry = detect_patch(config.rootdir, config.base, sink=recorder.record_tool)
-            if config.base and entry.merge_base is None and entry.base_missing:
-                # A base the user named that this repository does not have: a typo, or
-                # a branch to fetch; either way, say so before running the tests.
-                raise ConfigError(f"{entry.problem} (--uetf-base or [tool.uetf] base)")
-        return entry.as_dict(recorder.run_id)
 
     # -- collection -------------------------------------------------------------
 
@@ -451,6 +403,56 @@ class RunSession:
 
             sys.stderr.write(f"{exc}\n")
         recorder.ledger.close()
+
+
+def _open_or_spool(config: RunConfig) -> tuple[Ledger, tuple[str, str] | None]:
+    """The configured ledger; a spool file (and why) when a ledger server cannot be reached.
+
+    The run's own verdict must not depend on the network: it is recorded and
+    judged in the spool, and ``uetf push`` sends it on later.
+    """
+    from uetf_core.errors import LedgerUnreachableError
+
+    try:
+        return open_ledger(config.ledger), None
+    except LedgerUnreachableError as exc:
+        from uetf_core.ledger import spool_location
+
+        spool = spool_location(config.rootdir)
+        return open_ledger(str(spool)), (str(spool), str(exc).removeprefix("uetf: "))
+
+
+def _plan(ledger: Ledger, config: RunConfig) -> Plan:
+    """Durations and outcomes from the ledger, for routing, ordering and sharding."""
+    from uetf_core.planning import Plan, parse_shard
+
+    outcomes = ledger.last_outcomes(20) if config.order == "failed-first" else {}
+    return Plan.from_history(
+        ledger.recent_durations(20, exclude_workstream=config.workstream),
+        failed=[n for n, outcome in outcomes.items() if outcome in ("failed", "error")],
+        known=ledger.known_tests() if config.order == "new-first" else (),
+        order=config.order,
+        shard=parse_shard(config.shard) if config.shard else None,
+    )
+
+
+def _detect_patch(
+    config: RunConfig, invocation_dir: Path, recorder: RunRecorder
+) -> dict[str, Any] | None:
+    """The change under test, when a gate or option asks for it, read before the tests
+    run: the code they test (a test may write into the work tree)."""
+    asked = any(spec.name in PATCH_GATES for spec in config.gates)
+    if not (config.base or config.diff_file or asked):
+        return None
+    if config.diff_file:
+        entry = patch_from_diff_file(invocation_dir / config.diff_file, config.rootdir)
+    else:
+        entry = detect_patch(config.rootdir, config.base, sink=recorder.record_tool)
+        if config.base and entry.merge_base is None and entry.base_missing:
+            # A base the user named that this repository does not have: a typo, or
+            # a branch to fetch; either way, say so before running the tests.
+            raise ConfigError(f"{entry.problem} (--uetf-base or [tool.uetf] base)")
+    return entry.as_dict(recorder.run_id)
 
 
 def _interrupted(record: ExecutionRecord) -> ExecutionRecord:
