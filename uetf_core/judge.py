@@ -17,7 +17,6 @@ from uetf_core.gates.evaluate import GateResult, Verdict, evaluate_gates
 from uetf_core.gates.spec import GateSpec
 from uetf_core.ledger.base import Ledger
 from uetf_core.metrics import Baseline, CoverageFigures, GateContext, PatchFigures
-from uetf_core.shards import shard_problems
 from uetf_core.timeutil import parse_iso
 from uetf_core.waivers import Waiver, expired_note, for_gate, from_config, waived_tests
 
@@ -290,5 +289,7 @@ def _shard_problems(ledger: Ledger, config: dict[str, Any]) -> tuple[str, ...] |
     """For the verdict run of a workstream, its shards' problems; ``None`` for any other run."""
     if not config.get("merged_steps") or not config.get("workstream"):
         return None
+    from uetf_core.shards import shard_problems  # only a workstream's verdict run needs it
+
     workstream = ledger.workstream(config["workstream"])
     return tuple(shard_problems(ledger, workstream, config.get("expect_shards")))
