@@ -112,26 +112,22 @@ def record_run(
     """Record one finished run in ``root``'s ledger with uetf_core alone (no pytest).
 
     ``passing`` and ``failing`` are node ids; ``cli`` are more CliOptions
-    (a shard, a workstream). Returns the RunRecorder; close its ledger when done.
+    (a shard, a workstream). Drives the run session as the plugin does, and
+    returns its RunRecorder; close its ledger when done.
     """
     from uetf_core.config import CliOptions, resolve_config
-    from uetf_core.ledger import open_ledger
     from uetf_core.records import ErrorCapture, ExecutionRecord, PhaseResult
-    from uetf_core.run import RunRecorder
-    from uetf_core.states import RunState, WorkerState
+    from uetf_core.session import RunSession
 
     config = resolve_config(root, {}, CliOptions(gates=tuple(gates), **cli), env={})
-    recorder = RunRecorder(open_ledger(config.ledger), config)
-    recorder.start()
-    recorder.transition(RunState.COLLECTING)
-    ids = [*passing, *failing]
-    recorder.add_tasks(ids)
-    recorder.transition(RunState.RUNNING)
-    recorder.worker("controller", WorkerState.READY)
-    recorder.worker("controller", WorkerState.BUSY)
+    run = RunSession(config, root)
+    recorder = run.begin()
+    run.collected([*passing, *failing])
+    run.start_tests()
+    run.worker_ready("controller")
     ok = PhaseResult("passed", 0.001)
     for i, node_id in enumerate(passing):
-        recorder.add_record(
+        run.record(
             ExecutionRecord(
                 node_id,
                 1,
@@ -159,12 +155,12 @@ def record_run(
             7,
             trace,
         )
-        recorder.add_record(
+        run.record(
             ExecutionRecord(
                 node_id, 1, "controller", "failed", ok, bad, ok, 0.004, 1.0, 1.1, error=error
             )
         )
-    recorder.finish(1 if failing else 0)
+    run.finish(1 if failing else 0)
     return recorder
 
 

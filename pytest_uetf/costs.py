@@ -2,16 +2,14 @@
 
 CPU is read once per test, at its teardown report (the process's CPU time
 since the previous test ended), so the per-test path gains one clock read.
-On an xdist worker :class:`WorkerCosts` reads it there and sends it on the
-report; the controller adds it to the record.
+On an xdist worker :class:`pytest_uetf.worker.UetfWorker` reads it there and
+sends it on the report; the controller adds it to the record.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from time import process_time
-from typing import Any
 
 import pytest
 
@@ -48,22 +46,3 @@ class CostRecorder:
         ):
             raise ValueError(f"uetf_cost.add({name!r}, ...): the amount must be a finite number")
         self._node.user_properties.append((COST_PROPERTY, (name, float(amount), unit or name)))
-
-
-class WorkerCosts:
-    """On an xdist worker: each test's CPU seconds on its report, peak memory at the end."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self._mark = process_time()
-
-    @pytest.hookimpl(tryfirst=True)  # before xdist sends the report to the controller
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "teardown":
-            mark = process_time()
-            report.uetf_cpu = mark - self._mark  # type: ignore[attr-defined]
-            self._mark = mark
-
-    def pytest_sessionfinish(self) -> None:
-        output: Any = self.config.workeroutput  # type: ignore[attr-defined]
-        output["uetf_peak_rss_mb"] = peak_rss_mb()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from uetf_core.records import ExecutionRecord
 
 
 @pytest.hookspec
@@ -13,7 +16,7 @@ def pytest_uetf_run_start(run_id: str, config: dict[str, Any]) -> None:
 
 
 @pytest.hookspec
-def pytest_uetf_record(run_id: str, record: Any) -> None:
+def pytest_uetf_record(run_id: str, record: ExecutionRecord) -> None:
     """A test attempt finished; ``record`` is its ``uetf_core.records.ExecutionRecord``.
 
     Called on the controller for every attempt: keep implementations cheap.

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from argparse import Namespace
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -69,7 +69,7 @@ def _addopts_used(args: Sequence[str], config: pytest.Config) -> bool:
     return bool(ini_args) and list(args[: len(ini_args)]) == ini_args
 
 
-def _parsed(parser: pytest.Parser, args: list[str]) -> Any:
+def _parsed(parser: pytest.Parser, args: list[str]) -> Namespace | None:
     """``args`` parsed alone; options pytest does not know yet are passed over."""
     try:
         return parser.parse_known_args(args)

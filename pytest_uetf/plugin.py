@@ -1,16 +1,18 @@
-"""The pytest entry point: options, configuration, and the session object's lifetime.
+"""The pytest entry point: options, configuration, and which role this process plays.
 
 Nothing here runs per test. When ``--uetf`` (or ``[tool.uetf] enabled``) is on,
-a :class:`~pytest_uetf.session.UetfSession` is created on the controller,
-registered, and kept in ``config.stash``; xdist workers never create one, so
-they never open the ledger.
+the controller gets a :class:`~pytest_uetf.controller.UetfController`,
+registered and kept in ``config.stash``; an xdist worker gets a
+:class:`~pytest_uetf.worker.UetfWorker` instead, and never opens the ledger.
+Whether UETF is on is decided without importing ``uetf_core``: a project that
+has UETF installed for CI pays next to nothing for it in every other run.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sys
+from argparse import Namespace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,20 +21,20 @@ import pytest
 # uetf_core is imported inside the hooks, after coverage has started: so that a
 # project measuring its own uetf_core (this one) sees all of its lines.
 if TYPE_CHECKING:
+    import coverage
+
+    from pytest_uetf.controller import UetfController
+    from pytest_uetf.costs import CostRecorder
     from pytest_uetf.options import Selection
-    from pytest_uetf.session import UetfSession
     from uetf_core.config import RunConfig
-    from uetf_core.errors import UetfError
     from uetf_core.measure import Measurement
 
-# uetf_core.gates.catalog.COVERAGE_GATES, repeated because this is read before
-# uetf_core may be imported; tests/plugin/test_options.py keeps the two equal.
-_COVERAGE_GATES = ("coverage", "path_coverage", "patch_coverage", "coverage_drop")
-
-session_key: pytest.StashKey[UetfSession] = pytest.StashKey()
+controller_key: pytest.StashKey[UetfController] = pytest.StashKey()
 measurement_key: pytest.StashKey[Measurement] = pytest.StashKey()
 _table_key: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
 selection_key: pytest.StashKey[Selection] = pytest.StashKey()
+# The run's configuration, resolved once, at the first hook that can.
+_run_config_key: pytest.StashKey[RunConfig | None] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -181,7 +183,7 @@ def _uetf_table(config: pytest.Config) -> dict[str, Any]:
         if sys.version_info >= (3, 11):
             import tomllib
         else:  # pragma: no cover - Python 3.10
-            import tomli as tomllib
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
         pyproject = project_root(config.rootpath) / "pyproject.toml"
         try:
             found = tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}).get("uetf", {})
@@ -191,7 +193,7 @@ def _uetf_table(config: pytest.Config) -> dict[str, Any]:
     return table
 
 
-def _enabled(config: pytest.Config, options: Any) -> bool:
+def _enabled(config: pytest.Config, options: Namespace) -> bool:
     """Whether UETF records this session: decided without importing uetf_core, so a project
     that has UETF installed for CI pays next to nothing for it in every other run."""
     return bool(getattr(options, "uetf", False)) or _uetf_table(config).get("enabled") is True
@@ -233,7 +235,7 @@ def _warn_ignored_options(config: pytest.Config) -> None:
         )
 
 
-def _early_coverage(config: pytest.Config, options: Any) -> Any:
+def _early_coverage(config: pytest.Config, options: Namespace) -> coverage.Coverage | None:
     """Start coverage.py if this run will measure, before any of uetf_core is imported.
 
     Only a light look at the options and [tool.uetf] happens first; the full,
@@ -243,10 +245,7 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
     if not _enabled(config, options):
         return None
     sources = list(options.uetf_cov) or list(table.get("cov_source") or [])
-    gates = table.get("gates") if isinstance(table.get("gates"), dict) else {}
-    # A table's keys are its gates' names, whatever form each value takes.
-    declared = [*gates, *(_gate_name(text) for text in options.uetf_gate)]
-    if not sources and not any(name in _COVERAGE_GATES for name in declared):
+    if not sources and not _declares_coverage_gate(table, options.uetf_gate):
         return None
     if getattr(options, "cov_source", None):
         raise pytest.UsageError(
@@ -278,7 +277,7 @@ def _early_coverage(config: pytest.Config, options: Any) -> Any:
         if not _measures_uetf([*(cov.config.source or ()), *cov.config.source_pkgs]):
             # Imported before measuring starts when UETF's own code is not what is
             # measured: under coverage.py's tracer every line an import runs is traced.
-            import pytest_uetf.session  # noqa: F401
+            import pytest_uetf.controller  # noqa: F401
             import uetf_core.measure  # noqa: F401
         cov.start()
     except coverage.CoverageException as exc:
@@ -312,21 +311,19 @@ def _measures_uetf(sources: list[str]) -> bool:
     return False
 
 
-# The gate name of a --uetf-gate text, exactly as uetf_core.gates.spec's
-# _DECLARATION reads it. A copy, not an import: the answer decides whether
-# coverage starts, and it must start before uetf_core is imported, so that a
-# project measuring uetf_core (this one) sees all of its lines. A stdlib
-# regular expression costs nothing pytest has not already imported, and
-# tests/plugin/test_options.py checks the two agree on generated texts.
-_GATE_DECLARATION = re.compile(
-    r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?\s*([<>=!]{1,2})\s*(\S.*?)\s*$"
-)
+def _declares_coverage_gate(table: dict[str, Any], texts: list[str]) -> bool:
+    """Whether ``[tool.uetf.gates]`` or a ``--uetf-gate`` declares a coverage gate.
 
+    Read with the core's own pattern from a module of the standard library
+    alone: this runs before coverage starts, so a project measuring uetf_core
+    (this one) still sees the lines of everything else imported after it.
+    """
+    from uetf_core.gate_names import COVERAGE_GATES, gate_name
 
-def _gate_name(text: str) -> str | None:
-    """The name of the gate ``text`` declares, or ``None`` when it cannot be read."""
-    match = _GATE_DECLARATION.match(text)
-    return match.group(1) if match else None
+    gates = table.get("gates")
+    # A table's keys are its gates' names, whatever form each value takes.
+    declared = [*(gates if isinstance(gates, dict) else ()), *map(gate_name, texts)]
+    return any(name in COVERAGE_GATES for name in declared)
 
 
 def project_root(rootdir: Path) -> Path:
@@ -343,8 +340,15 @@ def project_root(rootdir: Path) -> Path:
     return rootdir
 
 
-def _run_config(config: pytest.Config, options: Any) -> RunConfig | None:
-    """The run's configuration, or ``None`` when UETF is off for this session."""
+def _run_config(config: pytest.Config, options: Namespace) -> RunConfig | None:
+    """The run's configuration, or ``None`` when UETF is off for this session; resolved
+    (and validated) once per session, then kept."""
+    if _run_config_key not in config.stash:
+        config.stash[_run_config_key] = _resolve_run_config(config, options)
+    return config.stash[_run_config_key]
+
+
+def _resolve_run_config(config: pytest.Config, options: Namespace) -> RunConfig | None:
     from uetf_core.config import CliOptions, read_pyproject, resolve_config
     from uetf_core.errors import ConfigError
 
@@ -405,18 +409,7 @@ def pytest_configure(config: pytest.Config) -> None:
     measurement = config.stash.get(measurement_key, None)
     # Prevent opening the ledger on worker nodes (xdist): the controller records.
     if hasattr(config, "workerinput"):
-        if measurement is not None:
-            config.pluginmanager.register(WorkerCoverage(config, measurement), "uetf-worker-cov")
-        if config.workerinput.get("uetf"):
-            from pytest_uetf.costs import WorkerCosts
-
-            config.pluginmanager.register(WorkerCosts(config), "uetf-worker-costs")
-        wire = config.workerinput.get("uetf_plan")
-        if wire is not None:
-            from pytest_uetf.ordering import PlannedItems
-            from uetf_core.planning import Plan
-
-            config.pluginmanager.register(PlannedItems(Plan.from_wire(wire)), "uetf-plan")
+        _configure_worker(config, config.workerinput, measurement)
         return
     if not _enabled(config, config.option):
         _warn_ignored_options(config)
@@ -424,23 +417,41 @@ def pytest_configure(config: pytest.Config) -> None:
     run_config = _run_config(config, config.option)
     if run_config is None:
         return
-    from pytest_uetf.session import UetfSession
+    from pytest_uetf.controller import UetfController
 
-    session = UetfSession(config, run_config, measurement)
-    config.stash[session_key] = session
-    config.pluginmanager.register(session, "uetf-session")
+    controller = UetfController(
+        config, run_config, measurement, config.stash.get(selection_key, None)
+    )
+    config.stash[controller_key] = controller
+    config.pluginmanager.register(controller, "uetf-controller")
+
+
+def _configure_worker(
+    config: pytest.Config, workerinput: dict[str, Any], measurement: Measurement | None
+) -> None:
+    """An xdist worker of a recorded run measures and hands over; it follows the plan."""
+    if measurement is not None or workerinput.get("uetf"):
+        from pytest_uetf.worker import UetfWorker
+
+        config.pluginmanager.register(UetfWorker(config, measurement), "uetf-worker")
+    wire = workerinput.get("uetf_plan")
+    if wire is not None:
+        from pytest_uetf.ordering import PlannedItems
+        from uetf_core.planning import Plan
+
+        config.pluginmanager.register(PlannedItems(Plan.from_wire(wire)), "uetf-plan")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    session = config.stash.get(session_key, None)
-    if session is not None:
-        del config.stash[session_key]
-        session.close()
-        config.pluginmanager.unregister(session)
+    controller = config.stash.get(controller_key, None)
+    if controller is not None:
+        del config.stash[controller_key]
+        controller.close()
+        config.pluginmanager.unregister(controller)
 
 
 @pytest.fixture
-def uetf_cost(request: pytest.FixtureRequest) -> Any:
+def uetf_cost(request: pytest.FixtureRequest) -> CostRecorder:
     """Declare what a test costs: ``uetf_cost.add("openai_tokens", 1234)``, ``add("usd", 0.02)``.
 
     Recorded with the test by ``pytest --uetf``; see ``uetf costs`` and the ``max_cost`` gate.
@@ -448,20 +459,3 @@ def uetf_cost(request: pytest.FixtureRequest) -> Any:
     from pytest_uetf.costs import CostRecorder
 
     return CostRecorder(request.node)
-
-
-def exit_on(error: UetfError) -> None:
-    """End the pytest session with the error's one line and its documented exit code."""
-    pytest.exit(str(error), returncode=error.exit_code)
-
-
-class WorkerCoverage:
-    """On an xdist worker: hand the coverage measured here to the controller."""
-
-    def __init__(self, config: pytest.Config, measurement: Measurement) -> None:
-        self.config = config
-        self.measurement = measurement
-
-    def pytest_sessionfinish(self) -> None:
-        # Runs inside xdist's own sessionfinish wrapper, before it sends workeroutput.
-        self.config.workeroutput["uetf_cov"] = self.measurement.dumps()  # type: ignore[attr-defined]

@@ -96,7 +96,7 @@ def build_record(
                 outcome, skip, xfail = "xfailed", None, setup.wasxfail
     elif call is not None:
         wasxfail = getattr(call, "wasxfail", None)
-        if call.outcome == "rerun":
+        if str(call.outcome) == "rerun":  # pytest-rerunfailures' own outcome
             outcome, failed_phase = "rerun", call
         elif call.failed:
             outcome, failed_phase = "failed", call
@@ -149,7 +149,7 @@ def _microseconds(seconds: float | None) -> float | None:
 
 def _phase_outcome(report: pytest.TestReport) -> str:
     # pytest-rerunfailures marks a failed attempt "rerun"; in the phase it failed.
-    outcome = report.outcome
+    outcome: str = report.outcome
     return "failed" if outcome == "rerun" else outcome
 
 

@@ -17,25 +17,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
+import pytest
 from xdist.scheduler import LoadScheduling
 
 from uetf_core.planning import Plan, module_of, stable_hash
 
+if TYPE_CHECKING:
+    from pytest_uetf.nodes import WorkerNode
+
 Route = Callable[[str, str, str, float | None, str | None, float], None]
 
 
-class PlannedScheduling(LoadScheduling):  # type: ignore[misc]
+class PlannedScheduling(LoadScheduling):  # type: ignore[misc]  # xdist has no type hints
     """An xdist scheduler that routes by a :class:`Plan` from the ledger."""
 
-    def __init__(self, config: Any, log: Any, plan: Plan, strategy: str, on_route: Route) -> None:
+    collection: list[str] | None  # LoadScheduling's: the node ids every worker collected
+
+    def __init__(
+        self, config: pytest.Config, log: object, plan: Plan, strategy: str, on_route: Route
+    ) -> None:
         super().__init__(config, log)
         self.plan = plan
         self.strategy = strategy
         self.on_route = on_route
         self.units: list[list[int]] = []  # what is sent together, in sending order
         self.remaining = 0.0  # expected seconds of the tests not yet sent
+        self.estimates: list[float] = []  # expected seconds of each test, by index
+        self.fallbacks: list[str | None] = []  # why an estimate is a guess, by index
 
     @property
     def tests_finished(self) -> bool:
@@ -96,7 +106,7 @@ class PlannedScheduling(LoadScheduling):  # type: ignore[misc]
     def _send_by_hash(self) -> None:
         assert self.collection is not None
         nodes = sorted(self.nodes, key=lambda n: str(n.gateway.id))
-        chosen: dict[Any, list[int]] = {node: [] for node in nodes}
+        chosen: dict[WorkerNode, list[int]] = {node: [] for node in nodes}
         for index, node_id in enumerate(self.collection):
             chosen[nodes[stable_hash(node_id) % len(nodes)]].append(index)
         for node, indices in chosen.items():
@@ -107,7 +117,7 @@ class PlannedScheduling(LoadScheduling):  # type: ignore[misc]
 
     # -- keeping workers busy --------------------------------------------------
 
-    def check_schedule(self, node: Any, duration: float = 0) -> None:
+    def check_schedule(self, node: WorkerNode, duration: float = 0) -> None:
         if node.shutting_down:
             return
         if self.pending:  # tests handed back by a crashed worker: anyone may take them
@@ -134,7 +144,7 @@ class PlannedScheduling(LoadScheduling):  # type: ignore[misc]
         if batch:
             self._send(node, batch, None)
 
-    def _send(self, node: Any, indices: list[int], reason: str | None) -> None:
+    def _send(self, node: WorkerNode, indices: list[int], reason: str | None) -> None:
         assert self.collection is not None
         now = time.time()
         target = str(node.gateway.id)

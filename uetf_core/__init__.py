@@ -18,6 +18,7 @@ _EXPORTS = {
     "ExitCode": "uetf_core.exitcodes",
     "EventBus": "uetf_core.events",
     "RunRecorder": "uetf_core.run",
+    "RunSession": "uetf_core.session",
     "RunState": "uetf_core.states",
     "TaskState": "uetf_core.states",
     "WorkerState": "uetf_core.states",

@@ -289,7 +289,7 @@ def _shard_problems(ledger: Ledger, config: dict[str, Any]) -> tuple[str, ...] |
     """For the verdict run of a workstream, its shards' problems; ``None`` for any other run."""
     if not config.get("merged_steps") or not config.get("workstream"):
         return None
-    from uetf_core.workstream import shard_problems
+    from uetf_core.shards import shard_problems  # only a workstream's verdict run needs it
 
     workstream = ledger.workstream(config["workstream"])
     return tuple(shard_problems(ledger, workstream, config.get("expect_shards")))

@@ -261,11 +261,7 @@ class RunRecorder:
         if target in (WorkerState.STOPPED, WorkerState.CRASHED):
             current["stopped_at"] = now
             current["reason"] = reason
-        self._batch.workers[worker_id] = self._worker_row(current)
-
-    @staticmethod
-    def _worker_row(worker: dict[str, Any]) -> dict[str, Any]:
-        return {**worker, "state": worker["state"].value}
+        self._batch.workers[worker_id] = _worker_row(current)
 
     def worker_state(self, worker_id: str) -> WorkerState | None:
         """The current state of ``worker_id``, ``None`` before it was seen."""
@@ -309,7 +305,7 @@ class RunRecorder:
         """Write the batch, if any, in one transaction, and refresh the heartbeat."""
         self._next_flush = time.monotonic() + self._flush_interval
         for worker_id, worker in self._workers.items():
-            self._batch.workers[worker_id] = self._worker_row(worker)
+            self._batch.workers[worker_id] = _worker_row(worker)
         if not len(self._batch):
             return
         batch, self._batch = self._batch, Batch()
@@ -386,7 +382,9 @@ class RunRecorder:
         results, notes = judge_gates(self.ledger, self.run_id, self.config.gates, config, now)
         for note in notes:
             self.note("waiver_expired", self.run_id, message=note)
-        if test_status == ExitCode.TESTS_FAILED and self._all_failures_waived(config, now):
+        if test_status == ExitCode.TESTS_FAILED and _all_failures_waived(
+            self.ledger, self.run_id, config, now
+        ):
             test_status = ExitCode.OK
         documents = [result.as_dict() for result in results]
         self._write(lambda ledger: ledger.save_gates(self.run_id, documents))
@@ -425,17 +423,6 @@ class RunRecorder:
             )
         )
 
-    def _all_failures_waived(self, config: dict[str, Any], now: float) -> bool:
-        waived = test_waivers(self.ledger, self.run_id, config, now)[0]
-        if not waived:
-            return False
-        troubled = self.ledger.troubled(self.run_id)
-        failing = {n for n, (final, _) in troubled.items() if final in ("failed", "error")}
-        collection_broke = any(
-            e["phase"] == "collect" for e in self.ledger.error_captures(self.run_id)
-        )
-        return failing <= set(waived) and not collection_broke
-
     def _end(
         self,
         final: RunState,
@@ -472,6 +459,22 @@ def _tool_result(run_id: str, result: dict[str, Any]) -> Write:
 
 def _patch_state(run_id: str, patch: dict[str, Any], state: str) -> Write:
     return lambda ledger: ledger.save_patch(run_id, {**patch, "state": state})
+
+
+def _worker_row(worker: dict[str, Any]) -> dict[str, Any]:
+    """A worker's row for the ledger: its state by name."""
+    return {**worker, "state": worker["state"].value}
+
+
+def _all_failures_waived(ledger: Ledger, run_id: str, config: dict[str, Any], now: float) -> bool:
+    """Whether waivers excuse every failing test of the run (and no collection failed)."""
+    waived = test_waivers(ledger, run_id, config, now)[0]
+    if not waived:
+        return False
+    troubled = ledger.troubled(run_id)
+    failing = {n for n, (final, _) in troubled.items() if final in ("failed", "error")}
+    collection_broke = any(e["phase"] == "collect" for e in ledger.error_captures(run_id))
+    return failing <= set(waived) and not collection_broke
 
 
 def _failure_reason(test_status: int, verdict: Verdict) -> str:

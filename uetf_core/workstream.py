@@ -21,7 +21,9 @@ from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import GateResult, overall_verdict
 from uetf_core.gates.spec import GateSpec
 from uetf_core.ids import host_name, new_run_id
+from uetf_core.judge import judge_gates
 from uetf_core.ledger.base import Ledger, NewRun
+from uetf_core.shards import shard_problems
 from uetf_core.verdict import final_exit_status
 
 
@@ -30,49 +32,6 @@ class WorkstreamError(UetfError):
 
     slug = "workstream"
     exit_code = ExitCode.USAGE_ERROR
-
-
-def shard_problems(
-    ledger: Ledger, workstream: dict[str, Any], expect_shards: int | None
-) -> list[str]:
-    """What is wrong with the shards of each phase: missing, run twice, a test in two."""
-    problems: list[str] = []
-    by_phase: dict[str, list[dict[str, Any]]] = {}
-    for step in workstream["steps"]:
-        by_phase.setdefault(step["phase"], []).append(step)
-    for phase, steps in sorted(by_phase.items()):
-        sharded = [s for s in steps if s["shard"]]
-        if not sharded:
-            continue
-        counts = {int(s["shard"].split("/")[1]) for s in sharded}
-        if len(counts) > 1:
-            problems.append(f"phase {phase}: shards disagree on their number ({sorted(counts)})")
-        total = expect_shards or max(counts)
-        seen: dict[int, list[str]] = {}
-        for step in sharded:
-            seen.setdefault(int(step["shard"].split("/")[0]), []).append(step["run_id"])
-        for index in range(1, total + 1):
-            runs = seen.get(index, [])
-            if not runs:
-                problems.append(f"phase {phase}: shard {index}/{total} is missing")
-            elif len(runs) > 1:
-                problems.append(
-                    f"phase {phase}: shard {index}/{total} ran {len(runs)} times"
-                    f" ({', '.join(runs)})"
-                )
-        owner: dict[str, str] = {}
-        for step in sharded:
-            for task in ledger.tasks(step["run_id"]):
-                other = owner.setdefault(task["node_id"], step["shard"])
-                if other != step["shard"]:
-                    problems.append(
-                        f"phase {phase}: {task['node_id']} ran in shards {other}"
-                        f" and {step['shard']}"
-                    )
-        for step in steps:
-            if step["state"] not in ("passed", "failed"):
-                problems.append(f"phase {phase}: step run {step['run_id']} ended {step['state']}")
-    return problems
 
 
 def combined_coverage(ledger: Ledger, run_ids: Sequence[str]) -> dict[str, Any] | None:
@@ -132,8 +91,6 @@ def gate_workstream(
 
     Returns the new run's id, the gate results, the shard problems and the exit status.
     """
-    from uetf_core.judge import judge_gates
-
     workstream = ledger.workstream(workstream_id)
     steps = [s for s in workstream["steps"] if s["run_id"]]
     if not steps:

@@ -232,7 +232,7 @@ def test_hostile_ids_and_messages_stay_inert(
 
 def test_a_stall_alert_shows_the_running_test_escaped() -> None:
     """The stall alert names the running test with its control characters escaped."""
-    from pytest_uetf.monitor import Progress, RunMonitor
+    from uetf_core.monitor import Progress, RunMonitor
 
     hostile = "test_x.py::test[\x1b]0;owned\x07\n::error::x]"
     alerts: list[str] = []

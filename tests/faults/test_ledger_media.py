@@ -86,7 +86,7 @@ def pytest_runtest_logreport(report):
     import pytest
     if report.when == "teardown" and report.nodeid.endswith("[120]"):
         config = pytest.uetf_config
-        db = config.pluginmanager.get_plugin("uetf-session").recorder.ledger._db
+        db = config.pluginmanager.get_plugin("uetf-controller").run.recorder.ledger._db
         pages = db.execute("PRAGMA page_count").fetchone()[0]
         db.execute(f"PRAGMA max_page_count = {pages}")
 

@@ -12,12 +12,12 @@ from pytest_uetf.plugin import _measures_uetf
 
 HOME = Path(pytest_uetf.__file__).resolve().parent.parent
 
-# A conftest imported after coverage starts: it says whether the session module
+# A conftest imported after coverage starts: it says whether the controller module
 # (imported at pytest_configure in the usual order) was imported already.
 CONFTEST = """\
 import sys
 
-open("order.txt", "w").write(str("pytest_uetf.session" in sys.modules))
+open("order.txt", "w").write(str("pytest_uetf.controller" in sys.modules))
 """
 
 
@@ -28,12 +28,12 @@ open("order.txt", "w").write(str("pytest_uetf.session" in sys.modules))
         ["uetf_core"],
         ["pytest_uetf"],
         ["uetf_core.ledger"],
-        ["app", "pytest_uetf.session"],
+        ["app", "pytest_uetf.controller"],
         [str(HOME)],
         [str(HOME.parent)],
         [str(HOME / "uetf_core")],
         [str(HOME / "uetf_core" / "ledger")],
-        [str(HOME / "pytest_uetf" / "session.py")],
+        [str(HOME / "pytest_uetf" / "controller.py")],
     ],
 )
 def test_measures_uetf_when_a_source_can_hold_its_code(sources: list[str]) -> None:

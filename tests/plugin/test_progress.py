@@ -148,7 +148,7 @@ def _finished_run(root: Path, durations: dict[str, float]) -> None:
 
 def test_eta_follows_the_recorded_durations(tmp_path: Path) -> None:
     """The ETA is the expected time of the tests not run yet, at this run's pace."""
-    from pytest_uetf.monitor import Progress, RunMonitor
+    from uetf_core.monitor import Progress, RunMonitor
 
     for seconds in (50.0, 1.0, 1.0, 1.0, 1.0, 1.0):  # oldest first: only the newest 5 count
         _finished_run(tmp_path, {"t.py::a": seconds, "t.py::b": 3.0})
@@ -180,7 +180,7 @@ def _counting_ticks(monitor: Any) -> list[float]:
 
 def test_the_monitor_sleeps_while_nothing_is_due() -> None:
     """Tests finishing steadily, no snapshot due for an hour: the thread never wakes."""
-    from pytest_uetf.monitor import Progress, RunMonitor
+    from uetf_core.monitor import Progress, RunMonitor
 
     progress = Progress()
     progress.begin()
@@ -197,7 +197,7 @@ def test_the_monitor_sleeps_while_nothing_is_due() -> None:
 
 def test_a_stall_is_reported_when_its_timeout_passes() -> None:
     """No test finishes: the stall is reported at its deadline, not at the next second."""
-    from pytest_uetf.monitor import Progress, RunMonitor
+    from uetf_core.monitor import Progress, RunMonitor
 
     alerts: list[str] = []
     progress = Progress()

@@ -226,8 +226,7 @@ def _missing_shards(c: GateContext, _: str | None) -> float | Skip | Fault:
     return float(len(c.shard_problems))
 
 
-# Gates that need coverage measured; declaring one turns measurement on.
-COVERAGE_GATES = frozenset({"coverage", "path_coverage", "patch_coverage", "coverage_drop"})
+# COVERAGE_GATES (uetf_core.gate_names) need coverage measured; declaring one turns it on.
 # Gates that need the change under test (and so git, or a diff file).
 PATCH_GATES = frozenset({"patch_coverage", "coverage_drop", "new_failures", "test_count_drop"})
 

@@ -7,7 +7,8 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from uetf_core.gates.catalog import COVERAGE_GATES, GATES, Fault, GateKind, Skip
+from uetf_core.gate_names import COVERAGE_GATES
+from uetf_core.gates.catalog import GATES, Fault, GateKind, Skip
 from uetf_core.gates.spec import GateSpec
 from uetf_core.metrics import GateContext, RunMetrics
 

@@ -13,14 +13,12 @@ import re
 from typing import Any, NamedTuple
 
 from uetf_core.errors import GateSpecError
+from uetf_core.gate_names import DECLARATION
 from uetf_core.gates.catalog import GATES
 
 OPERATORS = (">=", "<=", "==", ">", "<")
 MODES = ("fail", "warn")
 _FORM = "NAME OP VALUE, e.g. pass_rate>=100 or max_duration<=5m; OP one of >= <= > < =="
-_DECLARATION = re.compile(
-    r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?\s*([<>=!]{1,2})\s*(\S.*?)\s*$"
-)
 _OP_VALUE = re.compile(r"^\s*([<>=!]{1,2})?\s*(\S.*?)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 # Gates that count tests or shards: their threshold is a whole number (max_failures <= 1.5
@@ -118,7 +116,7 @@ def _mode(name: str, mode: Any, where: str) -> str:
 
 def parse_gate(text: str, where: str = "--uetf-gate") -> GateSpec:
     """Parse one ``NAME OP VALUE`` declaration; raise ``GateSpecError`` naming the fix."""
-    match = _DECLARATION.match(text)
+    match = DECLARATION.match(text)
     if not match:
         raise GateSpecError(f"{where}: cannot read gate {text!r}; expected {_FORM}")
     name, path, op, value = match.groups()

@@ -17,7 +17,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from uetf_core.ledger.base import Ledger
 
 OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed", "error", "rerun")
 
@@ -77,7 +80,7 @@ class RunMonitor(threading.Thread):
         self._counted = 0
         self._stalled_since: float | None = None
         self._last_write: float | None = None  # the last snapshot's time; None: none yet
-        self._ledger: Any = None
+        self._ledger: Ledger | None = None
         self._loaded = False
         self.failed = False
 
@@ -91,7 +94,7 @@ class RunMonitor(threading.Thread):
             self.failed = True
             sys.stderr.write(f"uetf: progress monitor stopped: {exc}\n")
 
-    def stop(self, ledger: Any = None) -> None:
+    def stop(self, ledger: Ledger | None = None) -> None:
         """Stop the thread, write the final snapshot, close the thread's connection.
 
         ``ledger``: the run's own connection, for the final snapshot of a run that
@@ -158,6 +161,7 @@ class RunMonitor(threading.Thread):
         # The newest 5 runs, each test's median of them: this runs on the monitor's
         # thread while tests run, and 20 runs of a 5,000-test suite took a quarter
         # of a second to read (the tests the 5 runs missed get the default).
+        assert self._ledger is not None  # opened by _tick before the first snapshot
         durations = self._ledger.recent_durations(5)
         self._estimates = {n: statistics.median(v) for n, v in durations.items() if v}
         if self._estimates:
