@@ -1,16 +1,28 @@
-"""The recorder before Python 3.12: a ``sys.setprofile`` hook, chained.
+"""The recorders before Python 3.12: the profile slot (``sys.setprofile``).
 
-coverage.py measures with ``sys.settrace`` (its C tracer) there; the profile hook
-is a separate slot, so the two do not displace each other. The hook is called on
-every call and return, so it does the least possible: on a ``call`` it stores the
-code object in a dict keyed by ``id`` (cheaper than hashing a code object). A
-profile function set before the recorder starts is called after UETF's, with the
-same arguments; a C-level profiler (cProfile) cannot be chained from Python, and
-the recorder then refuses to start rather than displace it.
+coverage.py measures with ``sys.settrace`` (its C tracer) there; the profile slot
+is a separate one, so the two do not displace each other. The profile function
+is called on every call and return of every function, so what runs there decides
+the cost. Measured under coverage.py on a suite of 2,000 small tests (3.11):
+
+- the standard library's C profiler (``_lsprof``, cProfile's core) in the slot,
+  read and cleared once per test: about a sixth more run time;
+- a Python profile function: about half more;
+- coverage.py's own per-test contexts (``dynamic_context = test_function``),
+  which would give the same map from its C tracer: about 45% more, and only
+  for the measured source.
+
+So :class:`LsprofRecorder` is the default. ``_lsprof`` profiles the thread that
+starts it; threads started later get a Python profile function (through
+``threading.setprofile``) that records into the same scope. When a Python
+profile function is already set, :class:`ProfileRecorder` chains it; a C-level
+profiler already set cannot be chained, and both refuse to start rather than
+displace it.
 """
 
 from __future__ import annotations
 
+import _lsprof
 import sys
 import threading
 from types import CodeType, FrameType
@@ -91,3 +103,62 @@ class ProfileRecorder:
 
 def _is_python_function(candidate: object) -> bool:
     return callable(candidate) and hasattr(candidate, "__code__")
+
+
+class LsprofRecorder:
+    """Records the code objects each test enters with the standard library's C profiler."""
+
+    mechanism = "_lsprof (sys.setprofile)"
+
+    def __init__(self, project: ProjectFiles) -> None:
+        self._reducer = Reducer(project)
+        self._profiler = _lsprof.Profiler(subcalls=False, builtins=False)
+        self._threads: dict[int, CodeType] = {}  # entered in threads started later
+        self._outside: dict[int, CodeType] = {}
+        self._started = False
+
+    def start(self) -> None:
+        previous = sys.getprofile()
+        if previous is not None:
+            raise RecorderUnavailable(
+                f"cannot record test dependencies: a profiler ({type(previous).__name__}) is "
+                "already set; run without it or without impact recording"
+            )
+        threads = self._threads
+
+        def in_thread(frame: FrameType, event: str, arg: object) -> None:
+            if event == "call":
+                code = frame.f_code
+                threads[id(code)] = code
+
+        threading.setprofile(in_thread)
+        self._profiler.enable(subcalls=False, builtins=False)
+        self._started = True
+
+    def _take(self) -> list[CodeType]:
+        codes = [entry.code for entry in self._profiler.getstats()]
+        self._profiler.clear()
+        codes.extend(self._threads.values())
+        self._threads.clear()
+        # Entries of builtins carry a string; builtins=False keeps them out, but be sure.
+        return [code for code in codes if isinstance(code, CodeType)]
+
+    def begin_test(self) -> None:
+        for code in self._take():
+            self._outside[id(code)] = code
+
+    def end_test(self) -> ScopeDependencies:
+        return ScopeDependencies(self._reducer.reduce(self._take()))
+
+    def outside_tests(self) -> ScopeDependencies:
+        self.begin_test()
+        return ScopeDependencies(self._reducer.reduce(self._outside.values()))
+
+    def stop(self) -> None:
+        """Stop profiling (safe to call twice)."""
+        if not self._started:
+            return
+        self._profiler.disable()
+        threading.setprofile(None)
+        self.begin_test()
+        self._started = False

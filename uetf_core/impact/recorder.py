@@ -2,7 +2,8 @@
 
 The recorder runs in the same process as coverage.py's measurement and never
 touches it. On Python 3.12+ it is a ``sys.monitoring`` tool of its own
-(:mod:`uetf_core.impact.sysmon`); before 3.12 a chained ``sys.setprofile`` hook
+(:mod:`uetf_core.impact.sysmon`); before 3.12 the C profiler of the standard
+library in the profile slot, or a chained profile function
 (:mod:`uetf_core.impact.profiler`). Both give the same thing: for each scope (a
 test, or the time outside tests such as collection), the set of code objects
 entered, reduced at the end of the scope to :class:`EnteredCode` in project files.
@@ -115,6 +116,8 @@ def new_recorder(project: ProjectFiles) -> DependencyRecorder:
         from uetf_core.impact.sysmon import SysmonRecorder
 
         return SysmonRecorder(project)
-    from uetf_core.impact.profiler import ProfileRecorder
+    from uetf_core.impact.profiler import LsprofRecorder, ProfileRecorder
 
+    if sys.getprofile() is None:
+        return LsprofRecorder(project)
     return ProfileRecorder(project)
