@@ -28,6 +28,7 @@ import fnmatch
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from uetf_core.impact.blocks import FileBlocks
 from uetf_core.impact.environment import Environment
@@ -70,6 +71,8 @@ class BlockDependency:
 @dataclass(frozen=True)
 class TestDependencies:
     """The blocks one test entered in the baseline run."""
+
+    __test__: ClassVar[bool] = False  # a record, not a test class for pytest to collect
 
     node_id: str
     blocks: frozenset[BlockDependency]
