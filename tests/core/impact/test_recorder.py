@@ -124,7 +124,8 @@ DRIVER = textwrap.dedent(
     cov.stop()
     data = cov.get_data()
     lines = {
-        f.replace(root, "").lstrip("/\\\\"): sorted(data.lines(f) or ()) for f in data.measured_files()
+        f.replace(root, "").lstrip("/\\\\"): sorted(data.lines(f) or ())
+        for f in data.measured_files()
     }
     print(json.dumps({
         "lines": lines,
