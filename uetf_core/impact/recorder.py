@@ -21,13 +21,19 @@ from types import CodeType
 from typing import Protocol
 
 from uetf_core.errors import UetfError
+from uetf_core.exitcodes import ExitCode
 from uetf_core.impact.project import ProjectFiles
 
 
 class RecorderUnavailable(UetfError):
-    """Dependencies cannot be recorded here (every tool id taken, another profiler set)."""
+    """Dependencies cannot be recorded here (every tool id taken, another profiler set).
+
+    A run is expected to warn and go on without dependency data (its tests are then
+    always selected), not to stop; the exit code applies only where it cannot.
+    """
 
     slug = "impact-recorder"
+    exit_code = ExitCode.USAGE_ERROR
 
 
 @dataclass(frozen=True, order=True)
