@@ -113,8 +113,7 @@ class SysmonRecorder:
         return claimed
 
     def begin_test(self) -> None:
-        outside = self._entered[:]
-        self._entered.clear()
+        outside = self._take()
         for code in outside:
             self._outside[id(code)] = code
         rearm = {id(code): code for code in (*self._last_test, *outside)}
@@ -129,10 +128,15 @@ class SysmonRecorder:
             set_local_events(self.recording_id, code, py_start)
 
     def end_test(self) -> ScopeDependencies:
-        codes = self._entered[:]
-        self._entered.clear()
+        codes = self._take()
         self._last_test = codes  # re-armed by the next begin_test
         return ScopeDependencies(self._reducer.reduce(codes))
+
+    def _take(self) -> list[CodeType]:
+        """The codes entered so far; one another thread appends meanwhile is kept for later."""
+        codes = self._entered[:]
+        del self._entered[: len(codes)]
+        return codes
 
     def outside_tests(self) -> ScopeDependencies:
         return ScopeDependencies(self._reducer.reduce([*self._outside.values(), *self._entered]))
