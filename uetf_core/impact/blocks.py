@@ -145,15 +145,15 @@ def blocks_of_source(source: str | bytes, path: str) -> FileBlocks:
         else:
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             last = node.end_lineno or node.lineno
-        found.append((key, kind, first, last, _fingerprint(node), at_import))
+        walk = _BlockWalk(node, package)
+        found.append((key, kind, first, last, walk.fingerprint, at_import))
         spans.append((first, last))
-        for child, prefix, child_import in _children(node, qualname, kind, at_import):
+        imports.extend(walk.imports)
+        for child, prefix, child_import in _children(walk.nested, qualname, kind, at_import):
             child_kind = BlockKind.CLASS if isinstance(child, ast.ClassDef) else BlockKind.FUNCTION
             add(child, prefix + child.name, child_kind, child_import)
 
     add(tree, MODULE, BlockKind.MODULE, True)
-    for node in ast.walk(tree):
-        imports.extend(_imported(node, package))
     owner = [0] * max(lines, 1)
     for index, (first, last) in enumerate(spans[1:], start=1):  # outer blocks come first
         owner[first - 1 : last] = [index] * (last - first + 1)
@@ -170,62 +170,61 @@ def blocks_of_source(source: str | bytes, path: str) -> FileBlocks:
 
 
 def _children(
-    node: ast.AST, qualname: str, kind: BlockKind, at_import: bool
-) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, str, bool]]:
-    """The blocks directly inside ``node``, with their qualified-name prefix."""
+    nested: list[_Def], qualname: str, kind: BlockKind, at_import: bool
+) -> Iterator[tuple[_Def, str, bool]]:
+    """The blocks directly inside a block, with their qualified-name prefix."""
     if kind is BlockKind.MODULE:
         prefix = ""
     elif kind is BlockKind.CLASS:
         prefix = f"{qualname}."
     else:
         prefix = f"{qualname}.<locals>."
-    for child in _direct_defs(node):
+    for child in nested:
         # A class body inside a function runs when the function does, not at import.
         child_import = at_import and isinstance(child, ast.ClassDef)
         yield child, prefix, child_import
 
 
-def _direct_defs(
-    node: ast.AST,
-) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
-    """Defs and classes in ``node``'s own code, not inside a nested def or class."""
-    for name, value in ast.iter_fields(node):
-        if isinstance(node, _DEFS) and name in _HEADER_FIELDS:
-            continue  # a lambda in a default is not a block; no def can be here
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            if isinstance(item, _DEFS):
-                yield item
-            elif isinstance(item, ast.AST):
-                yield from _direct_defs(item)
+class _BlockWalk:
+    """One pass over a block's own code: its fingerprint, its imports, its nested blocks.
 
+    Positions are left out; a nested def or class appears as its header only, and is
+    listed in ``nested`` to be walked as a block of its own. Each node of the file
+    is thus visited once (headers twice), which keeps a large file fast.
+    """
 
-def _fingerprint(block: ast.AST) -> str:
-    out: list[str] = []
-    _serialize(block, out, block)
-    return hashlib.blake2b("\x1f".join(out).encode(), digest_size=8).hexdigest()
+    def __init__(self, block: ast.AST, package: str) -> None:
+        self.root = block
+        self.package = package
+        self.imports: list[str] = []
+        self.nested: list[_Def] = []
+        out: list[str] = []
+        self._visit(block, out)
+        self.fingerprint = hashlib.blake2b("\x1f".join(out).encode(), digest_size=8).hexdigest()
 
-
-def _serialize(node: ast.AST, out: list[str], root: ast.AST) -> None:
-    """Append ``node``'s tree without positions; nested blocks as their header only."""
-    out.append(type(node).__name__)
-    nested = node is not root and isinstance(node, _DEFS)
-    for name in node._fields:
-        if nested and name not in _HEADER_FIELDS:
-            continue
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            _serialize(value, out, root)
-        elif isinstance(value, list):
-            out.append("[")
-            for item in value:
-                if isinstance(item, ast.AST):
-                    _serialize(item, out, root)
-                else:
-                    out.append(repr(item))
-            out.append("]")
-        else:
-            out.append(repr(value))
+    def _visit(self, node: ast.AST, out: list[str]) -> None:
+        out.append(type(node).__name__)
+        header_only = node is not self.root and isinstance(node, _DEFS)
+        if header_only:
+            self.nested.append(node)  # type: ignore[arg-type]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            self.imports.extend(_imported(node, self.package))
+        for name in node._fields:
+            if header_only and name not in _HEADER_FIELDS:
+                continue
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                self._visit(value, out)
+            elif isinstance(value, list):
+                out.append("[")
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self._visit(item, out)
+                    else:
+                        out.append(repr(item))
+                out.append("]")
+            else:
+                out.append(repr(value))
 
 
 def _imported(node: ast.AST, package: str) -> list[str]:
