@@ -14,7 +14,9 @@ from uetf_core.impact.blocks import (
     blocks_of_source,
     module_name,
 )
+from uetf_core.impact.change import change_of_work_tree
 from uetf_core.impact.dependencies import BlockIndex, baseline_from_run
+from uetf_core.impact.encoding import decode_ids, encode_ids, set_digest
 from uetf_core.impact.environment import Environment, current_environment
 from uetf_core.impact.project import ProjectFiles
 from uetf_core.impact.recorder import (
@@ -60,8 +62,12 @@ __all__ = [
     "baseline_from_run",
     "blocks_of_file",
     "blocks_of_source",
+    "change_of_work_tree",
     "current_environment",
+    "decode_ids",
+    "encode_ids",
     "module_name",
     "new_recorder",
     "select_tests",
+    "set_digest",
 ]
