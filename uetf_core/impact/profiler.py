@@ -80,10 +80,13 @@ class ProfileRecorder:
         self._outside.update(self._entered)
         self._entered.clear()
 
-    def end_test(self) -> ScopeDependencies:
+    def checkpoint(self) -> ScopeDependencies:
         codes = list(self._entered.values())
         self._entered.clear()
         return ScopeDependencies(self._reducer.reduce(codes))
+
+    def end_test(self) -> ScopeDependencies:
+        return self.checkpoint()
 
     def outside_tests(self) -> ScopeDependencies:
         codes = [*self._outside.values(), *self._entered.values()]
@@ -147,8 +150,11 @@ class LsprofRecorder:
         for code in self._take():
             self._outside[id(code)] = code
 
-    def end_test(self) -> ScopeDependencies:
+    def checkpoint(self) -> ScopeDependencies:
         return ScopeDependencies(self._reducer.reduce(self._take()))
+
+    def end_test(self) -> ScopeDependencies:
+        return self.checkpoint()
 
     def outside_tests(self) -> ScopeDependencies:
         self.begin_test()

@@ -73,8 +73,18 @@ class DependencyRecorder(Protocol):
     def begin_test(self) -> None:
         """Start a test's scope; what ran since the last scope counts as outside tests."""
 
+    def checkpoint(self) -> ScopeDependencies:
+        """What the test entered since it began or since the last checkpoint.
+
+        Nothing is re-armed, so a code object entered before the checkpoint and again
+        after it may be reported in one piece only (on 3.12+) or in both: the test's
+        dependencies are the union of its pieces. The plugin brackets the setup of a fixture
+        shared between tests with checkpoints, so the fixture's dependencies can
+        be given to every test that uses it, not only to the first.
+        """
+
     def end_test(self) -> ScopeDependencies:
-        """End the test's scope and return what it entered."""
+        """End the test's scope and return what it entered since its last checkpoint."""
 
     def outside_tests(self) -> ScopeDependencies:
         """Everything entered outside any test so far (imports at collection, hooks)."""

@@ -117,7 +117,7 @@ class SysmonRecorder:
         for code in outside:
             self._outside[id(code)] = code
         rearm = {id(code): code for code in (*self._last_test, *outside)}
-        self._last_test = []
+        self._last_test.clear()
         if self.discovery_id is None:
             _monitoring.restart_events()
             return
@@ -127,10 +127,13 @@ class SysmonRecorder:
             set_local_events(self.recording_id, code, 0)
             set_local_events(self.recording_id, code, py_start)
 
-    def end_test(self) -> ScopeDependencies:
+    def checkpoint(self) -> ScopeDependencies:
         codes = self._take()
-        self._last_test = codes  # re-armed by the next begin_test
+        self._last_test.extend(codes)  # re-armed by the next begin_test
         return ScopeDependencies(self._reducer.reduce(codes))
+
+    def end_test(self) -> ScopeDependencies:
+        return self.checkpoint()
 
     def _take(self) -> list[CodeType]:
         """The codes entered so far; one another thread appends meanwhile is kept for later."""

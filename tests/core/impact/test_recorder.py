@@ -105,12 +105,19 @@ DRIVER = textwrap.dedent(
         ("thread", calc.in_thread),
         ("lazy_import", calc.fetch_lazily),
         ("mul_again", lambda: calc.mul(0, 1)),
+        ("checkpointed", lambda: calc.add(1, 1)),
+        ("add_after_checkpoint", lambda: calc.add(2, 2)),
     ]
     scopes = {}
     for name, run in cases:
         if recorder:
             recorder.begin_test()
         run()
+        if recorder and name == "checkpointed":
+            scopes["before_checkpoint"] = sorted(
+                [e.path, e.first_line, e.qualname] for e in recorder.checkpoint().entered
+            )
+            calc.mul(1, 1)
         if recorder:
             scopes[name] = sorted(
                 [e.path, e.first_line, e.qualname] for e in recorder.end_test().entered
@@ -193,6 +200,10 @@ def test_each_scope_gets_the_code_it_entered(project: Path, core: str | None) ->
     assert scopes["add_again"] == {"pkg/calc.py::add"}
     assert scopes["mul_again"] == {"pkg/calc.py::mul"}
     assert scopes["nothing"] == set()
+    # A checkpoint splits a test's scope; the next test is re-armed for both pieces.
+    assert scopes["before_checkpoint"] == {"pkg/calc.py::add"}
+    assert scopes["checkpointed"] == {"pkg/calc.py::mul"}
+    assert scopes["add_after_checkpoint"] == {"pkg/calc.py::add"}
     # Nested functions and generator expressions are code objects of their own;
     # blocks.py charges the generator expression to outer.
     assert scopes["nested"] == qualified(
