@@ -265,21 +265,23 @@ def _reason_for(
 
 
 def _changed_block_hits(baseline: Baseline, change: Change) -> dict[str, str]:
-    """Node id -> the first changed or removed block (``path::qualname``) it entered."""
+    """Node id -> a changed or removed block it entered (``path::qualname``, first by name)."""
     current = {
         path: {b.qualname: b.fingerprint for b in change.blocks[path].blocks}
         for path in change.changed_files
         if path in change.blocks
     }
     hits: dict[str, str] = {}
+    changed = change.changed_files
     for node_id, deps in baseline.tests.items():
-        for dep in sorted(deps.blocks):
-            if dep.path not in change.changed_files:
-                continue
-            now = current.get(dep.path, {})  # a deleted file has no blocks
-            if now.get(dep.qualname) != dep.fingerprint:
-                hits[node_id] = f"{dep.path}::{dep.qualname}"
-                break
+        found = [
+            f"{dep.path}::{dep.qualname}"
+            for dep in deps.blocks
+            if dep.path in changed
+            and current.get(dep.path, {}).get(dep.qualname) != dep.fingerprint
+        ]
+        if found:
+            hits[node_id] = min(found)  # the same detail whatever the set's order
     return hits
 
 
