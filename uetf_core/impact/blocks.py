@@ -227,16 +227,14 @@ class _BlockWalk:
                 out.append(repr(value))
 
 
-def _imported(node: ast.AST, package: str) -> list[str]:
+def _imported(node: ast.Import | ast.ImportFrom, package: str) -> list[str]:
     """Absolute names ``node`` imports; ``from a import b`` gives ``a`` and ``a.b``."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
-    if not isinstance(node, ast.ImportFrom):
-        return []
     if node.level:
         parts = package.split(".") if package else []
         keep = len(parts) - (node.level - 1)
-        if keep < 0:
+        if keep < 0:  # above the top-level package: Python refuses it too
             return []
         base = ".".join(parts[:keep] + ([node.module] if node.module else []))
     else:

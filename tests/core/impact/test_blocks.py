@@ -209,6 +209,15 @@ def test_imports_are_absolute_with_relative_ones_resolved() -> None:
     assert found.imports == ("os", "pkg", "pkg.sibling", "pkg.sub", "pkg.sub.thing")
     package = blocks_of_source("from . import a\nfrom .. import b\n", "pkg/sub/__init__.py")
     assert package.imports == ("pkg.sub", "pkg.sub.a", "pkg", "pkg.b")
+    # Above the top-level package (Python refuses it at run time): nothing.
+    assert blocks_of_source("from ... import c\n", "pkg/m.py").imports == ()
+
+
+def test_names_in_statements_count() -> None:
+    """A global or nonlocal statement's names are part of the block's code."""
+    before = blocks_of_source("def f():\n    global a\n    a = 1\n", "g.py")
+    after = blocks_of_source("def f():\n    global b\n    a = 1\n", "g.py")
+    assert before.blocks[1].fingerprint != after.blocks[1].fingerprint
 
 
 def test_invalid_source_raises_syntax_error() -> None:

@@ -118,6 +118,7 @@ def test_a_run_becomes_a_baseline(tmp_path: Path) -> None:
                 EnteredCode("pkg/a.py", 3, "K"),
                 EnteredCode("pkg/b.py", 1, "<module>"),
                 EnteredCode("tests/test_a.py", 1, "<module>"),
+                EnteredCode("broken.py", 1, "<module>"),  # imported, then broken on disk
             }
         )
     )
