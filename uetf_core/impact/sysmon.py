@@ -12,11 +12,12 @@ however often it runs. Two tool ids when two are free (the usual case):
   test entered, by turning the tool's local events on that code off and on
   (``begin_test`` those entered between tests).
 
-Measured on a suite of thousands of small tests under coverage.py, re-arming
-with ``sys.monitoring.restart_events()`` instead costs about a fifth more run
-time: it re-arms every tool's disabled events, coverage.py's included, so both
-tools see every code object of pytest's own machinery again in every test. It is
-kept as the fallback when only one tool id is free.
+Measured on a suite of thousands of small tests under coverage.py
+(benchmarks/impact_overhead.py), re-arming with ``sys.monitoring.restart_events()``
+instead costs more than half the coverage run again: it re-arms every tool's
+disabled events, coverage.py's included, so both tools see every code object of
+pytest's own machinery again in every test. It is kept as the fallback when only
+one tool id is free.
 
 coverage.py's tool (``COVERAGE_ID``, 1, or the next free id) is left alone:
 events are delivered per tool, and disabling or re-arming UETF's tools' events
