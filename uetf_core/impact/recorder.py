@@ -128,7 +128,7 @@ class Reducer:
 
 def new_recorder(project: ProjectFiles) -> DependencyRecorder:
     """The cheapest recorder this interpreter offers (not started)."""
-    if sys.version_info >= (3, 12):
+    if sys.version_info >= (3, 12):  # pragma: no cover - Python 3.12+, tested there
         from uetf_core.impact.sysmon import SysmonRecorder
 
         return SysmonRecorder(project)
