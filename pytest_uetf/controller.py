@@ -27,7 +27,7 @@ from uetf_core.render import (
     gate_rows,
     totals_line,
     uncovered_patch_rows,
-    verdict_line,
+    verdict_lines,
 )
 from uetf_core.run import CONTROLLER, Outcome
 from uetf_core.session import RunSession
@@ -334,6 +334,9 @@ _COLOURS = {
     "error": "red",
     "warned": "yellow",
     "waived": "yellow",
+    # Not judged by this run, as pytest shows a skipped test.
+    "skipped": "yellow",
+    "deferred": "yellow",
 }
 
 
@@ -343,8 +346,19 @@ def _write_summary(
     """The ``uetf`` section; under ``-q`` only what must not be missed."""
     assert run.recorder is not None
     summary = outcome.summary
-    line = verdict_line(summary, run.recorder.ledger.location)
+    verdict = verdict_lines(summary, run.recorder.ledger.location, width)
     failing = any(g["verdict"] in ("failed", "error") for g in summary["gates"])
+    # Coloured as pytest colours its last line: red when the run fails (a gate or its
+    # tests), yellow when it passed with something unjudged or excused (a deferred or
+    # warned gate, a waived failure), green when every gate judged it and passed.
+    if failing or outcome.exit_status != 0:
+        colour = "red"
+    elif any(g["verdict"] in ("warned", "deferred") for g in summary["gates"]) or any(
+        f["classification"] == "waived" for f in summary["failures"]
+    ):
+        colour = "yellow"
+    else:
+        colour = "green"
     written = run.reports
     # Workflow commands must reach standard output whatever the verbosity.
     for command in written.stdout if written else ():
@@ -369,9 +383,12 @@ def _write_summary(
         if failing:  # CI logs often run -q: the rows that failed the run, then why
             bad = [g for g in summary["gates"] if g["verdict"] in ("failed", "error")]
             _write_gates(terminal, bad, width)
-            terminal.write_line(visible_line(line), red=True)
+            for line in verdict:
+                terminal.write_line(visible_line(line), red=True)
         return
-    terminal.section("uetf")
+    # write_sep ends pytest's progress line first, as pytest's own sections do;
+    # section() would leave that newline to the section's first line.
+    terminal.write_sep("=", "uetf")
     if summary["gates"]:
         _write_gates(terminal, summary["gates"], width)
     for row in uncovered_patch_rows(summary):
@@ -386,9 +403,8 @@ def _write_summary(
             terminal.write_line(visible_line(note))
         for document in written.files:
             terminal.write_line(visible_line(f"report ({document['kind']}): {document['path']}"))
-    terminal.write_line(
-        visible_line(line), red=failing, green=not failing and outcome.exit_status == 0
-    )
+    for line in verdict:
+        terminal.write_line(visible_line(line), **{colour: True})
 
 
 def _write_gates(

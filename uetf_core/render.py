@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -135,16 +136,21 @@ def coverage_line(summary: dict[str, Any]) -> str | None:
     text = f"coverage {coverage['percent']:.2f} % of {coverage['statements']:,} statements"
     gate = next((g for g in summary["gates"] if g["name"] == "patch_coverage"), None)
     patch = summary.get("patch")
-    if gate is not None and gate["value"] is not None:
+    if gate is not None and gate["value"] is not None:  # the figure the gate judged
         text += f"; patch {figure(gate['value'], '%', 2)}"
-    elif patch and patch["files"]:
-        missed = sum(b - a + 1 for f in patch["files"] for a, b in f["uncovered_lines"])
-        text += f"; {missed} changed line{'s' if missed != 1 else ''} not run"
+    elif patch and patch.get("percent") is not None:
+        text += f"; patch {figure(patch['percent'], '%', 2)}"
     return text
 
 
-def verdict_line(summary: dict[str, Any], ledger: str) -> str:
-    """The one-line verdict: final state, gate counts, run id and ledger."""
+def verdict_lines(summary: dict[str, Any], ledger: str, width: int = 80) -> list[str]:
+    """The verdict: final state, gate counts, exit status, run id and ledger.
+
+    One line when it fits ``width``; else the gate counts, then the ledger,
+    move to indented lines of their own (the first line always names the run,
+    its state and its exit). A ledger file under the working directory is
+    named relative to it.
+    """
     gates = summary["gates"]
     counts: dict[str, int] = {}
     for gate in gates:
@@ -158,7 +164,24 @@ def verdict_line(summary: dict[str, Any], ledger: str) -> str:
         )
     else:
         gate_part = "no gates declared"
-    return (
-        f"uetf: run {summary['run_id']} {summary['state']} (gates: {gate_part}); "
-        f"exit {summary['exit_status']}; ledger {ledger}"
-    )
+    head = f"uetf: run {summary['run_id']} {summary['state']}"
+    status = f"exit {summary['exit_status']}"
+    where = f"ledger {_near(ledger)}"
+    whole = f"{head} (gates: {gate_part}); {status}; {where}"
+    if len(whole) <= width:
+        return [whole]
+    with_gates = f"{head} (gates: {gate_part}); {status}"
+    if len(with_gates) <= width:
+        return [with_gates, f"    {where}"]
+    return [f"{head}; {status}", f"    gates: {gate_part}", f"    {where}"]
+
+
+def _near(ledger: str) -> str:
+    """A ledger file under the working directory as a relative path; anything else as given."""
+    if "://" in ledger or not os.path.isabs(ledger):
+        return ledger
+    try:
+        relative = os.path.relpath(ledger)
+    except ValueError:  # another drive
+        return ledger
+    return ledger if relative.startswith(os.pardir) else relative

@@ -90,15 +90,21 @@ def _patch(stored: dict[str, Any] | None, coverage: dict[str, Any] | None) -> di
         return None
     measured = {f["path"]: f for f in coverage["files"]} if coverage else {}
     files = []
+    run = missed = 0
     for f in stored["files"]:
         added = {n for a, b in f["added_lines"] for n in range(a, b + 1)}
         uncovered: list[list[int]] = []
         if f["path"] in measured:
-            statements = set(measured[f["path"]]["statements"])
-            executed = set(measured[f["path"]]["executed"])
-            uncovered = ranges((added & statements) - executed)
+            executable = added & set(measured[f["path"]]["statements"])
+            not_run = executable - set(measured[f["path"]]["executed"])
+            uncovered = ranges(not_run)
+            run += len(executable) - len(not_run)
+            missed += len(not_run)
         files.append({**f, "uncovered_lines": uncovered})
     return {
+        # As the patch_coverage gate counts it: changed executable lines of measured
+        # files; None when the change has none (nothing to judge, not 0 %).
+        "percent": round(100.0 * run / (run + missed), 2) if run + missed else None,
         "state": stored["state"],
         "base_ref": stored["base_ref"],
         "merge_base": stored["merge_base"],
