@@ -8,8 +8,8 @@ from typing import Any
 
 from uetf_core.errors import RunNotFoundError
 from uetf_core.ids import test_key
+from uetf_core.ledger.layouts import FLIP_COLUMNS
 from uetf_core.ledger.queries.results import ResultQueries
-from uetf_core.ledger.writes import FLIP_COLUMNS
 from uetf_core.timeutil import iso
 
 

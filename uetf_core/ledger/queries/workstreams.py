@@ -9,14 +9,14 @@ from typing import Any
 
 from uetf_core.errors import RunNotFoundError
 from uetf_core.ledger.base import NewRun
-from uetf_core.ledger.migrations import keys_of, keys_text
-from uetf_core.ledger.writes import (
+from uetf_core.ledger.layouts import (
     DEPENDENCY_COLUMNS,
     ERROR_COLUMNS,
     EXECUTION_COLUMNS,
     STEP_COLUMNS,
-    Writes,
 )
+from uetf_core.ledger.migrations import keys_of, keys_text
+from uetf_core.ledger.writes import Writes
 from uetf_core.timeutil import iso
 
 
