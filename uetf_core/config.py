@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uetf_core.costs import check_prices
 from uetf_core.errors import ConfigError
@@ -23,6 +23,9 @@ from uetf_core.metrics import NOTHING
 from uetf_core.redact import redact
 from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
 from uetf_core.waivers import Waiver, load_waivers
+
+if TYPE_CHECKING:
+    from uetf_core.documents import RunConfigDocument
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -153,7 +156,7 @@ class RunConfig(NamedTuple):
     stall_timeout: float = 600.0
     progress_interval: float = 5.0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RunConfigDocument:
         """The ``run_config`` document."""
         return {
             "enabled": self.enabled,

@@ -8,7 +8,6 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from uetf_core.config import (
     DEFAULT_LEDGER,
@@ -110,7 +109,7 @@ def _read_only(path: Path) -> SqliteLedger:
     return ledger
 
 
-def print_json(document: Any) -> None:
+def print_json(document: object) -> None:
     """A JSON document on standard output: strict JSON (no NaN), inert in a CI log."""
     text = json.dumps(document, indent=2, sort_keys=False, allow_nan=False)
     for line in inert_document("json", text):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.cli.common import (
     ledger_for,
@@ -12,7 +12,11 @@ from uetf_core.cli.common import (
     seconds,
 )
 from uetf_core.exitcodes import ExitCode
+from uetf_core.ledger.queries.costs import group_label
 from uetf_core.schemas import validate
+
+if TYPE_CHECKING:
+    from uetf_core.documents import CostGroup, CostsDocument
 
 # The sort keys of ``uetf costs`` besides a custom cost's name, and what each sorts by.
 COST_SORTS = {"wall": "wall_seconds", "cpu": "cpu_seconds", "memory": "peak_rss_mb"}
@@ -28,12 +32,17 @@ def _amount(value: float, unit: str) -> str:
     return number if not unit else f"{number} {unit}"
 
 
-def _cost_of(group: dict[str, Any], sort: str) -> float:
+def _cost_of(group: CostGroup, sort: str) -> float:
     """The figure ``sort`` orders groups by; a group without it sorts last."""
     field = COST_SORTS.get(sort, sort)
-    value = group.get(field)
-    if field not in ("wall_seconds", "cpu_seconds"):
-        value = group["custom"].get(field, {}).get("amount")
+    value: float | None
+    if field == "wall_seconds":
+        value = group["wall_seconds"]
+    elif field == "cpu_seconds":
+        value = group["cpu_seconds"]
+    else:
+        custom = group["custom"].get(field)
+        value = None if custom is None else custom["amount"]
     return -1.0 if value is None else float(value)
 
 
@@ -55,11 +64,11 @@ def costs(args: argparse.Namespace) -> int:
     if args.sort not in COST_SORTS and args.sort not in custom:
         known = ", ".join([*COST_SORTS, *custom])
         raise ConfigError(f"uetf costs --sort: no cost {args.sort!r} in this run; sort by {known}")
-    groups.sort(key=lambda group: (-_cost_of(group, args.sort), str(group[args.by])))
+    groups.sort(key=lambda group: (-_cost_of(group, args.sort), group_label(group)))
     shown, more = groups[: args.top], max(0, len(groups) - args.top)
     units = {name: unit for name, (_, unit) in totals.items()}
     if args.json:
-        document = {
+        document: CostsDocument = {
             "run_id": run["run_id"],
             "totals": {n: {"amount": a, "unit": units.get(n, n)} for n, a in money.items()},
             "by": args.by,
@@ -81,7 +90,7 @@ def costs(args: argparse.Namespace) -> int:
             f"{name}={_amount(value['amount'], '' if value['unit'] == name else value['unit'])}"
             for name, value in sorted(group["custom"].items())
         )
-        label = str(group[args.by])
+        label = group_label(group)
         label = label if len(label) <= 56 else "…" + label[-55:]
         say(
             f"{label:<56} {group['tests']:>7,} {seconds(group['wall_seconds']):>10}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.cli.common import (
     NoLedgerError,
@@ -23,13 +23,16 @@ from uetf_core.render import gate_table, totals_line
 from uetf_core.terminal import visible_line
 from uetf_core.verdict import final_exit_status
 
+if TYPE_CHECKING:
+    from uetf_core.documents import RunConfigDocument
 
-def _specs(config: dict[str, Any] | None) -> list[GateSpec]:
+
+def _specs(config: RunConfigDocument | None) -> list[GateSpec]:
     if not config:
         return []
     return [
         GateSpec(g["name"], g["op"], g["threshold"], g["mode"], g.get("path"))
-        for g in config["gates"]
+        for g in config.get("gates", [])
     ]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
 from uetf_core.cli.common import (
     NoLedgerError,
@@ -25,6 +24,7 @@ from uetf_core.exitcodes import ExitCode
 from uetf_core.ids import host_name
 from uetf_core.judge import find_baseline
 from uetf_core.ledger import SCHEMA_VERSION, Ledger, open_ledger
+from uetf_core.ledger.base import Pruned
 from uetf_core.ledger.sqlite import SqliteLedger
 
 
@@ -75,7 +75,7 @@ def prune(args: argparse.Namespace) -> int:
 
     ledger = ledger_for(args, check="whole")
     try:
-        doomed = set(ledger.prune(args.keep, set(), dry_run=True)["runs"])
+        doomed = set(ledger.prune(args.keep, set(), dry_run=True).runs)
         protect: set[str] = set()
         for run in ledger.list_runs():
             if run["run_id"] in doomed:
@@ -90,7 +90,7 @@ def prune(args: argparse.Namespace) -> int:
         verb = "would delete" if args.dry_run else "deleted"
         kept = len(protect & doomed)
         print(
-            f"{verb} {len(freed['runs'])} runs ({freed['rows'].get('executions', 0)} execution"
+            f"{verb} {len(freed.runs)} runs ({freed.rows.get('executions', 0)} execution"
             f" records); kept {kept} older run(s) still used as a baseline"
         )
         if not args.dry_run:
@@ -100,7 +100,7 @@ def prune(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _after_prune(ledger: Ledger, freed: dict[str, Any], vacuum: bool) -> None:
+def _after_prune(ledger: Ledger, freed: Pruned, vacuum: bool) -> None:
     """The space the deleted runs held, and what gives it back on this back end."""
     server = ledger.path is None  # PostgreSQL: the server manages its own files
     if vacuum:
@@ -109,13 +109,13 @@ def _after_prune(ledger: Ledger, freed: dict[str, Any], vacuum: bool) -> None:
         print(f"{what} {before / 1e6:.1f} MB, now {after / 1e6:.1f} MB")
     elif server:
         print(
-            f"database {freed['file_bytes'] / 1e6:.1f} MB; the server's autovacuum makes"
+            f"database {freed.file_bytes / 1e6:.1f} MB; the server's autovacuum makes"
             " the deleted rows' space reusable ('uetf prune --vacuum' does it now)"
         )
     else:
         print(
-            f"ledger file {freed['file_bytes'] / 1e6:.1f} MB, of which"
-            f" {freed['reusable_bytes'] / 1e6:.1f} MB is now free for new records"
+            f"ledger file {freed.file_bytes / 1e6:.1f} MB, of which"
+            f" {freed.reusable_bytes / 1e6:.1f} MB is now free for new records"
             " ('uetf prune --vacuum' shrinks the file)"
         )
 

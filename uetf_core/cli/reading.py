@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.cli.common import (
     NoLedgerError,
@@ -24,6 +24,9 @@ from uetf_core.reports.document import failure_rows, patch_lines
 from uetf_core.schemas import validate
 from uetf_core.summary import build_summary
 from uetf_core.terminal import visible_line
+
+if TYPE_CHECKING:
+    from uetf_core.documents import NamedHistoryEntry, ProgressDocument, RunRow, RunSummary
 
 
 def runs(args: argparse.Namespace) -> int:
@@ -89,16 +92,16 @@ def show(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _commit(summary: dict[str, Any], run: dict[str, Any]) -> str:
-    commit = str(summary.get("head_commit") or "")
+def _commit(summary: RunSummary, run: RunRow) -> str:
+    commit = summary["head_commit"] or ""
     if not commit:
         return "- (not a git work tree)"
     # The branch is shown once the ledger's run row carries it.
-    branch = summary.get("branch") or run.get("branch")
+    branch = run["branch"]
     return commit[:12] + (f" on branch {branch}" if branch else "")
 
 
-def _baseline(ledger: Ledger, summary: dict[str, Any]) -> str:
+def _baseline(ledger: Ledger, summary: RunSummary) -> str:
     if summary["baseline_run_id"]:
         return str(summary["baseline_run_id"])
     _, why = find_baseline(ledger, summary["run_id"], None, summary["patch"])
@@ -143,7 +146,7 @@ def watch(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _progress_line(run_id: str, state: str, snapshot: dict[str, Any] | None) -> str:
+def _progress_line(run_id: str, state: str, snapshot: ProgressDocument | None) -> str:
     if snapshot is None:
         return f"{run_id} {state}: no progress yet"
     done, total = snapshot["done"], snapshot["total"]
@@ -218,8 +221,17 @@ def history(args: argparse.Namespace) -> int:
             if len(counted) > 1:
                 return _list_matches(args.test, counted, len(matches))
             matches = [node for node, _ in counted]
-        found = [
-            {"node_id": node, **row}
+        found: list[NamedHistoryEntry] = [
+            {
+                "node_id": node,
+                "run_id": row["run_id"],
+                "started_at": row["started_at"],
+                "commit": row["commit"],
+                "branch": row["branch"],
+                "outcome": row["outcome"],
+                "duration": row["duration"],
+                "attempts": row["attempts"],
+            }
             for node in matches
             for row in ledger.test_history(node, args.limit)
         ]

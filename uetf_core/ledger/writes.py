@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uetf_core.ids import collection_digest, test_key
 from uetf_core.ledger.base import Batch, NewRun, RoutingDecision, ScheduleEntry
@@ -29,6 +29,9 @@ from uetf_core.ledger.layouts import (
     execution_rows,
 )
 from uetf_core.ledger.migrations import keys_of, keys_text
+
+if TYPE_CHECKING:
+    from uetf_core.documents import DocumentMetadata
 
 
 def _json(value: object) -> str:
@@ -218,7 +221,7 @@ class Writes(LedgerCore):
             ),
         )
 
-    def save_coverage(self, run_id: str, coverage: dict[str, Any]) -> None:
+    def save_coverage(self, run_id: str, coverage: Mapping[str, Any]) -> None:
         """Store a run's coverage: totals, and per file numbits of statements and executed."""
         from coverage.numbits import nums_to_numbits  # only runs that measure pay the import
 
@@ -316,7 +319,7 @@ class Writes(LedgerCore):
                 ),
             )
 
-    def save_gates(self, run_id: str, gates: Sequence[dict[str, Any]]) -> None:
+    def save_gates(self, run_id: str, gates: Sequence[Mapping[str, object]]) -> None:
         with self.db.transaction(keeps_results=True) as db:
             pk = self._run_pk(run_id)
             db.execute("DELETE FROM gates WHERE run_pk = ?", (pk,))
@@ -410,7 +413,7 @@ class Writes(LedgerCore):
                 ],
             )
 
-    def add_document(self, document: dict[str, Any]) -> None:
+    def add_document(self, document: DocumentMetadata) -> None:
         """Record a report that was written (``doc_metadata``)."""
         from uetf_core.timeutil import parse_iso
 
