@@ -9,6 +9,7 @@ from pathlib import Path
 
 from uetf_core.config import KEYS, LIMITS, allowed_range
 from uetf_core.gates.catalog import GATES
+from uetf_core.settings import Setting, options
 
 HERE = Path(__file__).parent
 
@@ -74,13 +75,33 @@ def configuration_md() -> str:
         rows.append(f"| `{key}` | {names} | {meaning} |")
     rows += [
         "",
-        "Options: `--uetf`, `--uetf-ledger=PATH`, `--uetf-gate='NAME OP VALUE'` (repeatable),",
-        "`--uetf-gate-mode=fail|warn`, `--uetf-cov=SOURCE` (repeatable), `--uetf-base=REF`,",
-        "`--uetf-diff-file=PATH`, `--uetf-baseline=RUN`. Write them with `=`: pytest",
-        "settles its rootdir before plugins load and would take a separate value for a path.",
+        "The pytest options; one given overrides the key beside it. Write them with `=`:",
+        "pytest settles its rootdir before plugins load and would take a separate value",
+        "for a path.",
         "",
+        "| option | key | meaning |",
+        "| --- | --- | --- |",
     ]
+    for setting in options():
+        rows.append(f"| {_spelling(setting)} | {_key(setting)} | {setting.flags['help']} |")
+    rows.append("")
     return "\n".join(rows)
+
+
+def _spelling(setting: Setting) -> str:
+    """An option as a table cell: ``--uetf-gate='NAME OP VALUE'`` (repeatable); the choices
+    of ``--uetf-dist`` with their bars escaped for the table."""
+    flags = setting.flags
+    if flags.get("action") == "store_true":
+        return f"`{setting.option}`"
+    value = flags.get("metavar") or "\\|".join(flags["choices"])  # type: ignore[arg-type]
+    value = f"'{value}'" if " " in str(value) else value
+    repeat = " (repeatable)" if flags.get("action") == "append" else ""
+    return f"`{setting.option}={value}`{repeat}"
+
+
+def _key(setting: Setting) -> str:
+    return f"`{setting.key}`" if setting.key else "-"
 
 
 def main() -> None:
