@@ -1,4 +1,5 @@
-"""The typed documents of ``uetf_core.documents`` name exactly their schemas' properties."""
+"""The typed documents (``uetf_core.documents``, ``report_documents``) name exactly their
+schemas' properties."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from uetf_core import documents as d
+from uetf_core import report_documents as r
 
 SCHEMA_DIR = Path(__file__).parent.parent / "schema"
 
@@ -31,28 +33,28 @@ CASES = [
     (d.DocumentMetadata, "doc_metadata", ()),
     (d.PatchEntry, "patch_ledger_entry", ()),
     (d.PatchFile, "patch_ledger_entry", ("properties", "files", "items")),
-    (d.RunSummary, "run_summary", ()),
-    (d.Failure, "run_summary", ("properties", "failures", "items")),
-    (d.CoverageSummary, "run_summary", ("properties", "coverage", "anyOf", 1)),
+    (r.RunSummary, "run_summary", ()),
+    (r.Failure, "run_summary", ("properties", "failures", "items")),
+    (r.CoverageSummary, "run_summary", ("properties", "coverage", "anyOf", 1)),
     (
-        d.CoverageFileSummary,
+        r.CoverageFileSummary,
         "run_summary",
         ("properties", "coverage", "anyOf", 1, "properties", "files", "items"),
     ),
-    (d.PatchSummary, "run_summary", ("properties", "patch", "anyOf", 1)),
+    (r.PatchSummary, "run_summary", ("properties", "patch", "anyOf", 1)),
     (
-        d.PatchFileSummary,
+        r.PatchFileSummary,
         "run_summary",
         ("properties", "patch", "anyOf", 1, "properties", "files", "items"),
     ),
-    (d.GateReport, "gate_report", ()),
-    (d.ReportFailure, "gate_report", ("properties", "failures", "items")),
-    (d.ReportPatch, "gate_report", ("properties", "patch")),
-    (d.ReportPatchFile, "gate_report", ("properties", "patch", "properties", "files", "items")),
-    (d.SlowTest, "gate_report", ("properties", "slowest", "items")),
-    (d.FinalResult, "gate_report", ("properties", "tests", "items")),
-    (d.BaselineFigures, "gate_report", ("properties", "baseline")),
-    (d.TrendPoint, "gate_report", ("properties", "trend", "items")),
+    (r.GateReport, "gate_report", ()),
+    (r.ReportFailure, "gate_report", ("properties", "failures", "items")),
+    (r.ReportPatch, "gate_report", ("properties", "patch")),
+    (r.ReportPatchFile, "gate_report", ("properties", "patch", "properties", "files", "items")),
+    (r.SlowTest, "gate_report", ("properties", "slowest", "items")),
+    (r.FinalResult, "gate_report", ("properties", "tests", "items")),
+    (r.BaselineFigures, "gate_report", ("properties", "baseline")),
+    (r.TrendPoint, "gate_report", ("properties", "trend", "items")),
     (d.NamedHistoryEntry, "history", ("items",)),
     (d.FlakyTest, "flaky_tests", ("items",)),
     (d.LastFailure, "flaky_tests", ("items", "properties", "last_failure", "oneOf", 1)),
@@ -119,7 +121,8 @@ def test_every_typed_document_is_held_to_a_schema() -> None:
     """No typed document of the module is left out of the checks above."""
     typed = {
         value
-        for value in vars(d).values()
+        for module in (d, r)
+        for value in vars(module).values()
         if isinstance(value, type) and hasattr(value, "__required_keys__")
     }
     checked = {case[0] for case in CASES} | {d.WorkstreamDocument}

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from uetf_core.records import Event, ExecutionRecord
 
 if TYPE_CHECKING:
-    from uetf_core.documents import GateDocument, RunConfigDocument, RunSummary
+    from uetf_core.documents import GateDocument, RunConfigDocument
+    from uetf_core.report_documents import RunSummary
 
 
 class RunStarted(NamedTuple):

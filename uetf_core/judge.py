@@ -21,13 +21,8 @@ from uetf_core.timeutil import parse_iso
 from uetf_core.waivers import Waiver, expired_note, for_gate, from_config, waived_tests
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        Failure,
-        PatchEntry,
-        PatchSummary,
-        RunConfigDocument,
-        StoredCoverage,
-    )
+    from uetf_core.documents import PatchEntry, RunConfigDocument, StoredCoverage
+    from uetf_core.report_documents import Failure, PatchSummary
 
 
 def coverage_figures(stored: StoredCoverage | None) -> CoverageFigures | None:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from uetf_core.documents import GateDocument, RunSummary
+    from uetf_core.documents import GateDocument
+    from uetf_core.report_documents import RunSummary
 
 
 def threshold(gate: GateDocument) -> str:

@@ -38,7 +38,8 @@ from uetf_core.timeutil import iso
 from uetf_core.verdict import final_exit_status
 
 if TYPE_CHECKING:
-    from uetf_core.documents import RunConfigDocument, RunSummary
+    from uetf_core.documents import RunConfigDocument
+    from uetf_core.report_documents import RunSummary
 
 CONTROLLER = "controller"
 

@@ -10,14 +10,13 @@ from uetf_core.ledger.base import Ledger
 from uetf_core.timeutil import parse_iso
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
+    from uetf_core.documents import PatchEntry, StoredCoverage
+    from uetf_core.report_documents import (
         CoverageFileSummary,
         CoverageSummary,
-        PatchEntry,
         PatchFileSummary,
         PatchSummary,
         RunSummary,
-        StoredCoverage,
     )
 
 

@@ -26,7 +26,8 @@ from uetf_core.summary import build_summary
 from uetf_core.terminal import visible_line
 
 if TYPE_CHECKING:
-    from uetf_core.documents import NamedHistoryEntry, ProgressDocument, RunRow, RunSummary
+    from uetf_core.documents import NamedHistoryEntry, ProgressDocument, RunRow
+    from uetf_core.report_documents import RunSummary
 
 
 def runs(args: argparse.Namespace) -> int:

@@ -22,10 +22,8 @@ from uetf_core.ledger.base import Ledger
 from uetf_core.timeutil import iso
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        DocumentMetadata,
-        GateReport,
-    )
+    from uetf_core.documents import DocumentMetadata
+    from uetf_core.report_documents import GateReport
 
 # format: (doc_metadata kind, doc_metadata format, default file name)
 FORMATS: dict[str, tuple[str, str, str]] = {

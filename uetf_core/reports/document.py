@@ -18,16 +18,15 @@ from uetf_core.summary import build_summary, ranges
 from uetf_core.timeutil import parse_iso
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
+    from uetf_core.documents import ErrorDocument, StoredCoverage
+    from uetf_core.report_documents import (
         BaselineFigures,
-        ErrorDocument,
         FinalResult,
         GateReport,
         PatchSummary,
         ReportFailure,
         ReportPatch,
         RunSummary,
-        StoredCoverage,
     )
 
 SLOWEST = 10

@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING
 from uetf_core.reports.escape import workflow_data, workflow_property
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        GateReport,
-    )
+    from uetf_core.report_documents import GateReport
 
 MAX_ERRORS = 10
 MAX_WARNINGS = 10

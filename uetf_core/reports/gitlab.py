@@ -18,10 +18,8 @@ from uetf_core.ledger.base import Ledger
 from uetf_core.reports.escape import plain
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        ErrorDocument,
-        GateReport,
-    )
+    from uetf_core.documents import ErrorDocument
+    from uetf_core.report_documents import GateReport
 
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -28,13 +28,8 @@ from uetf_core.reports.kinds import group_failures
 from uetf_core.reports.markdown import headline
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        GateDocument,
-        GateReport,
-        ReportFailure,
-        SlowTest,
-        TrendPoint,
-    )
+    from uetf_core.documents import GateDocument
+    from uetf_core.report_documents import GateReport, ReportFailure, SlowTest, TrendPoint
 
 # Changed files shown as excerpts in the change's section.
 SOURCE_FILES = 20

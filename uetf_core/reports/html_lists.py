@@ -20,10 +20,7 @@ from uetf_core.render import format_ranges
 from uetf_core.reports.escape import html_text as h
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        CoverageSummary,
-        FinalResult,
-    )
+    from uetf_core.report_documents import CoverageSummary, FinalResult
 
 SCRIPT = """
 (function () {

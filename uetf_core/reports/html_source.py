@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING
 from uetf_core.reports.escape import html_text as h
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        GateReport,
-    )
+    from uetf_core.report_documents import GateReport
 
 # Lines of source shown around a changed range, and at most per excerpt.
 CONTEXT = 2

@@ -12,9 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        Failure,
-    )
+    from uetf_core.report_documents import Failure
 
 # A summary's failures or a report's (which say where they failed).
 AnyFailure = TypeVar("AnyFailure", bound="Failure")

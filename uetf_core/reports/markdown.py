@@ -15,9 +15,7 @@ from uetf_core.reports.escape import markdown_block, markdown_inline
 from uetf_core.reports.kinds import UNEXCUSED, group_failures
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        GateReport,
-    )
+    from uetf_core.report_documents import GateReport
 
 MARKER = "<!-- uetf-report -->"
 LIMIT = 65_536  # GitHub's maximum comment body, in characters

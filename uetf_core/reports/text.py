@@ -15,11 +15,7 @@ from uetf_core.reports.document import patch_percent
 from uetf_core.reports.kinds import group_failures, title
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        CoverageSummary,
-        ReportFailure,
-        ReportPatch,
-    )
+    from uetf_core.report_documents import CoverageSummary, ReportFailure, ReportPatch
 
 # Files listed under the coverage total: the lowest by percent.
 WORST_FILES = 5

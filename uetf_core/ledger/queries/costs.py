@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING
 from uetf_core.ledger.core import LedgerCore
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        CostGroup,
-    )
+    from uetf_core.documents import CostGroup
 
 
 class CostQueries(LedgerCore):

@@ -11,11 +11,7 @@ from uetf_core.ledger.connection import in_chunks
 from uetf_core.ledger.core import LedgerCore
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        CoverageFile,
-        PatchEntry,
-        StoredCoverage,
-    )
+    from uetf_core.documents import CoverageFile, PatchEntry, StoredCoverage
 
 
 class CoverageQueries(LedgerCore):

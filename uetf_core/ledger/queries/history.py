@@ -13,12 +13,7 @@ from uetf_core.ledger.queries.results import ResultQueries
 from uetf_core.timeutil import iso
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        FlakyTest,
-        HistoryEntry,
-        LastFailure,
-        RunTrend,
-    )
+    from uetf_core.documents import FlakyTest, HistoryEntry, LastFailure, RunTrend
 
 
 class HistoryQueries(ResultQueries):

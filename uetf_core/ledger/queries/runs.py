@@ -14,10 +14,7 @@ from uetf_core.ledger.core import LedgerCore
 from uetf_core.timeutil import iso
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        RunConfigDocument,
-        RunRow,
-    )
+    from uetf_core.documents import RunConfigDocument, RunRow
 
 LIVE_STATES = ("pending", "initializing", "collecting", "running", "gating")
 

@@ -20,9 +20,7 @@ from uetf_core.ledger.writes import Writes
 from uetf_core.timeutil import iso
 
 if TYPE_CHECKING:
-    from uetf_core.documents import (
-        WorkstreamDocument,
-    )
+    from uetf_core.documents import WorkstreamDocument
 
 
 class Workstreams(Writes):
