@@ -38,13 +38,13 @@ _run_config_key: pytest.StashKey[RunConfig | None] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    # The options come from the core's table of settings: a module of plain objects
-    # that imports nothing (the rest of uetf_core waits for coverage to start).
-    from uetf_core.settings import options
+    # Made from the core's table of settings (uetf_core/settings.py), as plain values:
+    # offering them imports nothing of uetf_core.
+    from pytest_uetf.option_table import OPTIONS
 
     group = parser.getgroup("uetf", "UETF: record, gate and judge the run")
-    for setting in options():
-        group.addoption(setting.option, **setting.flags)  # type: ignore[arg-type]
+    for option, arguments in OPTIONS:
+        group.addoption(option, **arguments)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -84,3 +84,19 @@ def test_pytest_offers_every_option_of_the_table(pytester: pytest.Pytester) -> N
     assert "UETF: record, gate and judge the run" in help_text
     for setting in options():
         assert f"  {setting.option}" in help_text, setting.option
+
+
+def test_the_plugins_option_table_is_current() -> None:
+    """pytest_uetf/option_table.py is what docs/gen_reference.py makes of the table now."""
+    import importlib.util
+
+    from pytest_uetf.option_table import OPTIONS
+
+    assert tuple((s.option, s.flags) for s in options()) == OPTIONS
+    docs = Path(__file__).parent.parent / "docs"
+    spec = importlib.util.spec_from_file_location("gen_reference", docs / "gen_reference.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    current = module.OPTION_TABLE.read_text("utf-8")
+    assert current == module.option_table(), "run python docs/gen_reference.py"

@@ -1,14 +1,12 @@
 """Every setting of a run, spelled once: its ``[tool.uetf]`` key, its pytest option and
 the name it has in ``RunConfig`` and the stored ``run_config`` document.
 
-From this table come the plugin's options (``pytest_uetf.plugin``), the keys and
-ranges ``uetf_core.config`` checks, the command line's ``CliOptions`` and
-docs/configuration.md (``docs/gen_reference.py``); ``tests/test_settings.py``
-holds ``RunConfig``, its document and ``schema/run_config.v1.json`` to it.
-
-The plugin reads this table before coverage starts, so it imports nothing and
-builds its rows as plain objects: a run measuring UETF's own code then misses
-only the table's few lines.
+From this table come the keys and ranges ``uetf_core.config`` checks, the
+command line's ``CliOptions`` fields, and, written by ``docs/gen_reference.py``,
+docs/configuration.md and the plugin's options (``pytest_uetf/option_table.py``:
+plain values, so that pytest offers the options of a UETF that is off without
+importing uetf_core). ``tests/test_settings.py`` holds ``RunConfig``, its
+document, ``schema/run_config.v1.json`` and the generated options to it.
 """
 
 from __future__ import annotations
