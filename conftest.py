@@ -34,21 +34,44 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def run_pytest(
-    cwd: Path, *args: str, timeout: float = 180, env: dict[str, str] | None = None
+    cwd: Path,
+    *args: str,
+    timeout: float = 180,
+    env: dict[str, str] | None = None,
+    autoload: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """pytest in a fresh process in ``cwd``, free of this session's xdist and UETF variables.
 
-    ``env`` adds variables (a CI's, say) to that clean environment.
+    ``env`` adds variables (a CI's, say) to that clean environment. The process
+    loads UETF (and xdist, when the arguments ask for workers) and no other
+    installed plugin, as a project that names its plugins does: a second each
+    spared. ``autoload=True`` loads every installed plugin, for the tests of how
+    UETF lives among them.
     """
     clean = ("PYTEST_", "COV_", "UETF_", "GITHUB_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(clean)} | (env or {})
+    named: list[str] = []
+    if not autoload and env.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"):
+        named = ["-p", "pytest_uetf.plugin"]
+        named_xdist = any(a in ("xdist", "xdist.plugin") for a in args)
+        if not named_xdist and any(_asks_for_workers(arg) for arg in args):
+            named += ["-p", "xdist.plugin"]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *named, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         env=env,
         timeout=timeout,
+    )
+
+
+def _asks_for_workers(arg: str) -> bool:
+    """Whether a pytest argument is one of xdist's (``-n 2``, ``-n2``, ``--dist``...)."""
+    return (
+        arg in ("-n", "--dist", "-d", "--tx")
+        or arg.startswith(("--numprocesses", "--dist=", "--tx=", "--max-worker-restart"))
+        or (arg.startswith("-n") and arg[2:].isdigit())
     )
 
 

@@ -5,10 +5,13 @@ Run: python docs/gen_reference.py   (tests/test_docs.py checks they are current)
 
 from __future__ import annotations
 
+import json
+import textwrap
 from pathlib import Path
 
 from uetf_core.config import KEYS, LIMITS, allowed_range
 from uetf_core.gates.catalog import GATES
+from uetf_core.settings import Setting, options
 
 HERE = Path(__file__).parent
 
@@ -74,18 +77,88 @@ def configuration_md() -> str:
         rows.append(f"| `{key}` | {names} | {meaning} |")
     rows += [
         "",
-        "Options: `--uetf`, `--uetf-ledger=PATH`, `--uetf-gate='NAME OP VALUE'` (repeatable),",
-        "`--uetf-gate-mode=fail|warn`, `--uetf-cov=SOURCE` (repeatable), `--uetf-base=REF`,",
-        "`--uetf-diff-file=PATH`, `--uetf-baseline=RUN`. Write them with `=`: pytest",
-        "settles its rootdir before plugins load and would take a separate value for a path.",
+        "The pytest options; one given overrides the key beside it. Write them with `=`:",
+        "pytest settles its rootdir before plugins load and would take a separate value",
+        "for a path.",
         "",
+        "| option | key | meaning |",
+        "| --- | --- | --- |",
     ]
+    for setting in options():
+        rows.append(f"| {_spelling(setting)} | {_key(setting)} | {setting.flags['help']} |")
+    rows.append("")
     return "\n".join(rows)
+
+
+def _spelling(setting: Setting) -> str:
+    """An option as a table cell: ``--uetf-gate='NAME OP VALUE'`` (repeatable); the choices
+    of ``--uetf-dist`` with their bars escaped for the table."""
+    flags = setting.flags
+    if flags.get("action") == "store_true":
+        return f"`{setting.option}`"
+    value = flags.get("metavar") or "\\|".join(flags["choices"])  # type: ignore[arg-type]
+    value = f"'{value}'" if " " in str(value) else value
+    repeat = " (repeatable)" if flags.get("action") == "append" else ""
+    return f"`{setting.option}={value}`{repeat}"
+
+
+def _key(setting: Setting) -> str:
+    return f"`{setting.key}`" if setting.key else "-"
+
+
+OPTION_TABLE = HERE.parent / "pytest_uetf" / "option_table.py"
+LINE = 100  # the project's line length (pyproject.toml, [tool.ruff])
+
+
+def option_table() -> str:
+    """pytest_uetf/option_table.py: the table's options as plain values, which pytest
+    reads without importing uetf_core (an installed UETF that is off costs nothing)."""
+    rows = [
+        '"""UETF\'s pytest options, made from ``uetf_core/settings.py`` by',
+        "``python docs/gen_reference.py``: edit the settings, not this file",
+        "(tests/test_settings.py checks that it is current).",
+        "",
+        "Plain values in a module of their own: pytest offers the options of an",
+        "installed UETF in every run, and one with UETF off imports nothing of",
+        "uetf_core.",
+        '"""',
+        "",
+        "# (option, its argparse arguments) in the table's order",
+        "OPTIONS = (",
+    ]
+    for setting in options():
+        rows += ["    (", f"        {_literal(setting.option)},", "        {"]
+        for name, value in setting.flags.items():
+            line = f"            {_literal(name)}: {_literal(value)},"
+            if len(line) <= LINE or not isinstance(value, str):
+                rows.append(line)
+                continue
+            # Too long for a line: in parentheses, in pieces if need be, as ruff keeps it.
+            whole = len(_literal(value)) + 16 <= LINE
+            parts = [value] if whole else textwrap.wrap(value, 80, drop_whitespace=False)
+            rows.append(f"            {_literal(name)}: (")
+            rows += [f"                {_literal(part)}" for part in parts]
+            rows.append("            ),")
+        rows += ["        },", "    ),"]
+    rows += [")", ""]
+    return "\n".join(rows)
+
+
+def _literal(value: object) -> str:
+    """A value as Python source, as ruff formats it (double quotes, a type by its name)."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(_literal, value)) + ")"
+    return repr(value)
 
 
 def main() -> None:
     (HERE / "gates.md").write_text(gates_md())
     (HERE / "configuration.md").write_text(configuration_md())
+    OPTION_TABLE.write_text(option_table())
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from pytest_uetf.nodes import WorkerNode
     from pytest_uetf.options import Selection
     from pytest_uetf.scheduling import PlannedScheduling
+    from uetf_core.documents import GateDocument
     from uetf_core.measure import Measurement
     from uetf_core.records import ExecutionRecord
 
@@ -407,9 +408,7 @@ def _write_summary(
         terminal.write_line(visible_line(line), **{colour: True})
 
 
-def _write_gates(
-    terminal: pytest.TerminalReporter, gates: list[dict[str, Any]], width: int
-) -> None:
+def _write_gates(terminal: pytest.TerminalReporter, gates: list[GateDocument], width: int) -> None:
     """The gate table fitted to the terminal, each verdict coloured as pytest colours
     outcomes (``--color`` decides whether colour is written at all)."""
     for text, verdict in gate_rows(gates, width):

@@ -38,119 +38,13 @@ _run_config_key: pytest.StashKey[RunConfig | None] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # Made from the core's table of settings (uetf_core/settings.py), as plain values:
+    # offering them imports nothing of uetf_core.
+    from pytest_uetf.option_table import OPTIONS
+
     group = parser.getgroup("uetf", "UETF: record, gate and judge the run")
-    group.addoption(
-        "--uetf",
-        action="store_true",
-        default=False,
-        help="record this run in the ledger, evaluate the gates, exit with the verdict",
-    )
-    group.addoption(
-        "--uetf-ledger",
-        metavar="PATH",
-        default=None,
-        help="ledger location (default: $UETF_LEDGER, [tool.uetf] ledger, .ledger/uetf.db)",
-    )
-    group.addoption(
-        "--uetf-gate",
-        metavar="NAME OP VALUE",
-        action="append",
-        default=[],
-        help="declare a gate, e.g. 'pass_rate>=100' or 'max_duration<=5m'; repeatable; "
-        "replaces the same gate from [tool.uetf.gates]",
-    )
-    group.addoption(
-        "--uetf-cov",
-        metavar="SOURCE",
-        action="append",
-        default=[],
-        help="measure coverage of SOURCE (a package or path, as coverage.py's --source); "
-        "repeatable; the project's coverage configuration applies",
-    )
-    group.addoption(
-        "--uetf-base",
-        metavar="REF",
-        default=None,
-        help="judge the change against REF (default: the CI's base branch, then origin/HEAD, "
-        "origin/main, main, master)",
-    )
-    group.addoption(
-        "--uetf-diff-file",
-        metavar="PATH",
-        default=None,
-        help="take the change under test from this unified diff instead of git",
-    )
-    group.addoption(
-        "--uetf-baseline",
-        metavar="RUN",
-        default=None,
-        help="compare with this recorded run instead of the newest run at the merge-base",
-    )
-    group.addoption(
-        "--uetf-report",
-        action="append",
-        default=[],
-        metavar="FORMAT[:PATH]",
-        help="write a report at the end: markdown, github, json, html, junit or cobertura; "
-        "repeatable; without PATH under .ledger/reports/ (github: $GITHUB_STEP_SUMMARY)",
-    )
-    group.addoption(
-        "--uetf-progress",
-        metavar="PATH",
-        default=None,
-        help="keep a JSON progress file up to date (done/total, outcomes, ETA) for a dashboard",
-    )
-    group.addoption(
-        "--uetf-stall-timeout",
-        metavar="SECONDS",
-        type=float,
-        default=None,
-        help="report a stall when no test finishes for this long (default 600)",
-    )
-    group.addoption(
-        "--uetf-dist",
-        choices=("duration", "module", "hash"),
-        default=None,
-        help="with xdist's -n: route tests to workers by recorded duration (longest first), "
-        "by module, or by a stable hash of the node id",
-    )
-    group.addoption(
-        "--uetf-order",
-        choices=("failed-first", "new-first", "longest-first"),
-        default=None,
-        help="run tests that failed last time, tests never recorded, or the longest first",
-    )
-    group.addoption(
-        "--uetf-shard",
-        metavar="K/N",
-        default=None,
-        help="run the K-th of N shards, balanced by recorded duration (one CI job each)",
-    )
-    group.addoption(
-        "--uetf-workstream",
-        metavar="ID",
-        default=None,
-        help="the CI build this run is a step of (default: the CI's build id)",
-    )
-    group.addoption(
-        "--uetf-phase",
-        metavar="NAME",
-        default=None,
-        help="the workstream phase of this run, e.g. unit or integration (default: test)",
-    )
-    group.addoption(
-        "--uetf-depends-on",
-        metavar="PHASE",
-        action="append",
-        default=[],
-        help="a phase this phase depends on (repeatable)",
-    )
-    group.addoption(
-        "--uetf-gate-mode",
-        choices=("fail", "warn"),
-        default=None,
-        help="'fail': a violated gate fails the run (default); 'warn': report only",
-    )
+    for option, arguments in OPTIONS:
+        group.addoption(option, **arguments)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -357,27 +251,19 @@ def _resolve_run_config(config: pytest.Config, options: Namespace) -> RunConfig 
         table, pyproject = read_pyproject(root)
         if not (options.uetf or table.get("enabled") is True):
             return None
-        cli = CliOptions(
-            ledger=options.uetf_ledger,
-            gates=tuple(options.uetf_gate),
-            gate_mode=options.uetf_gate_mode,
-            cov_sources=tuple(options.uetf_cov),
-            base=options.uetf_base,
-            diff_file=options.uetf_diff_file,
-            baseline=options.uetf_baseline,
-            reports=tuple(options.uetf_report),
-            progress=options.uetf_progress,
-            stall_timeout=options.uetf_stall_timeout,
-            dist=options.uetf_dist,
-            order=options.uetf_order,
-            shard=options.uetf_shard,
-            workstream=options.uetf_workstream,
-            phase=options.uetf_phase,
-            depends_on=tuple(options.uetf_depends_on),
-        )
+        said = _command_line(options)  # every CliOptions field: tests/test_settings.py
+        cli = CliOptions._make(said[name] for name in CliOptions._fields)
         return resolve_config(root, table, cli, os.environ, pyproject)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _command_line(options: Namespace) -> dict[str, object]:
+    """What the options said, by ``CliOptions`` field; a repeatable option as a tuple."""
+    from uetf_core.settings import options as settings
+
+    said = {s.cli: getattr(options, s.dest) for s in settings() if s.cli is not None}
+    return {name: tuple(v) if isinstance(v, list) else v for name, v in said.items()}
 
 
 @pytest.hookimpl(tryfirst=True)

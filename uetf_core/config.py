@@ -14,15 +14,19 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uetf_core.costs import check_prices
 from uetf_core.errors import ConfigError
 from uetf_core.gates.spec import MODES, GateSpec, parse_gate, parse_gate_table
 from uetf_core.metrics import NOTHING
 from uetf_core.redact import redact
+from uetf_core.settings import file_keys, number_limits
 from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
 from uetf_core.waivers import Waiver, load_waivers
+
+if TYPE_CHECKING:
+    from uetf_core.documents import RunConfigDocument
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,42 +36,13 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 DEFAULT_LEDGER = ".ledger/uetf.db"
 LEDGER_ENV = "UETF_LEDGER"
 
-# key -> (expected type(s), description); the one table behind validation and docs.
-KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "enabled": (bool, "record and gate every pytest run, as if --uetf were given"),
-    "ledger": (str, "ledger path (relative to the rootdir) or URL"),
-    "gate_mode": (str, "'fail' (a violated gate fails the run) or 'warn'"),
-    "gates": (dict, "table of gate declarations, see docs/gates.md"),
-    "batch_size": (int, "execution records written per transaction (default 500)"),
-    "flush_interval": ((int, float), "seconds between batch writes (default 1.0)"),
-    "stale_after": ((int, float), "seconds of silence before another host's run is abandoned"),
-    "cov_source": (list, "what coverage measures: packages or paths, as coverage.py's --source"),
-    "base": (str, "the base ref a change is judged against (default: from CI, then origin/HEAD)"),
-    "min_patch_lines": (int, "below this many changed executable lines patch_coverage is skipped"),
-    "reports": (
-        list,
-        "reports written at the end of every run: FORMAT[:PATH], see docs/reports.md",
-    ),
-    "dist": (str, "route tests to xdist workers: 'duration', 'module' or 'hash'"),
-    "order": (str, "run order: 'failed-first', 'new-first' or 'longest-first'"),
-    "waivers": (str, "the waivers file, relative to the rootdir (default .uetf/waivers.toml)"),
-    "costs": (dict, "prices per unit of each cost, e.g. cpu_seconds = 0.00005; currency = 'usd'"),
-    "stall_timeout": ((int, float), "seconds without a finished test before a stall is reported"),
-    "progress_interval": ((int, float), "seconds between progress snapshots (default 5)"),
-}
-
-
-# The numeric keys: (lowest, whether the lowest itself is allowed, highest). Always finite:
-# a NaN interval never elapses (flush_interval = nan stopped every write), an infinite one
-# never comes, and a wait of 1e300 s overflows the timer; the batch must fit in memory.
-LIMITS: dict[str, tuple[float, bool, float]] = {
-    "batch_size": (1, True, 1_000_000),
-    "flush_interval": (0, False, 3600),
-    "stale_after": (0, False, 31_536_000),
-    "min_patch_lines": (0, True, 1_000_000),
-    "stall_timeout": (0, False, 604_800),
-    "progress_interval": (0, False, 3600),
-}
+# key -> (expected type(s), description), and each number's range: from the one table
+# of settings (``uetf_core.settings``), behind validation and docs.
+KEYS = file_keys()
+# Numbers are always finite: a NaN interval never elapses (flush_interval = nan stopped
+# every write), an infinite one never comes, and a wait of 1e300 s overflows the timer;
+# the batch must fit in memory.
+LIMITS = number_limits()
 
 
 def allowed_range(key: str) -> str:
@@ -153,7 +128,7 @@ class RunConfig(NamedTuple):
     stall_timeout: float = 600.0
     progress_interval: float = 5.0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RunConfigDocument:
         """The ``run_config`` document."""
         return {
             "enabled": self.enabled,

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from uetf_core.documents import Prices
 
 DEFAULT_CURRENCY = "usd"
 
 
-def check_prices(table: Any, where: str) -> dict[str, Any]:
+def check_prices(table: object, where: str) -> Prices:
     """The ``[tool.uetf.costs]`` table, checked: numbers, and an optional currency name."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: 'costs' must be a table of prices, e.g. cpu_seconds = 0.00005")
-    prices: dict[str, Any] = {}
+    prices: Prices = {}
     for name, value in table.items():
         if name == "currency":
             if not isinstance(value, str) or not value.strip():
@@ -38,7 +41,9 @@ def check_prices(table: Any, where: str) -> dict[str, Any]:
     return prices
 
 
-def amounts(totals: Mapping[str, tuple[float, str]], prices: Mapping[str, Any]) -> dict[str, float]:
+def amounts(
+    totals: Mapping[str, tuple[float, str]], prices: Mapping[str, float | str]
+) -> dict[str, float]:
     """Each cost's amount by name, plus money in the currency when prices are set."""
     found = {name: amount for name, (amount, _) in totals.items()}
     priced = {name: float(p) for name, p in prices.items() if name != "currency"}

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from uetf_core.records import Event, ExecutionRecord
+
+if TYPE_CHECKING:
+    from uetf_core.documents import GateDocument, RunConfigDocument
+    from uetf_core.report_documents import RunSummary
 
 
 class RunStarted(NamedTuple):
     """A run was created in the ledger."""
 
     run_id: str
-    config: dict[str, Any]
+    config: RunConfigDocument
 
 
 class StateChanged(NamedTuple):
@@ -39,14 +43,14 @@ class GateEvaluated(NamedTuple):
     """A gate was judged; ``gate`` is its ``test_gate`` document."""
 
     run_id: str
-    gate: dict[str, Any]
+    gate: GateDocument
 
 
 class RunFinished(NamedTuple):
     """A run reached its final state; ``summary`` is its ``run_summary`` document."""
 
     run_id: str
-    summary: dict[str, Any]
+    summary: RunSummary
 
 
 E = TypeVar("E")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.costs import amounts
 from uetf_core.errors import RunNotFoundError
@@ -20,8 +20,12 @@ from uetf_core.metrics import Baseline, CoverageFigures, GateContext, PatchFigur
 from uetf_core.timeutil import parse_iso
 from uetf_core.waivers import Waiver, expired_note, for_gate, from_config, waived_tests
 
+if TYPE_CHECKING:
+    from uetf_core.documents import PatchEntry, RunConfigDocument, StoredCoverage
+    from uetf_core.report_documents import Failure, PatchSummary
 
-def coverage_figures(stored: dict[str, Any] | None) -> CoverageFigures | None:
+
+def coverage_figures(stored: StoredCoverage | None) -> CoverageFigures | None:
     if stored is None:
         return None
     files = {
@@ -30,7 +34,7 @@ def coverage_figures(stored: dict[str, Any] | None) -> CoverageFigures | None:
     return CoverageFigures(stored["percent"], files, tuple(stored.get("problems") or ()))
 
 
-def patch_figures(stored: dict[str, Any] | None) -> PatchFigures | None:
+def patch_figures(stored: PatchEntry | None) -> PatchFigures | None:
     if stored is None:
         return None
     files = {
@@ -40,7 +44,7 @@ def patch_figures(stored: dict[str, Any] | None) -> PatchFigures | None:
 
 
 def find_baseline(
-    ledger: Ledger, run_id: str, explicit: str | None, patch: dict[str, Any] | None
+    ledger: Ledger, run_id: str, explicit: str | None, patch: PatchEntry | PatchSummary | None
 ) -> tuple[Baseline | None, str]:
     """The baseline run and, when there is none, why."""
     if explicit:
@@ -51,12 +55,11 @@ def find_baseline(
     elif patch is None or not patch.get("merge_base"):
         return None, "no baseline: the merge-base with the base branch is unknown"
     else:
-        found = ledger.find_baseline(
-            patch["merge_base"], exclude=run_id, suite_key=ledger.suite_key(run_id)
-        )
+        merge_base = str(patch["merge_base"])
+        found = ledger.find_baseline(merge_base, exclude=run_id, suite_key=ledger.suite_key(run_id))
         if found is None:
-            short = patch["merge_base"][:12]
-            if patch.get("head") == patch["merge_base"]:  # this run tests the base itself
+            short = merge_base[:12]
+            if patch.get("head") == merge_base:  # this run tests the base itself
                 return None, (
                     f"no earlier whole-suite run of {short} in the ledger: this run becomes "
                     "the baseline of the changes made on it"
@@ -98,9 +101,7 @@ def failure_kind(
     return "pre-existing" if baseline_outcome in _BAD else "new"
 
 
-def classify_failures(
-    ledger: Ledger, run_id: str, baseline: Baseline | None
-) -> list[dict[str, Any]]:
+def classify_failures(ledger: Ledger, run_id: str, baseline: Baseline | None) -> list[Failure]:
     """Each failing test of the run, as new, pre-existing or flaky, with its first error line.
 
     flaky: it passed on a retry in this run, or it fails now and its outcome
@@ -109,7 +110,7 @@ def classify_failures(
     including when there is no baseline.
     """
     errors = {e["node_id"]: e for e in ledger.error_captures(run_id)}
-    failures = []
+    failures: list[Failure] = []
     flaky = flaky_in_run(ledger, run_id)
     waived = test_waivers(ledger, run_id, ledger.run_config(run_id) or {})[0]
     for node_id, (outcome, _) in sorted(ledger.troubled(run_id).items()):
@@ -154,7 +155,7 @@ _COST_GATES = frozenset({"max_cost", "cost_increase"})
 def gate_context(
     ledger: Ledger,
     run_id: str,
-    config: dict[str, Any] | None,
+    config: RunConfigDocument | None,
     now: float | None = None,
     wanted: Collection[str] | None = None,
 ) -> GateContext:
@@ -230,7 +231,7 @@ def _today(ledger: Ledger, run_id: str, now: float | None) -> dt.date:
 
 
 def test_waivers(
-    ledger: Ledger, run_id: str, config: dict[str, Any], now: float | None = None
+    ledger: Ledger, run_id: str, config: RunConfigDocument, now: float | None = None
 ) -> tuple[dict[str, Waiver], list[str]]:
     """The run's failing tests an active waiver covers, and notes on expired ones."""
     waivers = from_config(config)
@@ -246,7 +247,7 @@ def judge_gates(
     ledger: Ledger,
     run_id: str,
     specs: Sequence[GateSpec],
-    config: dict[str, Any],
+    config: RunConfigDocument,
     now: float | None = None,
 ) -> tuple[list[GateResult], list[str]]:
     """The gates evaluated, with waivers applied; notes say which waivers expired."""
@@ -285,11 +286,12 @@ def flaky_in_run(ledger: Ledger, run_id: str) -> set[str]:
     return retried | (failing & ledger.flaky_tests(FLAKY_WINDOW, until_run_id=run_id))
 
 
-def _shard_problems(ledger: Ledger, config: dict[str, Any]) -> tuple[str, ...] | None:
+def _shard_problems(ledger: Ledger, config: RunConfigDocument) -> tuple[str, ...] | None:
     """For the verdict run of a workstream, its shards' problems; ``None`` for any other run."""
-    if not config.get("merged_steps") or not config.get("workstream"):
+    workstream_id = config.get("workstream")
+    if not config.get("merged_steps") or not workstream_id:
         return None
     from uetf_core.shards import shard_problems  # only a workstream's verdict run needs it
 
-    workstream = ledger.workstream(config["workstream"])
+    workstream = ledger.workstream(workstream_id)
     return tuple(shard_problems(ledger, workstream, config.get("expect_shards")))

@@ -15,7 +15,7 @@ import sys
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import coverage
 from coverage.data import CoverageData
@@ -32,6 +32,9 @@ except ImportError:  # earlier: every run parses its sources
     analysis_from_file_reporter = None  # type: ignore[assignment]
 
 from uetf_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from uetf_core.documents import CoverageFile
 
 
 @dataclass(frozen=True)
@@ -492,7 +495,7 @@ def coverage_document(result: CoverageResult) -> dict[str, Any]:
     }
 
 
-def export(files: dict[str, dict[str, Any]], rootdir: str, path: str) -> None:
+def export(files: Mapping[str, CoverageFile], rootdir: str, path: str) -> None:
     """Write a coverage.py data file from stored per-file data (executed lines, arcs)."""
     data = CoverageData(basename=path)
     lines: dict[str, list[int]] = {}

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from uetf_core.documents import GateDocument
+    from uetf_core.report_documents import RunSummary
 
 
-def threshold(gate: dict[str, Any]) -> str:
+def threshold(gate: GateDocument) -> str:
     """A gate's operator and threshold, every decimal the user wrote kept (up to MAX_DIGITS)."""
     return f"{gate['op']} {figure(gate['threshold'], gate.get('unit'), MAX_DIGITS)}"
 
@@ -45,7 +49,7 @@ def telling(value: float, threshold: float | None, digits: int) -> str:
     return repr(value)
 
 
-def measured(gate: dict[str, Any], digits: int = 3) -> str:
+def measured(gate: GateDocument, digits: int = 3) -> str:
     """A gate's measured value; a failed or warned one reads differently from its threshold."""
     value = gate["value"]
     if value is None:
@@ -58,7 +62,7 @@ def measured(gate: dict[str, Any], digits: int = 3) -> str:
     return f"{text} {unit}" if unit == "%" else f"{text}{unit}"
 
 
-def gate_table(gates: Sequence[dict[str, Any]], width: int | None = None) -> list[str]:
+def gate_table(gates: Sequence[GateDocument], width: int | None = None) -> list[str]:
     """The gates as aligned rows: gate, threshold, measured, verdict (and a reason).
 
     With ``width`` (a terminal's), a row that would run past it has its reason on
@@ -68,7 +72,7 @@ def gate_table(gates: Sequence[dict[str, Any]], width: int | None = None) -> lis
 
 
 def gate_rows(
-    gates: Sequence[dict[str, Any]], width: int | None = None
+    gates: Sequence[GateDocument], width: int | None = None
 ) -> list[tuple[str, str | None]]:
     """``gate_table``'s lines, each with the verdict it shows (``None``: header, reason)."""
     rows = [("gate", "threshold", "measured", "verdict")]
@@ -98,7 +102,7 @@ def format_ranges(ranges: Sequence[Sequence[int]]) -> str:
     return ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in ranges)
 
 
-def uncovered_patch_rows(summary: dict[str, Any]) -> list[str]:
+def uncovered_patch_rows(summary: RunSummary) -> list[str]:
     """For a violated patch_coverage gate: the change's uncovered lines, per file."""
     violated = any(
         g["name"] == "patch_coverage" and g["verdict"] in ("failed", "warned")
@@ -127,7 +131,7 @@ def totals_line(totals: dict[str, int], waived: int = 0) -> str:
     return f"collected {totals['collected']}: " + (", ".join(parts) or "nothing ran")
 
 
-def coverage_line(summary: dict[str, Any]) -> str | None:
+def coverage_line(summary: RunSummary) -> str | None:
     """``coverage 87.52 % of 5,746 statements; patch 91.2 %`` when the run measured
     coverage, whatever its gates; ``None`` otherwise."""
     coverage = summary.get("coverage")
@@ -143,7 +147,7 @@ def coverage_line(summary: dict[str, Any]) -> str | None:
     return text
 
 
-def verdict_lines(summary: dict[str, Any], ledger: str, width: int = 80) -> list[str]:
+def verdict_lines(summary: RunSummary, ledger: str, width: int = 80) -> list[str]:
     """The verdict: final state, gate counts, exit status, run id and ledger.
 
     One line when it fits ``width``; else the gate counts, then the ledger,

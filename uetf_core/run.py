@@ -11,7 +11,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uetf_core import __version__
 from uetf_core.config import RunConfig
@@ -37,6 +37,10 @@ from uetf_core.summary import build_summary
 from uetf_core.timeutil import iso
 from uetf_core.verdict import final_exit_status
 
+if TYPE_CHECKING:
+    from uetf_core.documents import RunConfigDocument
+    from uetf_core.report_documents import RunSummary
+
 CONTROLLER = "controller"
 
 # One write to the ledger, holding its values: done at once or on the writer thread,
@@ -51,7 +55,7 @@ class Outcome(NamedTuple):
     gates: Sequence[GateResult]
     verdict: Verdict | None
     exit_status: int
-    summary: dict[str, Any]
+    summary: RunSummary
     notes: tuple[str, ...] = ()  # what the user should know: waivers that expired
 
 
@@ -138,7 +142,7 @@ class RunRecorder:
         self._publish_records = self.bus.has_subscribers(RecordAdded)
         self.transition(RunState.INITIALIZING)
 
-    def _validate_config(self, config: dict[str, Any]) -> None:
+    def _validate_config(self, config: RunConfigDocument) -> None:
         """Validate the config against its schema, or reuse an identical earlier verdict."""
         subject = f"run {self.run_id} config"
         key = digest("run_config", config)
@@ -466,7 +470,9 @@ def _worker_row(worker: dict[str, Any]) -> dict[str, Any]:
     return {**worker, "state": worker["state"].value}
 
 
-def _all_failures_waived(ledger: Ledger, run_id: str, config: dict[str, Any], now: float) -> bool:
+def _all_failures_waived(
+    ledger: Ledger, run_id: str, config: RunConfigDocument, now: float
+) -> bool:
     """Whether waivers excuse every failing test of the run (and no collection failed)."""
     waived = test_waivers(ledger, run_id, config, now)[0]
     if not waived:

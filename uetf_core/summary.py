@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.judge import classify_failures, find_baseline
 from uetf_core.ledger.base import Ledger
 from uetf_core.timeutil import parse_iso
 
+if TYPE_CHECKING:
+    from uetf_core.documents import PatchEntry, StoredCoverage
+    from uetf_core.report_documents import (
+        CoverageFileSummary,
+        CoverageSummary,
+        PatchFileSummary,
+        PatchSummary,
+        RunSummary,
+    )
 
-def build_summary(ledger: Ledger, run_id: str) -> dict[str, Any]:
+
+def build_summary(ledger: Ledger, run_id: str) -> RunSummary:
     """The ``run_summary`` document of ``run_id``, read from the ledger."""
     run = ledger.find_run(run_id)
     config = ledger.run_config(run_id) or {}
@@ -38,7 +48,7 @@ def build_summary(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "totals": ledger.totals(run_id).as_dict(),
         "gates": ledger.gates(run_id),
         "config": ledger.run_config(run_id),
-        "head_commit": run.get("head_commit"),
+        "head_commit": run["head_commit"],
         "coverage": _coverage(coverage),
         "patch": _patch(patch, coverage),
         "baseline_run_id": baseline.run_id if baseline else None,
@@ -57,10 +67,10 @@ def ranges(lines: Iterable[int]) -> list[list[int]]:
     return folded
 
 
-def _coverage(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+def _coverage(stored: StoredCoverage | None) -> CoverageSummary | None:
     if stored is None:
         return None
-    files = []
+    files: list[CoverageFileSummary] = []
     for f in stored["files"]:
         statements = set(f["statements"])
         missing = statements - set(f["executed"])
@@ -85,11 +95,11 @@ def _coverage(stored: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _patch(stored: dict[str, Any] | None, coverage: dict[str, Any] | None) -> dict[str, Any] | None:
+def _patch(stored: PatchEntry | None, coverage: StoredCoverage | None) -> PatchSummary | None:
     if stored is None:
         return None
     measured = {f["path"]: f for f in coverage["files"]} if coverage else {}
-    files = []
+    files: list[PatchFileSummary] = []
     run = missed = 0
     for f in stored["files"]:
         added = {n for a, b in f["added_lines"] for n in range(a, b + 1)}
@@ -100,7 +110,15 @@ def _patch(stored: dict[str, Any] | None, coverage: dict[str, Any] | None) -> di
             uncovered = ranges(not_run)
             run += len(executable) - len(not_run)
             missed += len(not_run)
-        files.append({**f, "uncovered_lines": uncovered})
+        files.append(
+            {
+                "path": f["path"],
+                "old_path": f["old_path"],
+                "status": f["status"],
+                "added_lines": f["added_lines"],
+                "uncovered_lines": uncovered,
+            }
+        )
     return {
         # As the patch_coverage gate counts it: changed executable lines of measured
         # files; None when the change has none (nothing to judge, not 0 %).

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from uetf_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from uetf_core.documents import RunConfigDocument, WaiverDocument
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,7 +48,7 @@ class Waiver(NamedTuple):
         link = f" ({self.link})" if self.link else ""
         return f"waived by {self.owner} until {self.expires.isoformat()}: {self.reason}{link}"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> WaiverDocument:
         return {
             "gate": self.gate,
             "test": self.test,
@@ -56,7 +59,7 @@ class Waiver(NamedTuple):
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Waiver:
+    def from_dict(cls, data: WaiverDocument) -> Waiver:
         return cls(
             data["owner"],
             data["reason"],
@@ -84,7 +87,7 @@ def load_waivers(path: Path) -> tuple[Waiver, ...]:
     return tuple(_parse(entry, f"{path} waiver #{n}") for n, entry in enumerate(entries, 1))
 
 
-def _parse(entry: Any, where: str) -> Waiver:
+def _parse(entry: object, where: str) -> Waiver:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: write it as a [[waiver]] table")
     unknown = set(entry) - KEYS
@@ -152,5 +155,5 @@ def expired_note(waiver: Waiver) -> str:
     )
 
 
-def from_config(config: Mapping[str, Any]) -> Sequence[Waiver]:
+def from_config(config: RunConfigDocument) -> Sequence[Waiver]:
     return tuple(Waiver.from_dict(w) for w in config.get("waivers", ()))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core import __version__
 from uetf_core.errors import UetfError
@@ -26,6 +26,9 @@ from uetf_core.ledger.base import Ledger, NewRun
 from uetf_core.shards import shard_problems
 from uetf_core.verdict import final_exit_status
 
+if TYPE_CHECKING:
+    from uetf_core.documents import CoverageFile, RunConfigDocument, StepDocument, StoredCoverage
+
 
 class WorkstreamError(UetfError):
     """The workstream cannot be judged: no finished step to combine."""
@@ -34,27 +37,24 @@ class WorkstreamError(UetfError):
     exit_code = ExitCode.USAGE_ERROR
 
 
-def combined_coverage(ledger: Ledger, run_ids: Sequence[str]) -> dict[str, Any] | None:
+def combined_coverage(ledger: Ledger, run_ids: Sequence[str]) -> StoredCoverage | None:
     """The coverage of several runs of one code base: per file, the union of executed lines."""
     from coverage.results import Numbers, display_covered
 
     stored = [c for c in (ledger.coverage(run_id) for run_id in run_ids) if c is not None]
     if not stored:
         return None
-    files: dict[str, dict[str, Any]] = {}
+    # Per file: its statements, and the lines any run executed.
+    files: dict[str, tuple[set[int], set[int]]] = {}
     for coverage in stored:
         for f in coverage["files"]:
-            entry = files.setdefault(
-                f["path"], {"statements": set(f["statements"]), "executed": set()}
-            )
-            entry["executed"] |= set(f["executed"])
+            _, ran = files.setdefault(f["path"], (set(f["statements"]), set()))
+            ran |= set(f["executed"])
     total = Numbers(precision=2)
-    documents = []
+    documents: list[CoverageFile] = []
     for path in sorted(files):
-        statements, executed = (
-            files[path]["statements"],
-            files[path]["executed"] & files[path]["statements"],
-        )
+        statements, ran = files[path]
+        executed = ran & statements
         total += Numbers(
             precision=2,
             n_files=1,
@@ -80,6 +80,7 @@ def combined_coverage(ledger: Ledger, run_ids: Sequence[str]) -> dict[str, Any] 
         "n_partial_branches": 0,
         "core": stored[0]["core"],
         "branch": False,  # lines are combined; branch figures stay with each shard's run
+        "problems": [],
         "files": documents,
     }
 
@@ -93,19 +94,18 @@ def gate_workstream(
     """
     workstream = ledger.workstream(workstream_id)
     steps = [s for s in workstream["steps"] if s["run_id"]]
-    if not steps:
+    step_runs = [s["run_id"] for s in steps if s["run_id"]]
+    if not step_runs:
         raise WorkstreamError(f"workstream {workstream_id!r} has no recorded step to judge")
     problems = shard_problems(ledger, workstream, expect_shards)
-    runs = [ledger.find_run(step["run_id"]) for step in steps]
-    finished = [run for run in runs if run["finished_at"]]
-    config = dict(ledger.run_config(steps[0]["run_id"]) or {})
-    config.update(
-        workstream=workstream_id,
-        shard=None,
-        expect_shards=expect_shards,
-        merged_steps=[step["run_id"] for step in steps],
-        reports=[],
-    )
+    runs = [ledger.find_run(run_id) for run_id in step_runs]
+    finished = [run["finished_at"] for run in runs if run["finished_at"]]
+    config: RunConfigDocument = {**(ledger.run_config(step_runs[0]) or {})}
+    config["workstream"] = workstream_id
+    config["shard"] = None
+    config["expect_shards"] = expect_shards
+    config["merged_steps"] = step_runs
+    config["reports"] = []
     # The steps' gates and the check of the shards, stored with the verdict run
     # so that `uetf gate RUN` judges it again the same way.
     specs = [
@@ -127,15 +127,15 @@ def gate_workstream(
             uetf_version=__version__,
             config=config,
         ),
-        [step["run_id"] for step in steps],
+        step_runs,
         _labels(steps),
     )
     head = runs[0]["head_commit"]
     ledger.set_commit(run_id, head, None)
-    coverage = combined_coverage(ledger, [step["run_id"] for step in steps])
+    coverage = combined_coverage(ledger, step_runs)
     if coverage is not None:
         ledger.save_coverage(run_id, coverage)
-    patch = ledger.patch(steps[0]["run_id"])
+    patch = ledger.patch(step_runs[0])
     if patch is not None:
         ledger.save_patch(run_id, {**patch, "run_id": run_id})
     results, _ = judge_gates(ledger, run_id, specs, config)
@@ -153,7 +153,7 @@ def gate_workstream(
     verdict = overall_verdict(results)
     status = final_exit_status(test_status, verdict)
     # From the first step's start to this verdict: the build's wall-clock time.
-    finished_at = max([time.time(), *(_timestamp(run["finished_at"]) for run in finished)])
+    finished_at = max([time.time(), *(_timestamp(at) for at in finished)])
     ledger.set_run_state(
         run_id,
         "passed" if status == 0 else "failed",
@@ -168,7 +168,7 @@ def gate_workstream(
     return run_id, results, problems, status
 
 
-def _labels(steps: Sequence[dict[str, Any]]) -> list[str]:
+def _labels(steps: Sequence[StepDocument]) -> list[str]:
     """A name per step for its workers (``2/4:gw0``); a shard that ran twice gets ``#2``."""
     labels: list[str] = []
     for step in steps:

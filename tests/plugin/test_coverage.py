@@ -344,7 +344,7 @@ def test_diff_file_instead_of_git(project: Path, tmp_path: Path) -> None:
 
 def test_pytest_cov_together_is_one_line(project: Path) -> None:
     """With pytest-cov's --cov too, UETF says in one line what to change."""
-    done = run_pytest(project, "--uetf", "--uetf-cov=app", "--cov", "app")
+    done = run_pytest(project, "-p", "pytest_cov", "--uetf", "--uetf-cov=app", "--cov", "app")
     assert done.returncode == 4
     assert "pytest-cov (--cov) and UETF would both measure coverage" in done.stderr
     assert "Traceback" not in done.stderr

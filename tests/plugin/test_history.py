@@ -38,7 +38,9 @@ def project(git_project) -> Path:  # type: ignore[no-untyped-def]
 
 
 def test_rerun_attempts_and_flips_make_a_test_flaky(project: Path) -> None:
-    first = run_pytest(project, "--uetf", "--reruns", "2", "--uetf-gate=max_flaky<=0")
+    first = run_pytest(
+        project, "-p", "rerunfailures", "--uetf", "--reruns", "2", "--uetf-gate=max_flaky<=0"
+    )
     # Every test passed in the end, but one only on a retry: the gate fails the run.
     assert first.returncode == 6, first.stdout + first.stderr
     second = run_pytest(project, "--uetf", "--uetf-gate=max_flaky<=0")

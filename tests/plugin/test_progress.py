@@ -30,8 +30,15 @@ def test_after():
 """
 
 
+# pytest loading UETF alone (clean_env turns the loading of installed plugins off)
+FAST_PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_uetf.plugin"]
+
+
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "UETF_", "COV_"))}
+    """This session's environment without its pytest and UETF variables, loading no
+    installed plugin (each run names UETF)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "UETF_", "COV_"))}
+    return clean | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 def test_progress_moves_stalls_are_reported_and_watch_follows(
@@ -48,7 +55,7 @@ def test_progress_moves_stalls_are_reported_and_watch_follows(
             "-p",
             "no:cacheprovider",
             "-p",
-            "no:randomly",
+            "pytest_uetf.plugin",
             "-q",
             "--uetf",
             f"--uetf-progress={progress}",
@@ -107,7 +114,7 @@ def test_watch_follows_a_run_in_progress(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_live=SUITE.replace("2.5", "0.5"))
     pytester.makepyprojecttoml("[tool.uetf]\nprogress_interval = 0.2\n")
     run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--uetf"],
+        [*FAST_PYTEST, "-q", "--uetf"],
         cwd=pytester.path,
         env=clean_env(),
         stdout=subprocess.DEVNULL,

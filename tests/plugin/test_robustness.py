@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import subprocess
 import sys
@@ -52,12 +53,19 @@ def test_sigkill_run_is_abandoned_with_flushed_records(pytester: pytest.Pytester
 def test_four_concurrent_runs_share_one_ledger(pytester: pytest.Pytester) -> None:
     """Four pytest --uetf processes on one ledger at once lose nothing and never lock out."""
     pytester.makepyfile("\n".join(f"def test_{i}(): pass" for i in range(300)))
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--uetf"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_uetf.plugin"]
+    command += ["-q", "--uetf"]
+    env = os.environ | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     # A tiny batch forces many interleaved write transactions.
     pytester.makepyprojecttoml("[tool.uetf]\nbatch_size = 10\n")
     processes = [
         subprocess.Popen(
-            command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=pytester.path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for _ in range(4)
     ]

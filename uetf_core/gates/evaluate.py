@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from uetf_core.gate_names import COVERAGE_GATES
 from uetf_core.gates.catalog import GATES, Fault, GateKind, Skip
 from uetf_core.gates.spec import GateSpec
 from uetf_core.metrics import GateContext, RunMetrics
+
+if TYPE_CHECKING:
+    from uetf_core.documents import GateDocument
 
 
 class Verdict(str, enum.Enum):
@@ -42,7 +45,7 @@ class GateResult(NamedTuple):
     verdict: Verdict
     reason: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> GateDocument:
         """The ``test_gate`` document."""
         return {
             "name": self.spec.name,

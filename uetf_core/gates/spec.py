@@ -10,11 +10,14 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uetf_core.errors import GateSpecError
 from uetf_core.gate_names import DECLARATION
 from uetf_core.gates.catalog import GATES
+
+if TYPE_CHECKING:
+    from uetf_core.documents import GateSpecDocument
 
 OPERATORS = (">=", "<=", "==", ">", "<")
 MODES = ("fail", "warn")
@@ -37,7 +40,7 @@ class GateSpec(NamedTuple):
     mode: str = "fail"
     path: str | None = None  # the glob of path_coverage
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> GateSpecDocument:
         """The ``gate_spec`` object of ``run_config``."""
         return {
             "name": self.name,

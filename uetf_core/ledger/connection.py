@@ -1,7 +1,7 @@
 """The connection layer: one class per back end, the only code that knows its engine.
 
 The ledger's queries (``uetf_core.ledger.queries``) and its write path
-(``uetf_core.ledger.writes``) are written once, in SQL both engines run, with
+(``uetf_core.ledger.writes``, ``layouts``) are written once, in SQL both engines run, with
 ``?`` for every parameter. What differs between the engines is said here, once
 per dialect, as methods and constants the queries call, never by rewriting a
 statement's text: how rows are inserted in bulk (SQLite: multi-row VALUES;

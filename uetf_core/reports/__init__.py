@@ -15,11 +15,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.errors import ConfigError
 from uetf_core.ledger.base import Ledger
 from uetf_core.timeutil import iso
+
+if TYPE_CHECKING:
+    from uetf_core.documents import DocumentMetadata
+    from uetf_core.report_documents import GateReport
 
 # format: (doc_metadata kind, doc_metadata format, default file name)
 FORMATS: dict[str, tuple[str, str, str]] = {
@@ -62,12 +66,12 @@ def parse_report_spec(text: str) -> ReportSpec:
 class Written:
     """What writing the reports did: files written, lines for the terminal, notes."""
 
-    files: list[dict[str, Any]] = field(default_factory=list)
+    files: list[DocumentMetadata] = field(default_factory=list)
     stdout: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
-def render(ledger: Ledger, run_id: str, fmt: str, report: dict[str, Any], rootdir: str) -> str:
+def render(ledger: Ledger, run_id: str, fmt: str, report: GateReport, rootdir: str) -> str:
     """The text of one report format."""
     if fmt in ("markdown", "github"):
         from uetf_core.reports.markdown import render_markdown
@@ -159,7 +163,7 @@ def write_reports(
                 f"cannot write the {spec.format} report to {path}: {exc.strerror or exc}"
             ) from None
         data = text.encode("utf-8")
-        document = {
+        document: DocumentMetadata = {
             "kind": kind,
             "format": doc_format,
             "path": str(target.resolve()),

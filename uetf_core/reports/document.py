@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.judge import find_baseline
 from uetf_core.ledger.base import Ledger
 from uetf_core.summary import build_summary, ranges
 from uetf_core.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from uetf_core.documents import ErrorDocument, StoredCoverage
+    from uetf_core.report_documents import (
+        BaselineFigures,
+        FinalResult,
+        GateReport,
+        PatchSummary,
+        ReportFailure,
+        ReportPatch,
+        RunSummary,
+    )
 
 SLOWEST = 10
 TREND_RUNS = 20
@@ -23,7 +35,7 @@ TREND_RUNS = 20
 TRACEBACK_CHARS = 4000
 
 
-def pass_rate(totals: dict[str, int], waived: int = 0) -> float | None:
+def pass_rate(totals: Mapping[str, int], waived: int = 0) -> float | None:
     """Percent of executed tests (skips excluded) that did not fail or error, as the gate:
     a failure a waiver excuses (``waived`` of them) counts as a test that did not run."""
     executed = totals["passed"] + totals["failed"] + totals["errors"] + totals["xfailed"]
@@ -34,18 +46,22 @@ def pass_rate(totals: dict[str, int], waived: int = 0) -> float | None:
     return round(100.0 * (executed - bad) / executed, 2)
 
 
-def failure_rows(ledger: Ledger, run_id: str, summary: dict[str, Any]) -> list[dict[str, Any]]:
+def failure_rows(ledger: Ledger, run_id: str, summary: RunSummary) -> list[ReportFailure]:
     """The summary's failures (collection errors last) with where they failed."""
     rootdir = summary["rootdir"]
-    errors: dict[str, dict[str, Any]] = {}
+    errors: dict[str, ErrorDocument] = {}
     for error in ledger.error_captures(run_id):
         errors.setdefault(error["node_id"], error)  # the first error of a test explains it
-    failures = []
+    failures: list[ReportFailure] = []
     for failure in summary["failures"]:
         capture = errors.get(failure["node_id"])
         failures.append(
             {
-                **failure,
+                "node_id": failure["node_id"],
+                "outcome": failure["outcome"],
+                "classification": failure["classification"],
+                "baseline_outcome": failure["baseline_outcome"],
+                "message": failure["message"],
                 "path": _relative(capture["path"], rootdir)
                 if capture and capture["path"]
                 else None,
@@ -56,7 +72,7 @@ def failure_rows(ledger: Ledger, run_id: str, summary: dict[str, Any]) -> list[d
     return failures
 
 
-def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
+def build_report(ledger: Ledger, run_id: str) -> GateReport:
     """The ``gate_report`` document of ``run_id``."""
     summary = build_summary(ledger, run_id)
     failures = failure_rows(ledger, run_id, summary)
@@ -107,9 +123,9 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
     }
 
 
-def test_rows(ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
+def test_rows(ledger: Ledger, run_id: str) -> list[FinalResult]:
     """Every test of the run in run order, as its last attempt ended: the HTML's full list."""
-    final: dict[str, dict[str, Any]] = {}
+    final: dict[str, FinalResult] = {}
     for record in ledger.records(run_id):
         if record["outcome"] == "rerun":
             continue
@@ -123,7 +139,7 @@ def test_rows(ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
     return list(final.values())
 
 
-def patch_percent(patch: Mapping[str, Any]) -> float | None:
+def patch_percent(patch: ReportPatch) -> float | None:
     """Percent of the change's measured executable lines that ran; None when there are none.
 
     Counted as the patch_coverage gate counts: lines of measured files only.
@@ -135,7 +151,7 @@ def patch_percent(patch: Mapping[str, Any]) -> float | None:
     return round(100.0 * covered / (covered + missed), 2)
 
 
-def _verdict(summary: dict[str, Any]) -> str:
+def _verdict(summary: RunSummary) -> str:
     """passed, failed, warned or error: the gates' verdict, and the tests' when they failed."""
     if summary["state"] in ("errored", "abandoned", "interrupted"):
         return "error"
@@ -158,9 +174,7 @@ def _relative(path: str, rootdir: str) -> str:
     return path
 
 
-def patch_lines(
-    patch: dict[str, Any] | None, coverage: dict[str, Any] | None
-) -> dict[str, Any] | None:
+def patch_lines(patch: PatchSummary | None, coverage: StoredCoverage | None) -> ReportPatch | None:
     """The change: per file its added lines, and which of them ran and which did not."""
     if patch is None:
         return None
@@ -188,7 +202,7 @@ def patch_lines(
     }
 
 
-def _since_baseline(ledger: Ledger, run_id: str, summary: dict[str, Any]) -> dict[str, Any] | None:
+def _since_baseline(ledger: Ledger, run_id: str, summary: RunSummary) -> BaselineFigures | None:
     """This run beside its baseline: tests, outcomes, coverage, duration."""
     config = summary["config"] or {}
     baseline, _ = find_baseline(ledger, run_id, config.get("baseline"), ledger.patch(run_id))

@@ -8,9 +8,12 @@ and notices (waived failures) share one cap.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.reports.escape import workflow_data, workflow_property
+
+if TYPE_CHECKING:
+    from uetf_core.report_documents import GateReport
 
 MAX_ERRORS = 10
 MAX_WARNINGS = 10
@@ -28,7 +31,7 @@ def _command(kind: str, message: str, **properties: object) -> str:
     return f"::{kind}{' ' + props if props else ''}::{workflow_data(message)}"
 
 
-def workflow_commands(report: dict[str, Any]) -> list[str]:
+def workflow_commands(report: GateReport) -> list[str]:
     """Workflow commands for the failing tests and the change's uncovered lines, capped."""
     errors: list[str] = []
     warnings: list[str] = []
@@ -45,7 +48,7 @@ def workflow_commands(report: dict[str, Any]) -> list[str]:
         )
         (errors if kind == "error" else warnings).append(command)
     patch = report["patch"]
-    for f in (patch or {}).get("files", []):
+    for f in patch["files"] if patch else []:
         for start, end in f["uncovered_lines"]:
             lines = f"line {start}" if start == end else f"lines {start}-{end}"
             warnings.append(

@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from uetf_core.errors import ConfigError
 from uetf_core.ledger.base import Ledger
 from uetf_core.reports.escape import plain
+
+if TYPE_CHECKING:
+    from uetf_core.documents import ErrorDocument
+    from uetf_core.report_documents import GateReport
 
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -52,9 +56,9 @@ def _problem(tag: str, message: str, text: str | None) -> str:
     return f"<{tag} message={quoteattr(_xml(message)[:1000])}>{body}</{tag}>"
 
 
-def render_junit(ledger: Ledger, run_id: str, report: dict[str, Any]) -> str:
+def render_junit(ledger: Ledger, run_id: str, report: GateReport) -> str:
     """The run as one JUnit ``testsuite`` (written as text: ElementTree is 3x slower here)."""
-    errors: dict[tuple[str, int], dict[str, Any]] = {}
+    errors: dict[tuple[str, int], ErrorDocument] = {}
     for capture in ledger.error_captures(run_id):
         errors.setdefault((capture["node_id"], capture["attempt"]), capture)
     results = ledger.final_results(run_id)

@@ -9,7 +9,7 @@ a mail attachment or a laptop without a network, and a hostile test id stays tex
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.render import NOTHING, figure, format_ranges, measured, threshold
 from uetf_core.reports.charts import trend_svg
@@ -26,6 +26,10 @@ from uetf_core.reports.html_source import (
 )
 from uetf_core.reports.kinds import group_failures
 from uetf_core.reports.markdown import headline
+
+if TYPE_CHECKING:
+    from uetf_core.documents import GateDocument
+    from uetf_core.report_documents import GateReport, ReportFailure, SlowTest, TrendPoint
 
 # Changed files shown as excerpts in the change's section.
 SOURCE_FILES = 20
@@ -73,7 +77,7 @@ CSP = (
 )
 
 
-def render_html(report: dict[str, Any], rootdir: str) -> str:
+def render_html(report: GateReport, rootdir: str) -> str:
     """The report as one HTML page; sources are read from ``rootdir`` for the coverage views."""
     # The headline without its emoji: not every system font has one.
     title = headline(report).lstrip("# ").split(" ", 1)[1]
@@ -104,7 +108,7 @@ def render_html(report: dict[str, Any], rootdir: str) -> str:
     )
 
 
-def _facts(report: dict[str, Any]) -> str:
+def _facts(report: GateReport) -> str:
     totals = report["totals"]
     parts = [f"{totals['collected']} tests"]
     parts += [
@@ -129,7 +133,7 @@ def _value(value: float | None, unit: str | None) -> str:
     return h(figure(value, unit))
 
 
-def _gates(gates: Sequence[dict[str, Any]]) -> str:
+def _gates(gates: Sequence[GateDocument]) -> str:
     if not gates:
         return "<p>No gates declared.</p>"
     rows = [
@@ -148,7 +152,7 @@ def _gates(gates: Sequence[dict[str, Any]]) -> str:
     return "".join(rows)
 
 
-def _failures(failures: Sequence[dict[str, Any]], anchors: Mapping[str, str]) -> list[str]:
+def _failures(failures: Sequence[ReportFailure], anchors: Mapping[str, str]) -> list[str]:
     groups = group_failures(failures)
     out = []
     shown = [f for kind, group in groups.items() if kind != "waived" for f in group]
@@ -163,7 +167,7 @@ def _failures(failures: Sequence[dict[str, Any]], anchors: Mapping[str, str]) ->
     return out
 
 
-def _failure(f: Mapping[str, Any], anchors: Mapping[str, str]) -> str:
+def _failure(f: ReportFailure, anchors: Mapping[str, str]) -> str:
     where = ""
     if f["path"]:
         where = f"<code>{h(f['path'])}:{h(f['line'])}</code>"
@@ -180,7 +184,7 @@ def _failure(f: Mapping[str, Any], anchors: Mapping[str, str]) -> str:
     )
 
 
-def _patch(report: dict[str, Any], rootdir: str, anchors: Mapping[str, str]) -> list[str]:
+def _patch(report: GateReport, rootdir: str, anchors: Mapping[str, str]) -> list[str]:
     patch = report["patch"]
     if patch is None:
         return []
@@ -227,7 +231,7 @@ def _patch(report: dict[str, Any], rootdir: str, anchors: Mapping[str, str]) -> 
     return out
 
 
-def _coverage(report: dict[str, Any], anchors: Mapping[str, str]) -> list[str]:
+def _coverage(report: GateReport, anchors: Mapping[str, str]) -> list[str]:
     coverage = report["coverage"]
     if coverage is None:
         return []
@@ -241,7 +245,7 @@ def _coverage(report: dict[str, Any], anchors: Mapping[str, str]) -> list[str]:
     ]
 
 
-def _slowest(slowest: Sequence[dict[str, Any]]) -> list[str]:
+def _slowest(slowest: Sequence[SlowTest]) -> list[str]:
     if not slowest:
         return []
     rows = "".join(
@@ -256,12 +260,12 @@ def _slowest(slowest: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _baseline(report: dict[str, Any]) -> list[str]:
+def _baseline(report: GateReport) -> list[str]:
     base = report["baseline"]
     if base is None:
         return ["<h2>Baseline</h2><p>No baseline run recorded for this change's merge base.</p>"]
     coverage = report["coverage"]["percent"] if report["coverage"] else None
-    rows = [
+    rows: list[tuple[str, float | None, float | None]] = [
         (name, base["totals"][name], report["totals"][name])
         for name in ("collected", "passed", "failed", "errors", "skipped")
     ]
@@ -288,17 +292,18 @@ def _baseline(report: dict[str, Any]) -> list[str]:
     ]
 
 
-def _trends(trend: Sequence[dict[str, Any]]) -> list[str]:
+def _trends(trend: Sequence[TrendPoint]) -> list[str]:
     if not trend:
         return []
-    charts = [
-        ("pass rate", "pass_rate", " %"),
-        ("coverage", "coverage", " %"),
-        ("duration", "duration_seconds", " s"),
-        ("tests", "tests", ""),
+    charts: list[tuple[str, list[float | None], str]] = [
+        ("pass rate", [r["pass_rate"] for r in trend], " %"),
+        ("coverage", [r["coverage"] for r in trend], " %"),
+        ("duration", [r["duration_seconds"] for r in trend], " s"),
+        ("tests", [r["tests"] for r in trend], ""),
     ]
+    runs = [r["run_id"] for r in trend]
     svgs = [
-        trend_svg(f"{title} ({len(trend)} runs)", [(r["run_id"], r[key]) for r in trend], unit)
-        for title, key, unit in charts
+        trend_svg(f"{title} ({len(trend)} runs)", list(zip(runs, values, strict=True)), unit)
+        for title, values, unit in charts
     ]
     return ["<h2>Trends on this branch</h2>", f'<div class="charts">{"".join(svgs)}</div>']

@@ -14,10 +14,13 @@ import base64
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.render import format_ranges
 from uetf_core.reports.escape import html_text as h
+
+if TYPE_CHECKING:
+    from uetf_core.report_documents import CoverageSummary, FinalResult
 
 SCRIPT = """
 (function () {
@@ -96,7 +99,7 @@ def csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-def tests_table(tests: Sequence[Mapping[str, Any]]) -> list[str]:
+def tests_table(tests: Sequence[FinalResult]) -> list[str]:
     """Every test of the run: id, outcome, duration, worker, with the search and filters."""
     if not tests:
         return []
@@ -130,7 +133,7 @@ def tests_table(tests: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def coverage_table(
-    coverage: Mapping[str, Any], anchors: Mapping[str, str], hidden_full: int
+    coverage: CoverageSummary, anchors: Mapping[str, str], hidden_full: int
 ) -> list[str]:
     """Every measured file, sortable by name, statements, missing or percent; each file
     links to its source view when the page has one."""

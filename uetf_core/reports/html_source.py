@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.reports.escape import html_text as h
+
+if TYPE_CHECKING:
+    from uetf_core.report_documents import GateReport
 
 # Lines of source shown around a changed range, and at most per excerpt.
 CONTEXT = 2
@@ -75,7 +78,7 @@ def excerpt(lines: list[str], shown: set[int], missed: set[int], hit: set[int]) 
     return "".join(out)
 
 
-def changed_lines(report: Mapping[str, Any]) -> dict[str, dict[str, set[int]]]:
+def changed_lines(report: GateReport) -> dict[str, dict[str, set[int]]]:
     """Per changed file: its added, covered and uncovered lines."""
     patch = report["patch"]
     if patch is None or patch["problem"]:
@@ -90,7 +93,7 @@ def changed_lines(report: Mapping[str, Any]) -> dict[str, dict[str, set[int]]]:
     }
 
 
-def shown_files(report: Mapping[str, Any], rootdir: str) -> dict[str, tuple[str, list[str]]]:
+def shown_files(report: GateReport, rootdir: str) -> dict[str, tuple[str, list[str]]]:
     """Path to (anchor, lines) for each file that gets a full source view, in table order."""
     coverage = report["coverage"]
     if coverage is None:
@@ -109,7 +112,7 @@ def shown_files(report: Mapping[str, Any], rootdir: str) -> dict[str, tuple[str,
     return shown
 
 
-def full_views(report: Mapping[str, Any], shown: Mapping[str, tuple[str, list[str]]]) -> list[str]:
+def full_views(report: GateReport, shown: Mapping[str, tuple[str, list[str]]]) -> list[str]:
     """The source section: a legend, each shown file whole, and a note on those left out."""
     coverage = report["coverage"]
     if coverage is None:

@@ -8,8 +8,14 @@ the schemas' enum.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from uetf_core.report_documents import Failure
+
+# A summary's failures or a report's (which say where they failed).
+AnyFailure = TypeVar("AnyFailure", bound="Failure")
 
 # new: fails here and not in the baseline; pre-existing: failed in the baseline too;
 # flaky: its outcome flipped on the same code; waived: a waiver excuses it until a date.
@@ -38,15 +44,15 @@ def title(kind: str) -> str:
 
 
 def group_failures(
-    failures: Iterable[Mapping[str, Any]],
-) -> dict[str, list[Mapping[str, Any]]]:
+    failures: Iterable[AnyFailure],
+) -> dict[str, list[AnyFailure]]:
     """The failures by classification, kinds in FAILURE_KINDS order, each sorted by node id."""
-    groups: dict[str, list[Mapping[str, Any]]] = {}
+    groups: dict[str, list[AnyFailure]] = {}
     for failure in sorted(failures, key=_order):
         groups.setdefault(failure["classification"], []).append(failure)
     return groups
 
 
-def _order(failure: Mapping[str, Any]) -> tuple[int, str, str]:
+def _order(failure: Failure) -> tuple[int, str, str]:
     kind = failure["classification"]
     return kind_rank(kind), kind, failure["node_id"]

@@ -8,11 +8,14 @@ long sections, with a note of how many were left out; markup is never cut.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.render import NOTHING, format_ranges, measured, threshold
 from uetf_core.reports.escape import markdown_block, markdown_inline
 from uetf_core.reports.kinds import UNEXCUSED, group_failures
+
+if TYPE_CHECKING:
+    from uetf_core.report_documents import GateReport
 
 MARKER = "<!-- uetf-report -->"
 LIMIT = 65_536  # GitHub's maximum comment body, in characters
@@ -29,7 +32,7 @@ ICONS = {
 }
 
 
-def render_markdown(report: dict[str, Any], limit: int = LIMIT) -> str:
+def render_markdown(report: GateReport, limit: int = LIMIT) -> str:
     """The report as a pull-request comment of at most ``limit`` characters."""
     head = [MARKER, headline(report), "", _facts(report), "", *_gate_rows(report), ""]
     sections = [
@@ -71,7 +74,7 @@ def render_markdown(report: dict[str, Any], limit: int = LIMIT) -> str:
     return out[:limit] if len(out) > limit else out
 
 
-def headline(report: dict[str, Any]) -> str:
+def headline(report: GateReport) -> str:
     """The one-line verdict the comment starts with."""
     verdict = report["verdict"]
     gates = report["gates"]
@@ -88,7 +91,7 @@ def headline(report: dict[str, Any]) -> str:
     return f"### {ICONS.get(verdict, '')} UETF: {verdict} ({detail})"
 
 
-def _facts(report: dict[str, Any]) -> str:
+def _facts(report: GateReport) -> str:
     totals = report["totals"]
     counts = ", ".join(
         f"{totals[name]} {name}"
@@ -109,7 +112,7 @@ def _facts(report: dict[str, Any]) -> str:
     return " · ".join(facts)
 
 
-def _gate_rows(report: dict[str, Any]) -> list[str]:
+def _gate_rows(report: GateReport) -> list[str]:
     gates = report["gates"]
     if not gates:
         return ["_No gates declared._"]
@@ -133,7 +136,7 @@ def _details(summary: str, header: Sequence[str] = ()) -> str:
     return "\n".join([f"<details><summary>{summary}</summary>", "", *header])
 
 
-def _failures(report: dict[str, Any]) -> Section | None:
+def _failures(report: GateReport) -> Section | None:
     groups = group_failures(report["failures"])
     shown = [f for kind, group in groups.items() if kind != "waived" for f in group]
     if not shown:
@@ -150,7 +153,7 @@ def _failures(report: dict[str, Any]) -> Section | None:
     return _details(summary, header), rows, "\n</details>"
 
 
-def _waived(report: dict[str, Any]) -> Section | None:
+def _waived(report: GateReport) -> Section | None:
     """Failures a waiver excuses: listed apart, since they count for no gate."""
     waived = group_failures(report["failures"]).get("waived", [])
     if not waived:
@@ -165,7 +168,7 @@ def _waived(report: dict[str, Any]) -> Section | None:
     return _details(summary, header), rows, "\n</details>"
 
 
-def _tracebacks(report: dict[str, Any]) -> Section | None:
+def _tracebacks(report: GateReport) -> Section | None:
     new = [f for f in report["failures"] if f["classification"] == "new" and f["traceback"]]
     if not new:
         return None
@@ -174,14 +177,14 @@ def _tracebacks(report: dict[str, Any]) -> Section | None:
         where = f" ({markdown_inline(f['path'])}:{f['line']})" if f["path"] else ""
         rows.append(
             f"**{markdown_inline(f['node_id'], 200)}**{where}\n\n"
-            f"{markdown_block(f['traceback'][-1500:])}\n"
+            f"{markdown_block((f['traceback'] or '')[-1500:])}\n"
         )
     more = len(new) - len(rows)
     summary = f"Tracebacks of new failures ({len(rows)}{f' of {len(new)}' if more else ''})"
     return _details(summary), rows, "</details>"
 
 
-def _patch(report: dict[str, Any]) -> Section | None:
+def _patch(report: GateReport) -> Section | None:
     patch = report["patch"]
     if patch is None:
         return None
@@ -201,7 +204,7 @@ def _patch(report: dict[str, Any]) -> Section | None:
     return _details(summary, ["| file | lines |", "|---|---|"]), rows, "\n</details>"
 
 
-def _slowest(report: dict[str, Any]) -> Section | None:
+def _slowest(report: GateReport) -> Section | None:
     slowest = report["slowest"]
     if not slowest:
         return None
@@ -220,7 +223,7 @@ def _delta(now: float | None, before: float | None, digits: int) -> str:
     return f"{change:+.{digits}f}"
 
 
-def _baseline(report: dict[str, Any]) -> Section | None:
+def _baseline(report: GateReport) -> Section | None:
     base = report["baseline"]
     if base is None:
         return None

@@ -7,12 +7,15 @@ lowest coverage and their lines not run, and the changed lines not run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from uetf_core.render import format_ranges
 from uetf_core.reports.document import patch_percent
 from uetf_core.reports.kinds import group_failures, title
+
+if TYPE_CHECKING:
+    from uetf_core.report_documents import CoverageSummary, ReportFailure, ReportPatch
 
 # Files listed under the coverage total: the lowest by percent.
 WORST_FILES = 5
@@ -27,7 +30,7 @@ def _ranges(ranges: Sequence[Sequence[int]]) -> str:
     return text[: text.rfind(",", 0, RANGES_CHARS)] + ", …"
 
 
-def coverage_rows(coverage: Mapping[str, Any] | None) -> list[str]:
+def coverage_rows(coverage: CoverageSummary | None) -> list[str]:
     """The total and the WORST_FILES files with the lowest coverage, with their lines not run."""
     if coverage is None:
         return ["coverage  - (not measured; run with --uetf-cov or cov_source)"]
@@ -50,7 +53,7 @@ def coverage_rows(coverage: Mapping[str, Any] | None) -> list[str]:
     return rows
 
 
-def patch_rows(patch: Mapping[str, Any] | None) -> list[str]:
+def patch_rows(patch: ReportPatch | None) -> list[str]:
     """The change under test: its base, its coverage, and per file the changed lines not run."""
     if patch is None:
         return ["patch     - (no change under test detected)"]
@@ -73,7 +76,7 @@ def patch_rows(patch: Mapping[str, Any] | None) -> list[str]:
     return rows
 
 
-def failure_rows(failures: Sequence[Mapping[str, Any]]) -> list[str]:
+def failure_rows(failures: Sequence[ReportFailure]) -> list[str]:
     """Failing tests under one heading per kind, in the reports' order."""
     rows: list[str] = []
     for kind, group in group_failures(failures).items():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.ledger.core import LedgerCore
+
+if TYPE_CHECKING:
+    from uetf_core.documents import CostGroup
 
 
 class CostQueries(LedgerCore):
@@ -53,7 +56,7 @@ class CostQueries(LedgerCore):
         )[0]
         return round(row[0], 6) if row[1] else None
 
-    def costs_by(self, run_id: str, by: str) -> list[dict[str, Any]]:
+    def costs_by(self, run_id: str, by: str) -> list[CostGroup]:
         """Per test, module or worker: tests, wall and CPU seconds, and each custom cost."""
         pk = self._run_pk(run_id)
         key = {
@@ -61,19 +64,14 @@ class CostQueries(LedgerCore):
             "module": f"substr(t.node_id, 1, {self.db.FIND}(t.node_id || '::', '::') - 1)",
             "worker": "e.worker",
         }[by]
-        groups: dict[str, dict[str, Any]] = {}
+        groups: dict[str, CostGroup] = {}
         for group, count, wall, cpu in self.db.query(
             f"SELECT {key}, count(*), sum(e.duration), sum(e.cpu_seconds) FROM executions e"
             f" JOIN tests t USING (test_key) WHERE e.run_pk = ? GROUP BY 1",
             (pk,),
         ):
-            groups[group] = {
-                by: group,
-                "tests": count,
-                "wall_seconds": round(wall or 0, 6),
-                "cpu_seconds": None if cpu is None else round(cpu, 6),
-                "custom": {},
-            }
+            cpu_seconds = None if cpu is None else round(cpu, 6)
+            groups[group] = cost_group(by, group, count, round(wall or 0, 6), cpu_seconds)
         if by != "worker":
             custom_key = key.replace("t.node_id", "c.subject")
             for group, name, unit, total in self.db.query(
@@ -81,10 +79,7 @@ class CostQueries(LedgerCore):
                 " WHERE c.run_pk = ? AND c.scope = 'test' GROUP BY 1, 2, 3",
                 (pk,),
             ):
-                entry = groups.setdefault(
-                    group,
-                    {by: group, "tests": 0, "wall_seconds": 0.0, "cpu_seconds": None, "custom": {}},
-                )
+                entry = groups.setdefault(group, cost_group(by, group))
                 entry["custom"][name] = {"amount": round(total, 6), "unit": unit}
         else:
             for subject, name, unit, amount in self.db.query(
@@ -92,17 +87,39 @@ class CostQueries(LedgerCore):
                 " WHERE run_pk = ? AND scope = 'worker'",
                 (pk,),
             ):
-                entry = groups.setdefault(
-                    subject,
-                    {
-                        by: subject,
-                        "tests": 0,
-                        "wall_seconds": 0.0,
-                        "cpu_seconds": None,
-                        "custom": {},
-                    },
-                )
+                entry = groups.setdefault(subject, cost_group(by, subject))
                 entry["custom"][name] = {"amount": amount, "unit": unit}
-        return sorted(
-            groups.values(), key=lambda g: (-(g["cpu_seconds"] or g["wall_seconds"]), g[by])
+        ordered = sorted(
+            groups.items(),
+            key=lambda item: (-(item[1]["cpu_seconds"] or item[1]["wall_seconds"]), item[0]),
         )
+        return [group for _, group in ordered]
+
+
+def cost_group(
+    by: str, label: str, tests: int = 0, wall: float = 0.0, cpu: float | None = None
+) -> CostGroup:
+    """An empty-handed group of costs, named by its test, module or worker."""
+    # The label first, as ``uetf costs --json`` has always printed it.
+    if by == "test":
+        return {
+            "test": label,
+            "tests": tests,
+            "wall_seconds": wall,
+            "cpu_seconds": cpu,
+            "custom": {},
+        }
+    if by == "module":
+        return {
+            "module": label,
+            "tests": tests,
+            "wall_seconds": wall,
+            "cpu_seconds": cpu,
+            "custom": {},
+        }
+    return {"worker": label, "tests": tests, "wall_seconds": wall, "cpu_seconds": cpu, "custom": {}}
+
+
+def group_label(group: CostGroup) -> str:
+    """The test, module or worker a group of costs is of."""
+    return group.get("test") or group.get("module") or group.get("worker") or ""

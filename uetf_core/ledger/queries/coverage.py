@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uetf_core.ledger.connection import in_chunks
 from uetf_core.ledger.core import LedgerCore
+
+if TYPE_CHECKING:
+    from uetf_core.documents import CoverageFile, PatchEntry, StoredCoverage
 
 
 class CoverageQueries(LedgerCore):
@@ -50,7 +53,7 @@ class CoverageQueries(LedgerCore):
                 )
         return found
 
-    def coverage(self, run_id: str) -> dict[str, Any] | None:
+    def coverage(self, run_id: str) -> StoredCoverage | None:
         """A run's stored coverage, or ``None`` when it measured none."""
         pk = self._run_pk(run_id)
         totals = self.db.query("SELECT * FROM coverage_totals WHERE run_pk = ?", (pk,))
@@ -60,7 +63,7 @@ class CoverageQueries(LedgerCore):
         from uetf_core.ledger.numbits import numbits_to_nums
 
         t = totals[0]
-        files = [
+        files: list[CoverageFile] = [
             {
                 "path": row["path"],
                 "statements": numbits_to_nums(row["statements"]),
@@ -86,7 +89,7 @@ class CoverageQueries(LedgerCore):
             "files": files,
         }
 
-    def patch(self, run_id: str) -> dict[str, Any] | None:
+    def patch(self, run_id: str) -> PatchEntry | None:
         pk = self._run_pk(run_id)
         rows = self.db.query("SELECT * FROM patches WHERE run_pk = ?", (pk,))
         if not rows:

@@ -4,16 +4,29 @@ validations, tool results, progress, routing, schedule, and the reports written.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.ledger.core import LedgerCore
 from uetf_core.timeutil import iso
+
+if TYPE_CHECKING:
+    from uetf_core.documents import (
+        DocumentMetadata,
+        EventDocument,
+        GateDocument,
+        ProgressDocument,
+        RoutingDocument,
+        ScheduleDocument,
+        ToolResultDocument,
+        ValidationDocument,
+        WorkerDocument,
+    )
 
 
 class RunDetails(LedgerCore):
     """The records of a run, as their schema documents."""
 
-    def tool_results(self, run_id: str) -> list[dict[str, Any]]:
+    def tool_results(self, run_id: str) -> list[ToolResultDocument]:
         pk = self._run_pk(run_id)
         rows = self.db.query("SELECT * FROM tool_results WHERE run_pk = ? ORDER BY rowid", (pk,))
         return [
@@ -37,7 +50,7 @@ class RunDetails(LedgerCore):
         )
         return bool(rows)
 
-    def validations(self, run_id: str) -> list[dict[str, Any]]:
+    def validations(self, run_id: str) -> list[ValidationDocument]:
         pk = self._run_pk(run_id)
         rows = self.db.query(
             "SELECT subject, schema_name, valid, errors_json, at FROM validations"
@@ -55,7 +68,7 @@ class RunDetails(LedgerCore):
             for row in rows
         ]
 
-    def events(self, run_id: str) -> list[dict[str, Any]]:
+    def events(self, run_id: str) -> list[EventDocument]:
         pk = self._run_pk(run_id)
         rows = self.db.query(
             "SELECT seq, at, kind, subject, from_state, to_state, data_json FROM events"
@@ -76,7 +89,7 @@ class RunDetails(LedgerCore):
             for row in rows
         ]
 
-    def workers(self, run_id: str) -> list[dict[str, Any]]:
+    def workers(self, run_id: str) -> list[WorkerDocument]:
         pk = self._run_pk(run_id)
         rows = self.db.query(
             "SELECT worker_id, state, tests_run, started_at, stopped_at, reason FROM workers"
@@ -96,16 +109,29 @@ class RunDetails(LedgerCore):
             for row in rows
         ]
 
-    def gates(self, run_id: str) -> list[dict[str, Any]]:
+    def gates(self, run_id: str) -> list[GateDocument]:
         pk = self._run_pk(run_id)
         rows = self.db.query(
             "SELECT name, op, threshold, value, verdict, reason, mode, unit, path FROM gates"
             " WHERE run_pk = ? ORDER BY seq",
             (pk,),
         )
-        return [dict(row) for row in rows]
+        return [
+            {
+                "name": row["name"],
+                "op": row["op"],
+                "threshold": row["threshold"],
+                "value": row["value"],
+                "verdict": row["verdict"],
+                "reason": row["reason"],
+                "mode": row["mode"],
+                "unit": row["unit"],
+                "path": row["path"],
+            }
+            for row in rows
+        ]
 
-    def latest_progress(self, run_id: str) -> dict[str, Any] | None:
+    def latest_progress(self, run_id: str) -> ProgressDocument | None:
         rows = self.db.query(
             "SELECT at, done, total, elapsed_seconds, eta_seconds, outcomes_json FROM progress"
             " WHERE run_pk = ? ORDER BY at DESC LIMIT 1",
@@ -124,7 +150,7 @@ class RunDetails(LedgerCore):
             "outcomes": json.loads(row["outcomes_json"]),
         }
 
-    def routing_decisions(self, run_id: str) -> list[dict[str, Any]]:
+    def routing_decisions(self, run_id: str) -> list[RoutingDocument]:
         pk = self._run_pk(run_id)
         rows = self.db.query(
             "SELECT t.node_id, r.target, r.strategy, r.estimate_seconds, r.fallback,"
@@ -146,7 +172,7 @@ class RunDetails(LedgerCore):
             for row in rows
         ]
 
-    def schedule_entries(self, run_id: str) -> list[dict[str, Any]]:
+    def schedule_entries(self, run_id: str) -> list[ScheduleDocument]:
         pk = self._run_pk(run_id)
         rows = self.db.query(
             "SELECT t.node_id, s.position, s.priority, s.constraint_text, s.reason"
@@ -166,7 +192,7 @@ class RunDetails(LedgerCore):
             for row in rows
         ]
 
-    def documents(self, run_id: str) -> list[dict[str, Any]]:
+    def documents(self, run_id: str) -> list[DocumentMetadata]:
         """The reports written of ``run_id``, oldest first, as ``doc_metadata`` documents."""
         rows = self.db.query(
             "SELECT kind, format, path, sha256, size_bytes, run_ids_json, created_at"

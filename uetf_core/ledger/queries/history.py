@@ -4,19 +4,22 @@ flakiness (flips noted once at a run's end, read by the flaky queries)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uetf_core.errors import RunNotFoundError
 from uetf_core.ids import test_key
+from uetf_core.ledger.layouts import FLIP_COLUMNS
 from uetf_core.ledger.queries.results import ResultQueries
-from uetf_core.ledger.writes import FLIP_COLUMNS
 from uetf_core.timeutil import iso
+
+if TYPE_CHECKING:
+    from uetf_core.documents import FlakyTest, HistoryEntry, LastFailure, RunTrend
 
 
 class HistoryQueries(ResultQueries):
     """History and flakiness."""
 
-    def test_history(self, node_id: str, limit: int) -> list[dict[str, Any]]:
+    def test_history(self, node_id: str, limit: int) -> list[HistoryEntry]:
         """The test's final outcome and duration in its newest ``limit`` runs, newest first."""
         # Driven by the runs, newest first, one index seek per run: the executions
         # are indexed by run, then test (CROSS JOIN keeps SQLite to that order).
@@ -44,7 +47,7 @@ class HistoryQueries(ResultQueries):
             for row in rows
         ]
 
-    def history(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+    def history(self, run_id: str, limit: int) -> list[RunTrend]:
         """The run and the finished runs of its branch before it, oldest first, at most ``limit``.
 
         Per run: totals, coverage percent and duration, as the trend charts draw them.
@@ -63,7 +66,7 @@ class HistoryQueries(ResultQueries):
             " ORDER BY r.started_at DESC, r.pk DESC LIMIT ?",
             (pk, branch, started_at, pk, limit),
         )
-        runs = []
+        runs: list[RunTrend] = []
         for row in reversed(found):
             totals = self.totals(row["run_id"])
             finished = row["finished_at"]
@@ -212,7 +215,7 @@ class HistoryQueries(ResultQueries):
         )
         return {row[0] for row in rows}
 
-    def flaky(self, runs: int, until_run_id: str | None = None) -> list[dict[str, Any]]:
+    def flaky(self, runs: int, until_run_id: str | None = None) -> list[FlakyTest]:
         """Flaky tests of the window: flips, runs that ran them, rate, last failure."""
         window = self._window(runs, until_run_id)
         if not window:
@@ -225,7 +228,7 @@ class HistoryQueries(ResultQueries):
             f" WHERE f.run_pk IN ({marks}) GROUP BY f.test_key, t.node_id",
             window,
         )
-        found = []
+        found: list[FlakyTest] = []
         for row in flipped:
             seen = self.db.query(
                 "SELECT count(DISTINCT run_pk) FROM executions"
@@ -239,7 +242,7 @@ class HistoryQueries(ResultQueries):
                 " ORDER BY r.started_at DESC LIMIT 1",
                 (row["test_key"], *window),
             )
-            failure = None
+            failure: LastFailure | None = None
             if last:
                 message = self.db.query(
                     "SELECT exc_type, message FROM error_captures WHERE node_id = ?"

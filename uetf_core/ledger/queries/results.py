@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.ledger.core import LedgerCore
 from uetf_core.ledger.migrations import keys_of
 from uetf_core.metrics import RunMetrics, Totals
 from uetf_core.timeutil import iso
+
+if TYPE_CHECKING:
+    from uetf_core.documents import (
+        ErrorDocument,
+        ExecutionDocument,
+        PhaseDocument,
+        SlowExecution,
+        TaskDocument,
+    )
+
+PHASES = ("setup", "call", "teardown")
 
 # The final attempt of each test of one run (the earlier ones were reruns); one
 # parameter, the run's key. Window functions, so the same SQL runs on PostgreSQL.
@@ -53,7 +64,7 @@ class ResultQueries(LedgerCore):
             for key, tried in attempts.items()
         }
 
-    def records(self, run_id: str) -> list[dict[str, Any]]:
+    def records(self, run_id: str) -> list[ExecutionDocument]:
         pk = self._run_pk(run_id)
         rows = self.db.query(
             "SELECT t.node_id, e.* FROM executions e JOIN tests t USING (test_key)"
@@ -61,20 +72,18 @@ class ResultQueries(LedgerCore):
             (pk,),
         )
         errors = {(e["node_id"], e["attempt"], e["phase"]): e for e in self.error_captures(run_id)}
-        documents = []
+        documents: list[ExecutionDocument] = []
         for row in rows:
-            phases = {}
-            for phase in ("setup", "call", "teardown"):
-                outcome = row[f"{phase}_outcome"]
-                phases[phase] = (
-                    None
-                    if outcome is None
-                    else {"outcome": outcome, "duration": row[f"{phase}_duration"]}
-                )
+            phases: list[PhaseDocument | None] = [
+                None
+                if row[f"{phase}_outcome"] is None
+                else {"outcome": row[f"{phase}_outcome"], "duration": row[f"{phase}_duration"]}
+                for phase in PHASES
+            ]
             error = next(
                 (
                     errors[(row["node_id"], row["attempt"], phase)]
-                    for phase in ("setup", "call", "teardown")
+                    for phase in PHASES
                     if (row["node_id"], row["attempt"], phase) in errors
                 ),
                 None,
@@ -86,7 +95,9 @@ class ResultQueries(LedgerCore):
                     "attempt": row["attempt"],
                     "worker": row["worker"],
                     "outcome": row["outcome"],
-                    **phases,
+                    "setup": phases[0],
+                    "call": phases[1],
+                    "teardown": phases[2],
                     "duration": row["duration"],
                     "started_at": iso(row["started_at"]),
                     "finished_at": iso(row["finished_at"]),
@@ -98,14 +109,14 @@ class ResultQueries(LedgerCore):
             )
         return documents
 
-    def tasks(self, run_id: str) -> list[dict[str, Any]]:
+    def tasks(self, run_id: str) -> list[TaskDocument]:
         pk = self._run_pk(run_id)
         keys = self._task_keys(pk)
         node_ids = self._names(keys)
         # A task's state is its last attempt's outcome, read here rather than
         # written to every task at the end of every run; 'pending' if it never ran.
         final = {key: outcome for key, outcome in self.db.query(FINAL_ATTEMPTS, (pk,))}
-        tasks = []
+        tasks: list[TaskDocument] = []
         seen: set[int] = set()
         for index, key in enumerate(keys):
             if key not in seen:
@@ -128,14 +139,27 @@ class ResultQueries(LedgerCore):
         rows = self.db.query("SELECT test_keys FROM tasks WHERE run_pk = ?", (pk,))
         return keys_of(rows[0] if rows else None)
 
-    def error_captures(self, run_id: str) -> list[dict[str, Any]]:
+    def error_captures(self, run_id: str) -> list[ErrorDocument]:
         pk = self._run_pk(run_id)
         rows = self.db.query(
             "SELECT node_id, attempt, phase, exc_type, message, path, lineno, traceback,"
             " truncated FROM error_captures WHERE run_pk = ? ORDER BY rowid",
             (pk,),
         )
-        return [{**dict(row), "truncated": bool(row["truncated"])} for row in rows]
+        return [
+            {
+                "node_id": row["node_id"],
+                "attempt": row["attempt"],
+                "phase": row["phase"],
+                "exc_type": row["exc_type"],
+                "message": row["message"],
+                "path": row["path"],
+                "lineno": row["lineno"],
+                "traceback": row["traceback"],
+                "truncated": bool(row["truncated"]),
+            }
+            for row in rows
+        ]
 
     def totals(self, run_id: str) -> Totals:
         return self.db.remembered("totals", run_id, self._read_totals)
@@ -173,7 +197,7 @@ class ResultQueries(LedgerCore):
             reruns=reruns,
         )
 
-    def slowest(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+    def slowest(self, run_id: str, limit: int) -> list[SlowExecution]:
         """The ``limit`` longest test executions of the run, longest first."""
         pk = self._run_pk(run_id)
         rows = self.db.query(
@@ -182,7 +206,10 @@ class ResultQueries(LedgerCore):
             " ORDER BY e.duration DESC, t.node_id LIMIT ?",
             (pk, limit),
         )
-        return [dict(row) for row in rows]
+        return [
+            {"node_id": node_id, "duration": duration, "outcome": outcome, "worker": worker}
+            for node_id, duration, outcome, worker in rows
+        ]
 
     def final_results(self, run_id: str) -> list[tuple[str, int, str, float, str | None]]:
         """Per test, its last attempt: node id, attempt, outcome, duration, skip or xfail reason.

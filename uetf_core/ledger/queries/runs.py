@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.errors import RunNotFoundError
+from uetf_core.ledger.base import Pruned
 from uetf_core.ledger.connection import Row, in_chunks
 from uetf_core.ledger.core import LedgerCore
 from uetf_core.timeutil import iso
+
+if TYPE_CHECKING:
+    from uetf_core.documents import RunConfigDocument, RunRow
 
 LIVE_STATES = ("pending", "initializing", "collecting", "running", "gating")
 
@@ -96,7 +100,7 @@ class RunQueries(LedgerCore):
     )
 
     @staticmethod
-    def _run_row(row: Row) -> dict[str, Any]:
+    def _run_row(row: Row) -> RunRow:
         return {
             "run_id": row["run_id"],
             "state": row["state"],
@@ -117,7 +121,7 @@ class RunQueries(LedgerCore):
 
     def list_runs(
         self, limit: int | None = None, branch: str | None = None, since: float | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[RunRow]:
         """Runs newest first; only ``branch``'s, only those started at or after ``since``."""
         sql = f"SELECT {self._RUN_COLUMNS} FROM runs WHERE 1 = 1"
         params: list[object] = []
@@ -133,7 +137,7 @@ class RunQueries(LedgerCore):
             params.append(limit)
         return [self._run_row(row) for row in self.db.query(sql, params)]
 
-    def find_run(self, ref: str) -> dict[str, Any]:
+    def find_run(self, ref: str) -> RunRow:
         """The run named by ``ref``: ``last``, a run id, or a unique prefix of one."""
         if ref in ("last", "latest"):
             rows = self.db.query(
@@ -159,14 +163,14 @@ class RunQueries(LedgerCore):
             raise RunNotFoundError(f"run reference {ref!r} is ambiguous; give more of the run id")
         raise RunNotFoundError(f"no run {ref!r} in ledger {self.location}; see 'uetf runs'")
 
-    def run_config(self, run_id: str) -> dict[str, Any] | None:
+    def run_config(self, run_id: str) -> RunConfigDocument | None:
         rows = self.db.query("SELECT config_json FROM runs WHERE run_id = ?", (run_id,))
         if not rows or rows[0][0] is None:
             return None
-        config: dict[str, Any] = json.loads(rows[0][0])
+        config: RunConfigDocument = json.loads(rows[0][0])
         return config
 
-    def prune(self, keep: int, protect: set[str], dry_run: bool = False) -> dict[str, Any]:
+    def prune(self, keep: int, protect: set[str], dry_run: bool = False) -> Pruned:
         """Delete all but the newest ``keep`` finished runs of each branch, never ``protect``.
 
         Runs still going are never deleted. Returns what was (or would be) freed.
@@ -205,12 +209,7 @@ class RunQueries(LedgerCore):
                         f"SELECT count(*) FROM executions WHERE run_pk IN ({marks})", some
                     )[0][0]
                 )
-        return {
-            "runs": [run_id for _, run_id in doomed],
-            "rows": deleted,
-            "file_bytes": size_before,
-            "reusable_bytes": self.db.size()[1],
-        }
+        return Pruned([run_id for _, run_id in doomed], deleted, size_before, self.db.size()[1])
 
 
 def _pid_alive(pid: int) -> bool:

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uetf_core.errors import RunNotFoundError
 from uetf_core.ledger.base import NewRun
-from uetf_core.ledger.migrations import keys_of, keys_text
-from uetf_core.ledger.writes import (
+from uetf_core.ledger.layouts import (
     DEPENDENCY_COLUMNS,
     ERROR_COLUMNS,
     EXECUTION_COLUMNS,
     STEP_COLUMNS,
-    Writes,
 )
+from uetf_core.ledger.migrations import keys_of, keys_text
+from uetf_core.ledger.writes import Writes
 from uetf_core.timeutil import iso
+
+if TYPE_CHECKING:
+    from uetf_core.documents import WorkstreamDocument
 
 
 class Workstreams(Writes):
@@ -113,7 +116,7 @@ class Workstreams(Writes):
                 (state, time.time(), expect_shards, workstream_id),
             )
 
-    def workstream(self, workstream_id: str) -> dict[str, Any]:
+    def workstream(self, workstream_id: str) -> WorkstreamDocument:
         """A workstream with its phases, steps and dependencies (their schema documents)."""
         rows = self.db.query("SELECT * FROM workstreams WHERE workstream_id = ?", (workstream_id,))
         if not rows:
