@@ -17,9 +17,14 @@ times per run, is a named tuple (see ``uetf_core.metrics``).
 
 from __future__ import annotations
 
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
 from uetf_core.timeutil import iso
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # the same classes, defined at a fraction of the cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 MAX_MESSAGE = 4096
 MAX_TRACEBACK = 16384
@@ -28,7 +33,7 @@ MAX_TRACEBACK = 16384
 class _Value:
     """Equality and ``repr`` field by field, over the ``__slots__`` of a record class."""
 
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -45,7 +50,7 @@ class _Value:
 class PhaseResult(_Value):
     """The outcome and duration of setup, call or teardown."""
 
-    __slots__ = ("outcome", "duration")
+    __slots__ = ("outcome", "duration")  # noqa: RUF023  # in field order, as repr shows
 
     def __init__(self, outcome: str, duration: float) -> None:
         self.outcome = outcome
@@ -64,7 +69,7 @@ def storable(text: str) -> str:
 class ErrorCapture(_Value):
     """Why a test (or a collector) failed: type, message, place, bounded traceback."""
 
-    __slots__ = (
+    __slots__ = (  # noqa: RUF023  # in field order, as repr shows them
         "node_id",
         "attempt",
         "phase",
@@ -151,7 +156,7 @@ class ErrorCapture(_Value):
 class ExecutionRecord(_Value):
     """One attempt at one test: its phases, outcome, timing and worker."""
 
-    __slots__ = (
+    __slots__ = (  # noqa: RUF023  # in field order, as repr shows them
         "node_id",
         "attempt",
         "worker",
