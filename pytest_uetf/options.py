@@ -11,10 +11,15 @@ import hashlib
 import json
 from argparse import Namespace
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # defined at a fraction of a dataclass's cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 # pytest's options that select part of the collected tests, by their ``dest``,
 # with how a narrowing reads in a partial run's reason.
@@ -27,8 +32,7 @@ _NARROWING: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """How this session selects its tests: why it is partial, and which suite it runs."""
 
     partial: str | None  # None: the whole suite as the project defines it
