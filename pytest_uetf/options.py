@@ -48,10 +48,13 @@ def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[
     """
     ini_args = list(config.getini("addopts")) if _addopts_used(args, config) else []
     given = list(args[len(ini_args) :])
-    # Nothing from the ini file: its narrowing options are all unset, no parse needed
-    # (each parse of pytest's whole option set costs about a million instructions).
-    ini = _parsed(parser, ini_args) if ini_args else None
-    cli = _parsed(parser, given)
+    if ini_args:
+        ini, cli = _parsed(parser, ini_args), _parsed(parser, given)
+    else:
+        # Nothing from the ini file: its narrowing options are all unset, and what
+        # pytest parsed is the command line's alone. A parse of pytest's whole option
+        # set costs a few million instructions, at every start.
+        ini, cli = None, config.known_args_namespace
     reasons = []
     for dest, text in _NARROWING:
         value = getattr(cli, dest, None)
