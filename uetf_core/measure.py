@@ -14,8 +14,7 @@ import os
 import sys
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import coverage
 from coverage.data import CoverageData
@@ -33,9 +32,13 @@ except ImportError:  # earlier: every run parses its sources
 
 from uetf_core.errors import ConfigError
 
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # defined at a fraction of a dataclass's cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
-@dataclass(frozen=True)
-class FileCoverage:
+
+class FileCoverage(NamedTuple):
     """What coverage.py found for one measured file (path relative to the rootdir)."""
 
     path: str
@@ -51,8 +54,7 @@ class FileCoverage:
         return self.statements - self.executed
 
 
-@dataclass(frozen=True)
-class CoverageResult:
+class CoverageResult(NamedTuple):
     """A run's coverage: per file, the total percent as ``coverage report`` gives it, the core."""
 
     files: dict[str, FileCoverage]
@@ -63,7 +65,7 @@ class CoverageResult:
     n_missing: int
     n_branches: int = 0
     n_partial_branches: int = 0
-    warnings: Sequence[str] = field(default_factory=tuple)
+    warnings: Sequence[str] = ()
     # How many files were analysed from the ledger's cache instead of parsed.
     reused: int = 0
     # What makes the figures meaningless, one line each: a source that matched
