@@ -11,10 +11,15 @@ import hashlib
 import json
 from argparse import Namespace
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # defined at a fraction of a dataclass's cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 # pytest's options that select part of the collected tests, by their ``dest``,
 # with how a narrowing reads in a partial run's reason.
@@ -27,8 +32,7 @@ _NARROWING: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """How this session selects its tests: why it is partial, and which suite it runs."""
 
     partial: str | None  # None: the whole suite as the project defines it
@@ -44,8 +48,13 @@ def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[
     """
     ini_args = list(config.getini("addopts")) if _addopts_used(args, config) else []
     given = list(args[len(ini_args) :])
-    ini = _parsed(parser, ini_args)
-    cli = _parsed(parser, given)
+    if ini_args:
+        ini, cli = _parsed(parser, ini_args), _parsed(parser, given)
+    else:
+        # Nothing from the ini file: its narrowing options are all unset, and what
+        # pytest parsed is the command line's alone. A parse of pytest's whole option
+        # set costs a few million instructions, at every start.
+        ini, cli = None, config.known_args_namespace
     reasons = []
     for dest, text in _NARROWING:
         value = getattr(cli, dest, None)

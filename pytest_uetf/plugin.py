@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 controller_key: pytest.StashKey[UetfController] = pytest.StashKey()
 measurement_key: pytest.StashKey[Measurement] = pytest.StashKey()
 _table_key: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
+# [tool.uetf] and its file, when the light read found a table: parsing TOML again costs
+# a million instructions and more at every start.
+_pyproject_key: pytest.StashKey[tuple[dict[str, Any], Path]] = pytest.StashKey()
 selection_key: pytest.StashKey[Selection] = pytest.StashKey()
 # The run's configuration, resolved once, at the first hook that can.
 _run_config_key: pytest.StashKey[RunConfig | None] = pytest.StashKey()
@@ -82,7 +85,9 @@ def _uetf_table(config: pytest.Config) -> dict[str, Any]:
         try:
             found = tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}).get("uetf", {})
         except (OSError, ValueError, AttributeError):
-            found = {}
+            found = None
+        if isinstance(found, dict):  # read as the full resolution would: it reuses it
+            config.stash[_pyproject_key] = (found, pyproject)
         table = config.stash[_table_key] = found if isinstance(found, dict) else {}
     return table
 
@@ -248,7 +253,8 @@ def _resolve_run_config(config: pytest.Config, options: Namespace) -> RunConfig 
 
     try:
         root = project_root(config.rootpath)
-        table, pyproject = read_pyproject(root)
+        read = config.stash.get(_pyproject_key, None)
+        table, pyproject = read if read is not None else read_pyproject(root)
         if not (options.uetf or table.get("enabled") is True):
             return None
         said = _command_line(options)  # every CliOptions field: tests/test_settings.py

@@ -7,11 +7,12 @@ import time
 
 import pytest
 
+from uetf_core.lazy_pattern import LazyPattern
 from uetf_core.records import AnyRecord, ErrorCapture, ExecutionRecord, PhaseResult, storable
 
 Phase = pytest.TestReport | None  # a test's setup, call or teardown report, if it came
 
-_EXC_TYPE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$", re.DOTALL)
+_EXC_TYPE = LazyPattern(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$", re.DOTALL)
 
 
 def error_capture(
@@ -72,7 +73,8 @@ def record_of(
             teardown.duration,
             setup.start,
             teardown.stop,
-            _microseconds(cpu),
+            # _microseconds, spelled out: this runs for every test
+            None if cpu is None else int(cpu * 1_000_000 + 0.5) / 1_000_000,
         )
     return build_record(setup, call, teardown, attempt, worker, cpu)
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from uetf_core.costs import check_prices
 from uetf_core.errors import ConfigError
 from uetf_core.gates.spec import MODES, GateSpec, parse_gate, parse_gate_table
+from uetf_core.lazy_pattern import LazyPattern
 from uetf_core.metrics import NOTHING
 from uetf_core.redact import redact
 from uetf_core.settings import file_keys, number_limits
@@ -26,7 +26,11 @@ from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
 from uetf_core.waivers import Waiver, load_waivers
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from uetf_core.documents import RunConfigDocument
+else:  # the same classes, defined at a fraction of the cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -336,7 +340,7 @@ def ci_build_id(env: Mapping[str, str]) -> str | None:
     return None
 
 
-_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./@{}~^-]*$")
+_REF = LazyPattern(r"^[A-Za-z0-9_][A-Za-z0-9_./@{}~^-]*$")
 
 
 def validate_ref(ref: str, where: str) -> str:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from uetf_core.records import Event, ExecutionRecord
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from uetf_core.documents import GateDocument, RunConfigDocument
     from uetf_core.report_documents import RunSummary
+else:  # the same classes, defined at a fraction of the cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 
 class RunStarted(NamedTuple):

@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 
 # NAME, an optional [PATH], OP, VALUE: ``pass_rate>=99``, ``path_coverage[src/**]>=80``.
-DECLARATION = re.compile(
-    r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?\s*([<>=!]{1,2})\s*(\S.*?)\s*$"
-)
+# Compiled at its first use (re keeps it), not at every start: most runs declare no gate.
+DECLARATION = r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?\s*([<>=!]{1,2})\s*(\S.*?)\s*$"
 
 # The gates judged on measured coverage: declaring one starts coverage.py.
 COVERAGE_GATES = frozenset({"coverage", "path_coverage", "patch_coverage", "coverage_drop"})
@@ -22,5 +21,5 @@ COVERAGE_GATES = frozenset({"coverage", "path_coverage", "patch_coverage", "cove
 
 def gate_name(text: str) -> str | None:
     """The name of the gate ``text`` declares, or ``None`` when it cannot be read."""
-    match = DECLARATION.match(text)
+    match = re.match(DECLARATION, text)
     return match.group(1) if match else None

@@ -14,7 +14,6 @@ import os
 import sys
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import coverage
@@ -34,11 +33,14 @@ except ImportError:  # earlier: every run parses its sources
 from uetf_core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from uetf_core.documents import CoverageFile
+else:  # defined at a fraction of a dataclass's cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 
-@dataclass(frozen=True)
-class FileCoverage:
+class FileCoverage(NamedTuple):
     """What coverage.py found for one measured file (path relative to the rootdir)."""
 
     path: str
@@ -54,8 +56,7 @@ class FileCoverage:
         return self.statements - self.executed
 
 
-@dataclass(frozen=True)
-class CoverageResult:
+class CoverageResult(NamedTuple):
     """A run's coverage: per file, the total percent as ``coverage report`` gives it, the core."""
 
     files: dict[str, FileCoverage]
@@ -66,7 +67,7 @@ class CoverageResult:
     n_missing: int
     n_branches: int = 0
     n_partial_branches: int = 0
-    warnings: Sequence[str] = field(default_factory=tuple)
+    warnings: Sequence[str] = ()
     # How many files were analysed from the ledger's cache instead of parsed.
     reused: int = 0
     # What makes the figures meaningless, one line each: a source that matched

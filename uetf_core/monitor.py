@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,9 +177,16 @@ class RunMonitor(threading.Thread):
         progress = self.progress
         done = progress.done
         finished = progress.finished
-        while self._counted < len(finished):
-            self._expected_done += self._estimates.get(finished[self._counted], self._default)
-            self._counted += 1
+        counted = self._counted
+        if counted < len(finished):  # the tests finished since the last snapshot
+            estimates, default = self._estimates, self._default
+            if estimates:
+                self._expected_done += sum(
+                    estimates.get(node_id, default) for node_id in islice(finished, counted, None)
+                )
+            else:  # no history (or no snapshot before the run's end): each the default
+                self._expected_done += (len(finished) - counted) * default
+            self._counted = len(finished)
         total = max(len(progress.tests), done)
         elapsed = max(now - progress.started, 0.0)
         return {

@@ -13,7 +13,6 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,18 +27,54 @@ FALLBACK_BASES = ("origin/HEAD", "origin/main", "main", "master")
 ToolSink = Callable[[dict[str, Any]], None]
 
 
-@dataclass
 class PatchEntry:
-    """A patch ledger entry: what changed between the merge-base and the work tree."""
+    """A patch ledger entry: what changed between the merge-base and the work tree.
 
-    base_ref: str
-    merge_base: str | None = None
-    head: str | None = None
-    diff_hash: str | None = None
-    files: list[FileChange] = field(default_factory=list)
-    problem: str | None = None
-    state: str = "detected"
-    base_missing: bool = False  # the base ref is nowhere: not here, and no remote to fetch from
+    A plain class: every ``pytest --uetf`` imports this module, and a dataclass
+    compiles its generated methods at import (about 3 million instructions).
+    """
+
+    __slots__ = (
+        "base_missing",
+        "base_ref",
+        "diff_hash",
+        "files",
+        "head",
+        "merge_base",
+        "problem",
+        "state",
+    )
+
+    def __init__(
+        self,
+        base_ref: str,
+        merge_base: str | None = None,
+        head: str | None = None,
+        diff_hash: str | None = None,
+        files: list[FileChange] | None = None,
+        problem: str | None = None,
+        state: str = "detected",
+        base_missing: bool = False,  # the base ref is nowhere: not here, no remote to fetch
+    ) -> None:
+        self.base_ref = base_ref
+        self.merge_base = merge_base
+        self.head = head
+        self.diff_hash = diff_hash
+        self.files: list[FileChange] = [] if files is None else files
+        self.problem = problem
+        self.state = state
+        self.base_missing = base_missing
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PatchEntry):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass's
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"PatchEntry({fields})"
 
     def as_dict(self, run_id: str) -> dict[str, Any]:
         """The ``patch_ledger_entry`` document."""

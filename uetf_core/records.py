@@ -5,30 +5,56 @@ and appended to a batch; their dictionaries are only made for output. A test
 that plainly passed is recorded as a ``PassedRow`` tuple instead, the cheapest
 thing Python builds; ``full_record`` gives its ExecutionRecord.
 
-The per-test classes are plain slotted dataclasses, not frozen ones: a frozen
-dataclass sets each field through ``object.__setattr__``, which makes building
-a record about four times as slow, a cost paid for every test of every run.
-Nothing mutates a record after it is built. An event, made a few times per
-run, is a named tuple (cheaper to define at import; see ``uetf_core.metrics``).
+The per-test classes are plain classes with ``__slots__`` and their own
+``__init__``, compared and shown field by field (:class:`_Value`). Every
+``pytest --uetf`` imports them: a ``@dataclass(slots=True)`` compiles its
+generated methods and builds each class twice at import (measured: 8.9
+million instructions for these three), and a frozen one sets each field
+through ``object.__setattr__``, four times as slow to build, a cost paid for
+every test. Nothing mutates a record after it is built. An event, made a few
+times per run, is a named tuple (see ``uetf_core.metrics``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
 from uetf_core.timeutil import iso
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # the same classes, defined at a fraction of the cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 MAX_MESSAGE = 4096
 MAX_TRACEBACK = 16384
 
 
-@dataclass(slots=True)
-class PhaseResult:
+class _Value:
+    """Equality and ``repr`` field by field, over the ``__slots__`` of a record class."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable by type, as a dataclass's
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class PhaseResult(_Value):
     """The outcome and duration of setup, call or teardown."""
 
-    outcome: str
-    duration: float
+    __slots__ = ("outcome", "duration")  # noqa: RUF023  # in field order, as repr shows
+
+    def __init__(self, outcome: str, duration: float) -> None:
+        self.outcome = outcome
+        self.duration = duration
 
     def as_dict(self) -> dict[str, Any]:
         return {"outcome": self.outcome, "duration": self.duration}
@@ -40,19 +66,42 @@ def storable(text: str) -> str:
     return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
-@dataclass(slots=True)
-class ErrorCapture:
+class ErrorCapture(_Value):
     """Why a test (or a collector) failed: type, message, place, bounded traceback."""
 
-    node_id: str
-    attempt: int
-    phase: str
-    exc_type: str
-    message: str
-    path: str | None
-    lineno: int | None
-    traceback: str
-    truncated: bool
+    __slots__ = (  # noqa: RUF023  # in field order, as repr shows them
+        "node_id",
+        "attempt",
+        "phase",
+        "exc_type",
+        "message",
+        "path",
+        "lineno",
+        "traceback",
+        "truncated",
+    )
+
+    def __init__(
+        self,
+        node_id: str,
+        attempt: int,
+        phase: str,
+        exc_type: str,
+        message: str,
+        path: str | None,
+        lineno: int | None,
+        traceback: str,
+        truncated: bool,
+    ) -> None:
+        self.node_id = node_id
+        self.attempt = attempt
+        self.phase = phase
+        self.exc_type = exc_type
+        self.message = message
+        self.path = path
+        self.lineno = lineno
+        self.traceback = traceback
+        self.truncated = truncated
 
     @classmethod
     def bounded(
@@ -104,24 +153,66 @@ class ErrorCapture:
         }
 
 
-@dataclass(slots=True)
-class ExecutionRecord:
+class ExecutionRecord(_Value):
     """One attempt at one test: its phases, outcome, timing and worker."""
 
-    node_id: str
-    attempt: int
-    worker: str
-    outcome: str
-    setup: PhaseResult | None
-    call: PhaseResult | None
-    teardown: PhaseResult | None
-    duration: float
-    started_at: float
-    finished_at: float
-    skip_reason: str | None = None
-    xfail_reason: str | None = None
-    error: ErrorCapture | None = None
-    cpu: float | None = None  # CPU seconds of the process while the test ran
+    __slots__ = (  # noqa: RUF023  # in field order, as repr shows them
+        "node_id",
+        "attempt",
+        "worker",
+        "outcome",
+        "setup",
+        "call",
+        "teardown",
+        "duration",
+        "started_at",
+        "finished_at",
+        "skip_reason",
+        "xfail_reason",
+        "error",
+        "cpu",
+    )
+
+    def __init__(
+        self,
+        node_id: str,
+        attempt: int,
+        worker: str,
+        outcome: str,
+        setup: PhaseResult | None,
+        call: PhaseResult | None,
+        teardown: PhaseResult | None,
+        duration: float,
+        started_at: float,
+        finished_at: float,
+        skip_reason: str | None = None,
+        xfail_reason: str | None = None,
+        error: ErrorCapture | None = None,
+        cpu: float | None = None,  # CPU seconds of the process while the test ran
+    ) -> None:
+        self.node_id = node_id
+        self.attempt = attempt
+        self.worker = worker
+        self.outcome = outcome
+        self.setup = setup
+        self.call = call
+        self.teardown = teardown
+        self.duration = duration
+        self.started_at = started_at
+        self.finished_at = finished_at
+        self.skip_reason = skip_reason
+        self.xfail_reason = xfail_reason
+        self.error = error
+        self.cpu = cpu
+
+    def replaced(self, **changes: Any) -> ExecutionRecord:
+        """A copy with the fields named in ``changes`` set to their new values."""
+        copy = ExecutionRecord.__new__(ExecutionRecord)
+        for name in self.__slots__:
+            setattr(copy, name, changes.pop(name, getattr(self, name)))
+        if changes:
+            raise TypeError(f"ExecutionRecord has no field {next(iter(changes))!r}")
+        return copy
 
     def as_dict(self, run_id: str) -> dict[str, Any]:
         """The ``test_execution_record`` document."""

@@ -14,13 +14,17 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from uetf_core.lazy_pattern import LazyPattern
+
 MASK = "***"
 # The connection parameters whose value is a secret.
 SECRET_KEYS = frozenset({"password", "sslpassword"})
 # A URL's scheme; one slash too, as a URL made into a path reads (postgresql:/u:pw@h).
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/{1,2}")
+_SCHEME = LazyPattern(r"[A-Za-z][A-Za-z0-9+.-]+:/{1,2}")
 # keyword = value, the value single-quoted (with backslash escapes) or up to a space.
-_KEYWORD = re.compile(r"([A-Za-z_%0-9]+)(\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|(?:[^\s'\\]|\\.)*)", re.S)
+_KEYWORD = LazyPattern(
+    r"([A-Za-z_%0-9]+)(\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|(?:[^\s'\\]|\\.)*)", re.S
+)
 # Secrets shorter than this are not searched for in free text (a message):
 # a one-letter password would otherwise mask every such letter of the message.
 _SHORTEST_SCRUBBED = 4
@@ -51,7 +55,7 @@ def scrub(text: str, location: str) -> str:
 
 def _rewrite(location: str, found: list[str]) -> str:
     """The redacted location; each masked value is appended to ``found``."""
-    scheme = _SCHEME.match(location)
+    scheme = _SCHEME.match(location) if ":/" in location else None  # a plain path: no regex
     if scheme is None:
         return _keywords(location, found)
     head, rest = location[: scheme.end()], location[scheme.end() :]

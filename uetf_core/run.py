@@ -11,7 +11,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from uetf_core import __version__
 from uetf_core.config import RunConfig
@@ -28,7 +28,6 @@ from uetf_core.exitcodes import ExitCode
 from uetf_core.gates.evaluate import GateResult, Verdict, overall_verdict
 from uetf_core.ids import host_name, new_run_id
 from uetf_core.judge import judge_gates, test_waivers
-from uetf_core.ledger.background import BackgroundWriter
 from uetf_core.ledger.base import Batch, Ledger, NewRun
 from uetf_core.records import PASSED_WORKER, AnyRecord, ErrorCapture, Event, full_record
 from uetf_core.schemas import digest, validation_record
@@ -38,8 +37,13 @@ from uetf_core.timeutil import iso
 from uetf_core.verdict import final_exit_status
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from uetf_core.documents import RunConfigDocument
+    from uetf_core.ledger.background import BackgroundWriter
     from uetf_core.report_documents import RunSummary
+else:  # the same classes, defined at a fraction of the cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 CONTROLLER = "controller"
 
@@ -73,7 +77,11 @@ class RunRecorder:
         self._ledger = ledger
         # Writes done on a thread while the tests run, in order (the plugin asks
         # for it with a PostgreSQL ledger); reading the ledger waits for them.
-        self._writer = BackgroundWriter() if background else None
+        self._writer: BackgroundWriter | None = None
+        if background:  # imported only for the runs that ask for it
+            from uetf_core.ledger.background import BackgroundWriter
+
+            self._writer = BackgroundWriter()
         self.config = config
         self.bus = bus or EventBus()
         self.clock = clock

@@ -12,10 +12,10 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 from uetf_core.errors import SchemaValidationError
+from uetf_core.lazy_pattern import LazyPattern
 from uetf_core.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def validator(name: str) -> Validator:
     return Draft202012Validator(schemas[name], registry=registry, format_checker=_formats())
 
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_RFC3339 = LazyPattern(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def is_rfc3339(value: object) -> bool:

@@ -456,9 +456,7 @@ def _detect_patch(
 
 
 def _interrupted(record: ExecutionRecord) -> ExecutionRecord:
-    from dataclasses import replace
-
-    return replace(record, outcome="error")
+    return record.replaced(outcome="error")
 
 
 def _host() -> str:

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import re
 
+from uetf_core.lazy_pattern import LazyPattern
+
 # Shown escaped, never written raw:
 # - C0 controls U+0000-U+001F (tab and newline too: one value, one line) and DEL U+007F;
 # - C1 controls U+0080-U+009F (U+0085 NEL ends a line; U+009B is a one-byte CSI);
 # - bidi marks, embeddings, overrides and isolates: U+061C, U+200E, U+200F,
 #   U+202A-U+202E, U+2066-U+2069 (they reorder what the reader sees);
 # - the line and paragraph separators U+2028 and U+2029 (some readers end a line there).
-INVISIBLE = re.compile(
+INVISIBLE = LazyPattern(
     "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -13,12 +13,16 @@ import datetime as dt
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from uetf_core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from uetf_core.documents import RunConfigDocument, WaiverDocument
+else:  # the same classes, defined at a fraction of the cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 if sys.version_info >= (3, 11):
     import tomllib

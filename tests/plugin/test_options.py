@@ -75,3 +75,26 @@ def test_every_operator_declares_a_coverage_gate_early(text: str) -> None:
     """Any operator or spacing of a coverage gate is seen before uetf_core is imported."""
     assert plugin._declares_coverage_gate({}, [text])
     assert parse_gate(text).name in COVERAGE_GATES
+
+
+def test_without_ini_options_the_command_line_alone_narrows(git_project) -> None:  # type: ignore[no-untyped-def]
+    """With no addopts, what pytest parsed is the command line: -k and node ids make a
+    run partial, -q and paths of the whole suite do not."""
+    from conftest import run_pytest, uetf_summary
+
+    root = git_project(
+        {
+            "pyproject.toml": "[tool.pytest.ini_options]\ntestpaths = ['tests']\n",
+            "tests/test_a.py": "def test_a():\n    pass\n\n\ndef test_b():\n    pass\n",
+        }
+    )
+    expected = {
+        ("-q",): False,
+        ("-k", "test_a"): True,
+        ("tests/test_a.py::test_b",): True,
+        ("tests",): False,
+    }
+    for args, partial in expected.items():
+        done = run_pytest(root, "--uetf", *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert uetf_summary(root)["partial"] is partial, args

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from uetf_core.metrics import RunMetrics, Totals
 from uetf_core.records import AnyRecord, ErrorCapture, Event
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from uetf_core.documents import (
         CostGroup,
         DocumentMetadata,
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
         WorkstreamDocument,
     )
     from uetf_core.ledger.connection import Connection
+else:  # the same class, defined at a fraction of the cost: see uetf_core.namedtuples
+    from uetf_core.namedtuples import NamedTuple
 
 
 class Batch:

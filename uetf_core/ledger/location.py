@@ -13,13 +13,14 @@ import re
 from urllib.parse import quote
 
 from uetf_core.errors import ConfigError, LedgerError
+from uetf_core.lazy_pattern import LazyPattern
 from uetf_core.redact import redact
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 # libpq's keyword=value form: pairs, each value quoted or up to a space.
-_PAIRS = re.compile(r"\s*(?:[A-Za-z_]+\s*=\s*(?:'(?:[^'\\]|\\.)*'|(?:[^\s'\\]|\\.)+)\s*)+", re.S)
-_KEYWORD = re.compile(r"(?:^|\s)([A-Za-z_]+)\s*=")
-_PAIR = re.compile(r"([A-Za-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|(?:[^\s'\\]|\\.)+)", re.S)
+_PAIRS = LazyPattern(r"\s*(?:[A-Za-z_]+\s*=\s*(?:'(?:[^'\\]|\\.)*'|(?:[^\s'\\]|\\.)+)\s*)+", re.S)
+_KEYWORD = LazyPattern(r"(?:^|\s)([A-Za-z_]+)\s*=")
+_PAIR = LazyPattern(r"([A-Za-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|(?:[^\s'\\]|\\.)+)", re.S)
 # At least one of these makes a string of pairs a connection string, not a file name.
 _CONNECTION_KEYS = frozenset({"host", "hostaddr", "port", "dbname", "user", "service"})
 
@@ -32,14 +33,14 @@ class LedgerLocationError(ConfigError, LedgerError):
 
 
 # A scheme and ':/': the start of a URL, or of one a path joined its slashes in.
-_URL_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
+_URL_LIKE = LazyPattern(r"[A-Za-z][A-Za-z0-9+.-]+:/")
 
 
 def is_postgres(location: str) -> bool:
     """Whether ``location`` names a PostgreSQL server (a URL or the keyword=value form)."""
     if location.lower().startswith(POSTGRES_SCHEMES):
         return True
-    if _PAIRS.fullmatch(location) is None:
+    if "=" not in location or _PAIRS.fullmatch(location) is None:
         return False
     return bool(_CONNECTION_KEYS & {key.lower() for key in _KEYWORD.findall(location)})
 
@@ -55,7 +56,7 @@ def sqlite_path(location: str) -> str:
             " path for a SQLite ledger or a postgresql://USER@HOST:PORT/DATABASE URL"
         )
         raise LedgerLocationError(message)
-    if _URL_LIKE.match(location):
+    if ":/" in location and _URL_LIKE.match(location):
         message = (
             f"ledger location {redact(location)!r} is not a valid URL (a URL needs '://');"
             " write postgresql://USER@HOST:PORT/DATABASE, or a file path"
