@@ -146,6 +146,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a phase this phase depends on (repeatable)",
     )
     group.addoption(
+        "--uetf-select",
+        choices=("affected", "shadow", "all"),
+        default=None,
+        help="run only the tests the change can affect, carrying the others' results from "
+        "the baseline (affected), run all and note what selection would skip (shadow), or all",
+    )
+    group.addoption(
         "--uetf-gate-mode",
         choices=("fail", "warn"),
         default=None,
@@ -217,6 +224,7 @@ _NEEDS_UETF = (
     "uetf_phase",
     "uetf_depends_on",
     "uetf_gate_mode",
+    "uetf_select",
 )
 
 
@@ -424,6 +432,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[controller_key] = controller
     config.pluginmanager.register(controller, "uetf-controller")
+    mode = getattr(config.option, "uetf_select", None)
+    if measurement is not None or mode not in (None, "all"):  # test impact analysis
+        from pytest_uetf.impact import register
+
+        register(config, controller, None if mode == "all" else mode, record=True)
 
 
 def _configure_worker(
@@ -434,6 +447,10 @@ def _configure_worker(
         from pytest_uetf.worker import UetfWorker
 
         config.pluginmanager.register(UetfWorker(config, measurement), "uetf-worker")
+    if "uetf_impact" in workerinput:
+        from pytest_uetf.impact import register
+
+        register(config, None, None, record=True)
     wire = workerinput.get("uetf_plan")
     if wire is not None:
         from pytest_uetf.ordering import PlannedItems
