@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from conftest import make_repo, run_pytest
+from conftest import make_repo, run_pytest, run_uetf
 from uetf_core.ledger import open_ledger
 
 PROJECT = {
@@ -86,7 +87,7 @@ def test_a_coverage_run_records_each_tests_blocks(project: Path) -> None:
     assert {d.path for d in recorded.import_time} >= {"pkg/a.py", "pkg/b.py"}
 
 
-def test_selection_runs_the_affected_and_carries_the_rest(project: Path) -> None:
+def test_selection_runs_the_affected_and_carries_the_rest(project: Path, validate) -> None:  # type: ignore[no-untyped-def]
     """After an edit of one function only its test runs; the others are carried, the
     gates judge the whole suite, and pytest's summary says what was deselected."""
     assert uetf(project)[0] == 0
@@ -111,6 +112,10 @@ def test_selection_runs_the_affected_and_carries_the_rest(project: Path) -> None
     assert rows["selection"]["selected"] == 1 and rows["selection"]["unselected"] == 5
     # The selected run is complete: it serves as the next baseline, carried tests included.
     assert len(rows["dependencies"].tests) == ALL
+    summary = json.loads(run_uetf(project, "show", "last", "--json").stdout)
+    validate("run_summary", summary)
+    assert summary["impact"]["ran"] == 1 and summary["impact"]["carried"] == 5
+    assert summary["totals"]["collected"] == ALL
 
 
 def test_a_broken_function_fails_its_selected_test(project: Path) -> None:
