@@ -44,6 +44,10 @@ class ImpactRecording:
         self.recorder: DependencyRecorder | None = None
         self.problem: str | None = None
         self.scopes: list[tuple[str, ScopeDependencies]] = []
+        # The current test's scope, cut where shared fixtures were set up, and each
+        # shared fixture's own scope (kept with its definition, so its id stays its own).
+        self._pieces: list[ScopeDependencies] = []
+        self.shared: dict[int, tuple[object, ScopeDependencies]] = {}
         self.collected: list[str] | None = None
         self.removed: list[str] = []
 
@@ -96,7 +100,42 @@ class ImpactRecording:
         try:
             return (yield)
         finally:
-            self.scopes.append((item.nodeid, recorder.end_test()))
+            scope = recorder.end_test()
+            if self._pieces or self.shared:
+                scope = self._whole_scope(item, scope)
+            self.scopes.append((item.nodeid, scope))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Iterator[object]:
+        # A fixture shared between tests is set up in the first test that needs it: what
+        # it runs belongs to every test that uses it, not to the first one alone.
+        recorder = self.recorder
+        if recorder is None or fixturedef.scope == "function":
+            return (yield)
+        self._pieces.append(recorder.checkpoint())
+        try:
+            return (yield)
+        finally:
+            own = recorder.checkpoint()
+            self._pieces.append(own)
+            if own.entered:  # pytest's own fixtures (tmp_path_factory) run no project code
+                self.shared[id(fixturedef)] = (fixturedef, own)
+
+    def _whole_scope(self, item: pytest.Item, last: ScopeDependencies) -> ScopeDependencies:
+        """The test's pieces and the shared fixtures it uses, as one scope."""
+        entered = set(last.entered)
+        for piece in self._pieces:
+            entered |= piece.entered
+        self._pieces = []
+        info = getattr(item, "_fixtureinfo", None)
+        for name in getattr(item, "fixturenames", ()):
+            for fixturedef in info.name2fixturedefs.get(name, ()) if info else ():
+                found = self.shared.get(id(fixturedef))
+                if found is not None:
+                    entered |= found[1].entered
+        return ScopeDependencies(frozenset(entered))
 
     def wire(self) -> dict[str, Any]:
         """Everything this process recorded, as plain lists for xdist's channel."""

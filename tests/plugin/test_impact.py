@@ -230,3 +230,30 @@ def test_selection_on_postgresql(project: Path, postgres_url: str) -> None:
     rows = ledger_rows(project, postgres_url)
     assert len(rows["records"]) == ALL
     assert rows["selection"]["unselected"] == 5
+
+
+SHARED_FIXTURE = {
+    "tests/conftest.py": (
+        "import pytest\nfrom pkg.b import mul\n\n\n@pytest.fixture(scope='session')\n"
+        "def table():\n    return [mul(n, 2) for n in range(3)]\n"
+    ),
+    "tests/test_table.py": (
+        "def test_first(table):\n    assert table[1] == 2\n\n\n"
+        "def test_second(table):\n    assert table[2] == 4\n"
+    ),
+}
+
+
+def test_a_shared_fixtures_code_belongs_to_every_test_using_it(tmp_path: Path) -> None:
+    """Code a session fixture runs once, in the first test, is a dependency of each test
+    that uses the fixture: a change to it selects them all."""
+    root = make_repo(tmp_path / "project", {**PROJECT, **SHARED_FIXTURE})
+    assert uetf(root)[0] == 0
+    recorded = ledger_rows(root)["dependencies"]
+    for name in ("test_first", "test_second"):
+        deps = recorded.tests[f"tests/test_table.py::{name}"]
+        assert ("pkg/b.py", "mul") in {(d.path, d.qualname) for d in deps}
+    edit(root, "pkg/b.py", "return x * y", "return y * x")
+    status, output = uetf(root, "--uetf-select=affected")
+    assert status == 0, output
+    assert {"tests/test_table.py::test_first", "tests/test_table.py::test_second"} <= ran(output)
