@@ -10,7 +10,7 @@ and one list append run; everything else happens once, at the start or the end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -108,7 +108,7 @@ class ImpactRecording:
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
-    ) -> Iterator[object]:
+    ) -> Generator[None, object, object]:
         # A fixture shared between tests is set up in the first test that needs it: what
         # it runs belongs to every test that uses it, not to the first one alone.
         recorder = self.recorder
