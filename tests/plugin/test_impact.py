@@ -257,3 +257,17 @@ def test_a_shared_fixtures_code_belongs_to_every_test_using_it(tmp_path: Path) -
     status, output = uetf(root, "--uetf-select=affected")
     assert status == 0, output
     assert {"tests/test_table.py::test_first", "tests/test_table.py::test_second"} <= ran(output)
+
+
+@pytest.mark.parametrize("dist", ["duration", "module"])
+def test_selection_with_planned_distribution(project: Path, dist: str) -> None:
+    """With --uetf-dist the workers run the selected tests as routed; the rest is carried."""
+    assert uetf(project, "-n", "2", xdist=True)[0] == 0
+    edit(project, "pkg/b.py", "return x * y", "return y * x")
+    status, output = uetf(
+        project, "-n", "2", f"--uetf-dist={dist}", "--uetf-select=affected", xdist=True
+    )
+    assert status == 0, output
+    assert ran(output) == {f"tests/test_b.py::test_mul[{n}]" for n in range(4)}
+    records = ledger_rows(project)["records"]
+    assert sorted(r["worker"] for r in records.values()).count("carried") == 2
