@@ -233,6 +233,12 @@ class ImpactController(ImpactRecording):
         line = summary_line(self.impact)
         if line:
             terminalreporter.write_line(line)
+        for node_id, since, blocks in self.impact.likely_flaky:
+            terminalreporter.write_line(
+                f"uetf impact: likely flaky, not a new failure: {node_id} (none of its"
+                f" {blocks} code blocks changed since it passed in run {since})",
+                yellow=True,
+            )
 
 
 def summary_line(impact: ImpactRun) -> str | None:

@@ -271,3 +271,32 @@ def test_selection_with_planned_distribution(project: Path, dist: str) -> None:
     assert ran(output) == {f"tests/test_b.py::test_mul[{n}]" for n in range(4)}
     records = ledger_rows(project)["records"]
     assert sorted(r["worker"] for r in records.values()).count("carried") == 2
+
+
+FLIPPING = {
+    "tests/test_flip.py": (
+        "import os\nfrom pkg.a import add\n\n\ndef test_flip():\n"
+        "    assert add(1, 1) == 2 and not os.environ.get('FLIP')\n"
+    ),
+}
+
+
+def test_a_failure_of_unchanged_code_is_shown_as_likely_flaky(tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
+    """A test failing although none of its blocks changed since it passed is marked likely
+    flaky, with the run it passed in; once its code changes, a failure is not."""
+    root = make_repo(tmp_path / "project", {**PROJECT, **FLIPPING})
+    assert uetf(root)[0] == 0
+    plugins = ("-p", "pytest_uetf.plugin", "--uetf", "-rA")
+    done = run_pytest(root, *plugins, env={**ENV, "FLIP": "1"})
+    assert done.returncode != 0
+    assert "uetf impact: likely flaky, not a new failure: tests/test_flip.py::test_flip" in (
+        done.stdout
+    )
+    summary = json.loads(run_uetf(root, "show", "last", "--json").stdout)
+    validate("run_summary", summary)
+    (flaky,) = summary["impact"]["likely_flaky"]
+    assert flaky["node_id"] == "tests/test_flip.py::test_flip" and flaky["blocks"] >= 2
+    edit(root, "pkg/a.py", "return x + y", "return y + x")
+    done = run_pytest(root, *plugins, env={**ENV, "FLIP": "1"})
+    assert done.returncode != 0
+    assert "likely flaky" not in done.stdout

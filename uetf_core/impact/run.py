@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from uetf_core.impact.carry import carried_coverage
 from uetf_core.impact.dependencies import BlockIndex
-from uetf_core.impact.environment import current_environment
+from uetf_core.impact.environment import Environment, current_environment
 from uetf_core.impact.planner import SelectionPlan, plan_selection, source_at
 from uetf_core.impact.recorder import EnteredCode
 from uetf_core.impact.selection import BlockDependency, Reason, select_tests
@@ -61,6 +61,8 @@ class ImpactRun:
         self.removed: list[str] = []
         self.carried = 0
         self.ran = 0
+        # Failures whose code did not change since they passed: (node id, that run, blocks).
+        self.likely_flaky: list[tuple[str, str, int]] = []
 
     # -- the start --------------------------------------------------------------
 
@@ -111,6 +113,7 @@ class ImpactRun:
     ) -> dict[str, Any] | None:
         """Carry, store the selection and the dependencies; the coverage, made whole."""
         ledger, run_id = recorder.ledger, recorder.run_id
+        recorder.flush()  # the run's own records, read back below (its failures)
         plan = self.plan
         removed = [n for n in self.removed] if self.mode == "affected" else []
         baseline_id = plan.baseline_run_id if plan is not None else None
@@ -128,7 +131,13 @@ class ImpactRun:
         self.ran = len(self.tests) if self.tests else len(self.collected or ()) - len(removed)
         if plan is not None and self.mode is not None:
             ledger.save_selection(run_id, self._selection_record(plan))
-        ledger.save_dependencies(run_id, self._recorded(removed))
+        environment = current_environment()
+        index = BlockIndex(self.root)
+        ledger.save_dependencies(run_id, self._recorded(removed, environment, index))
+        if self.mechanism is not None:
+            self.likely_flaky = likely_flaky(ledger, run_id, environment, index)
+            if self.likely_flaky:
+                ledger.save_likely_flaky(run_id, self.likely_flaky)
         return coverage
 
     def _source_at(self, commit: str | None) -> Callable[[str], bytes | None] | None:
@@ -160,11 +169,11 @@ class ImpactRun:
             reasons,
         )
 
-    def _recorded(self, carried: Sequence[str]) -> RecordedRun:
-        environment = current_environment()
+    def _recorded(
+        self, carried: Sequence[str], environment: Environment, index: BlockIndex
+    ) -> RecordedRun:
         if self.mechanism is None:
             return RecordedRun(self.problem or "unavailable", environment, {}, complete=False)
-        index = BlockIndex(self.root)
         tests: dict[str, frozenset[BlockDependency] | None] = {
             node_id: index.dependencies(entered) for node_id, entered in self.tests.items()
         }
@@ -186,6 +195,31 @@ class ImpactRun:
             index.import_time(paths),
             index.imports(paths),
         )
+
+
+def likely_flaky(
+    ledger: Ledger, run_id: str, environment: Environment, index: BlockIndex
+) -> list[tuple[str, str, int]]:
+    """The run's failures whose every block reads the same as when the test last passed on
+    this environment: the failure cannot come from a change of its code (DeFlaker's
+    evidence, without a rerun). Each as (node id, run where it passed, blocks compared)."""
+    failed = ledger.failed_here(run_id)
+    if not failed:
+        return []
+    passes = ledger.last_passes(failed, environment.python, environment.distributions, run_id)
+    found = []
+    for node_id, (since, blocks) in sorted(passes.items()):
+        if blocks and all(_unchanged(block, index) for block in blocks):
+            found.append((node_id, since, len(blocks)))
+    return found
+
+
+def _unchanged(block: BlockDependency, index: BlockIndex) -> bool:
+    current = index.file_blocks(block.path)
+    if current is None:
+        return False
+    now = current.by_qualname().get(block.qualname)
+    return now is not None and now.fingerprint == block.fingerprint
 
 
 def reason_text(name: str | None) -> str:

@@ -11,6 +11,7 @@ from uetf_core.metrics import RunMetrics, Totals
 from uetf_core.records import AnyRecord, ErrorCapture, Event
 
 if TYPE_CHECKING:
+    from uetf_core.impact.selection import BlockDependency
     from uetf_core.impact.stored import RecordedRun, SelectionRecord
     from uetf_core.ledger.connection import Connection
 
@@ -284,3 +285,13 @@ class Ledger(Protocol):
     def selection_history(self, limit: int) -> list[dict[str, Any]]: ...
 
     def carry_results(self, run_id: str, from_run_id: str, node_ids: Sequence[str]) -> int: ...
+
+    def failed_here(self, run_id: str) -> list[str]: ...
+
+    def last_passes(
+        self, node_ids: Sequence[str], python: str, distributions: str, exclude: str
+    ) -> dict[str, tuple[str, frozenset[BlockDependency]]]: ...
+
+    def save_likely_flaky(self, run_id: str, found: Sequence[tuple[str, str, int]]) -> None: ...
+
+    def likely_flaky(self, run_id: str) -> list[dict[str, Any]]: ...

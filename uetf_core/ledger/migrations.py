@@ -362,8 +362,10 @@ MIGRATIONS: tuple[str, ...] = (
     # test's set (``impact_tests``; NULL: no data), and, for a run that selected,
     # the decision (``impact_selections``) and each collected test's reason
     # (``impact_decisions``; NULL: not selected, so carried or, in shadow mode,
-    # a test selection would have skipped). ``IF NOT EXISTS``: a ledger set back to an
-    # older version by hand takes the migrations again.
+    # a test selection would have skipped); ``impact_flaky``: a failure whose code
+    # did not change since the test passed in ``passed_run_id`` on the same
+    # environment (``blocks``: how many blocks were compared). ``IF NOT EXISTS``:
+    # a ledger set back to an older version by hand takes the migrations again.
     """
     CREATE TABLE IF NOT EXISTS impact_blocks (
         block_key INTEGER PRIMARY KEY,
@@ -404,6 +406,13 @@ MIGRATIONS: tuple[str, ...] = (
         test_key INTEGER NOT NULL,
         reason TEXT,
         detail TEXT,
+        PRIMARY KEY (run_pk, test_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS impact_flaky (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        test_key INTEGER NOT NULL,
+        passed_run_id TEXT NOT NULL,
+        blocks INTEGER NOT NULL,
         PRIMARY KEY (run_pk, test_key)
     ) WITHOUT ROWID;
     """,

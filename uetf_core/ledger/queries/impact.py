@@ -339,3 +339,82 @@ class ImpactQueries(LedgerCore):
                     (len(listed), keys_text(listed), pk),
                 )
         return carried
+
+    def failed_here(self, run_id: str) -> list[str]:
+        """The tests that ran in ``run_id`` and failed (last attempt failed or error)."""
+        pk = self._run_pk(run_id)
+        rows = self.db.query(
+            "SELECT t.node_id FROM executions e JOIN tests t USING (test_key)"
+            " WHERE e.run_pk = ? AND e.outcome IN ('failed', 'error') AND e.worker != ?"
+            " AND e.attempt = (SELECT max(x.attempt) FROM executions x"
+            " WHERE x.run_pk = e.run_pk AND x.test_key = e.test_key)",
+            (pk, CARRIED),
+        )
+        return sorted({row[0] for row in rows})
+
+    def last_passes(
+        self, node_ids: Sequence[str], python: str, distributions: str, exclude: str
+    ) -> dict[str, tuple[str, frozenset[BlockDependency]]]:
+        """Per test, the newest run where it ran and passed with dependency data recorded on
+        this environment: that run's id and the test's blocks there."""
+        from uetf_core.impact.encoding import decode_ids
+        from uetf_core.impact.selection import BlockDependency
+
+        keys = {test_key(node_id): node_id for node_id in node_ids}
+        found: dict[str, tuple[str, int]] = {}
+        for chunk, marks in in_chunks(sorted(keys)):
+            rows = self.db.query(
+                "SELECT e.test_key, r.run_id, i.set_key FROM executions e"
+                " JOIN runs r ON r.pk = e.run_pk"
+                " JOIN impact_runs ir ON ir.run_pk = e.run_pk"
+                " JOIN impact_tests i ON i.run_pk = e.run_pk AND i.test_key = e.test_key"
+                f" WHERE e.test_key IN ({marks}) AND e.outcome = 'passed' AND e.worker != ?"
+                " AND i.set_key IS NOT NULL AND ir.python = ? AND ir.distributions = ?"
+                " AND r.run_id != ? ORDER BY r.started_at, r.pk",
+                [*chunk, CARRIED, python, distributions, exclude],
+            )
+            for key, run_id, set_key in rows:  # oldest first: the newest stays
+                found[keys[key]] = (run_id, set_key)
+        blocks: dict[int, BlockDependency] = {}
+        sets: dict[int, tuple[int, ...]] = {}
+        wanted = sorted({set_key for _, set_key in found.values()})
+        for chunk, marks in in_chunks(wanted):
+            for key, data in self.db.query(
+                f"SELECT set_key, block_keys FROM impact_sets WHERE set_key IN ({marks})", chunk
+            ):
+                sets[key] = decode_ids(bytes(data))
+        block_keys = sorted({k for ids in sets.values() for k in ids})
+        for chunk, marks in in_chunks(block_keys):
+            for key, path, qualname, fingerprint in self.db.query(
+                "SELECT block_key, path, qualname, fingerprint FROM impact_blocks"
+                f" WHERE block_key IN ({marks})",
+                chunk,
+            ):
+                blocks[key] = BlockDependency(path, qualname, fingerprint)
+        return {
+            node_id: (run_id, frozenset(blocks[k] for k in sets.get(set_key, ()) if k in blocks))
+            for node_id, (run_id, set_key) in found.items()
+        }
+
+    def save_likely_flaky(self, run_id: str, found: Sequence[tuple[str, str, int]]) -> None:
+        """(node id, run where it last passed, blocks compared) of failures whose code did
+        not change since they passed."""
+        with self.db.transaction() as db:
+            pk = self._run_pk(run_id)
+            db.execute("DELETE FROM impact_flaky WHERE run_pk = ?", (pk,))
+            db.insert_rows(
+                "impact_flaky",
+                ("test_key", "passed_run_id", "blocks"),
+                [(test_key(node_id), since, blocks) for node_id, since, blocks in found],
+                constants=(("run_pk", pk),),
+            )
+
+    def likely_flaky(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's failures whose code did not change since they last passed."""
+        pk = self._run_pk(run_id)
+        rows = self.db.query(
+            "SELECT t.node_id, f.passed_run_id, f.blocks FROM impact_flaky f"
+            " JOIN tests t USING (test_key) WHERE f.run_pk = ? ORDER BY t.node_id",
+            (pk,),
+        )
+        return [{"node_id": r[0], "passed_run_id": r[1], "blocks": r[2]} for r in rows]
