@@ -9,12 +9,14 @@ differs between that run's commit and the work tree, untracked files included.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uetf_core.impact.change import change_of_work_tree
+from uetf_core.impact.environment import Environment
 from uetf_core.impact.selection import Baseline, Change, Selection, select_tests
 from uetf_core.impact.stored import RecordedRun
 from uetf_core.patch import FALLBACK_BASES, Git, _volatile, base_from_ci
@@ -92,6 +94,29 @@ def source_at(root: Path, commit: str, path: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
+# Packaging files a release edits for its version number alone.
+VERSIONED_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
+_VERSION = re.compile(rb"\d+(?:\.\d+)+(?:[a-zA-Z]+\d*)?(?:\.(?:post|dev)\d+)?")
+
+
+def numbers_only(root: Path, commit: str, changed: Sequence[str]) -> list[str]:
+    """The packaging files among ``changed`` whose edit since ``commit`` only changed version
+    numbers (a release's bump, a dependency's pin): no test can see those except through
+    what is installed, which the environment's digest compares."""
+    found = []
+    for path in changed:
+        if path not in VERSIONED_FILES:
+            continue
+        before = source_at(root, commit, path)
+        try:
+            after = (root / path).read_bytes()
+        except OSError:
+            continue
+        if before is not None and _VERSION.sub(b"#", before) == _VERSION.sub(b"#", after):
+            found.append(path)
+    return found
+
+
 def recent_failures(ledger: Ledger) -> frozenset[str]:
     """Tests that failed the last time they ran in the newest runs, or flipped lately."""
     outcomes = ledger.last_outcomes(RECENT_RUNS)
@@ -108,6 +133,7 @@ def plan_selection(
     exclude: str | None = None,
     collected: Sequence[str] | None = None,
     input_globs: Sequence[str] = (),
+    environment: Environment | None = None,
 ) -> SelectionPlan:
     """The selection for the work tree under ``root``.
 
@@ -130,6 +156,8 @@ def plan_selection(
         suite,
         recent_failures=recent_failures(ledger) if baseline is not None else (),
         input_globs=input_globs,
+        environment=environment,
+        numbers_only=numbers_only(root, found[1], files) if found else (),
     )
     selection = select_tests(baseline, change)
     return SelectionPlan(

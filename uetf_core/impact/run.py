@@ -61,6 +61,7 @@ class ImpactRun:
         self.removed: list[str] = []
         self.carried = 0
         self.ran = 0
+        self.environment = current_environment()
         # Failures whose code did not change since they passed: (node id, that run, blocks).
         self.likely_flaky: list[tuple[str, str, int]] = []
 
@@ -71,7 +72,12 @@ class ImpactRun:
     ) -> SelectionPlan:
         """Decide, before collection, which of the baseline's tests selection leaves out."""
         self.plan = plan_selection(
-            ledger, self.root, base=base, suite_key=suite_key, exclude=run_id
+            ledger,
+            self.root,
+            base=base,
+            suite_key=suite_key,
+            exclude=run_id,
+            environment=self.environment,
         )
         return self.plan
 
@@ -131,7 +137,7 @@ class ImpactRun:
         self.ran = len(self.tests) if self.tests else len(self.collected or ()) - len(removed)
         if plan is not None and self.mode is not None:
             ledger.save_selection(run_id, self._selection_record(plan))
-        environment = current_environment()
+        environment = self.environment
         index = BlockIndex(self.root)
         ledger.save_dependencies(run_id, self._recorded(removed, environment, index))
         if self.mechanism is not None:
