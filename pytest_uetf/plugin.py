@@ -147,10 +147,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--uetf-select",
-        choices=("affected", "shadow", "all"),
+        choices=("affected", "shadow", "all", "off"),
         default=None,
         help="run only the tests the change can affect, carrying the others' results from "
-        "the baseline (affected), run all and note what selection would skip (shadow), or all",
+        "the baseline (affected), run all and note what selection would skip (shadow), or all "
+        "(the default); 'off' also records no test dependencies in a coverage run",
     )
     group.addoption(
         "--uetf-gate-mode",
@@ -433,8 +434,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[controller_key] = controller
     config.pluginmanager.register(controller, "uetf-controller")
     mode = getattr(config.option, "uetf_select", None)
-    if measurement is not None or mode not in (None, "all"):  # test impact analysis
-        from pytest_uetf.impact import register
+    if mode in ("affected", "shadow") or (measurement is not None and mode != "off"):
+        from pytest_uetf.impact import register  # test impact analysis
 
         register(config, controller, None if mode == "all" else mode, record=True)
 

@@ -300,3 +300,10 @@ def test_a_failure_of_unchanged_code_is_shown_as_likely_flaky(tmp_path: Path, va
     done = run_pytest(root, *plugins, env={**ENV, "FLIP": "1"})
     assert done.returncode != 0
     assert "likely flaky" not in done.stdout
+
+
+def test_off_records_no_dependencies(project: Path) -> None:
+    """--uetf-select=off measures coverage without recording test dependencies."""
+    status, output = uetf(project, "--uetf-select=off")
+    assert status == 0, output
+    assert ledger_rows(project)["dependencies"] is None

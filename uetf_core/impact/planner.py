@@ -8,8 +8,10 @@ differs between that run's commit and the work tree, untracked files included.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,13 +98,37 @@ def source_at(root: Path, commit: str, path: str) -> bytes | None:
 
 # Packaging files a release edits for its version number alone.
 VERSIONED_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
-_VERSION = re.compile(rb"\d+(?:\.\d+)+(?:[a-zA-Z]+\d*)?(?:\.(?:post|dev)\d+)?")
+_VERSION = re.compile(r"\d+(?:\.\d+)+(?:[a-zA-Z]+\d*)?(?:\.(?:post|dev)\d+)?")
+# [tool.X] tables of pyproject.toml read by linters, formatters and release tools alone:
+# nothing a test run reads.
+INERT_TOOLS = frozenset(
+    {
+        "black",
+        "bumpversion",
+        "codespell",
+        "commitizen",
+        "docformatter",
+        "flake8",
+        "interrogate",
+        "isort",
+        "mypy",
+        "pydocstyle",
+        "pylint",
+        "pyright",
+        "ruff",
+        "semantic_release",
+        "tbump",
+        "towncrier",
+        "vulture",
+    }
+)
 
 
-def numbers_only(root: Path, commit: str, changed: Sequence[str]) -> list[str]:
-    """The packaging files among ``changed`` whose edit since ``commit`` only changed version
-    numbers (a release's bump, a dependency's pin): no test can see those except through
-    what is installed, which the environment's digest compares."""
+def inert_edits(root: Path, commit: str, changed: Sequence[str]) -> list[str]:
+    """The packaging files among ``changed`` whose edit since ``commit`` no test can see:
+    version numbers alone (a release's bump, a dependency's pin: seen only through what
+    is installed, which the environment's digest compares) and, in pyproject.toml,
+    the settings of linters and release tools."""
     found = []
     for path in changed:
         if path not in VERSIONED_FILES:
@@ -112,9 +138,34 @@ def numbers_only(root: Path, commit: str, changed: Sequence[str]) -> list[str]:
             after = (root / path).read_bytes()
         except OSError:
             continue
-        if before is not None and _VERSION.sub(b"#", before) == _VERSION.sub(b"#", after):
+        if before is not None and _comparable(path, before) == _comparable(path, after):
             found.append(path)
     return found
+
+
+def _comparable(path: str, data: bytes) -> str | None:
+    """The file's text with what no test sees blanked out; None when it cannot be read."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if path == "pyproject.toml":
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+        try:
+            table = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return None
+        tools = table.get("tool")
+        if isinstance(tools, dict):
+            table["tool"] = {k: v for k, v in tools.items() if k not in INERT_TOOLS}
+            if not table["tool"]:
+                del table["tool"]
+        text = json.dumps(table, sort_keys=True, default=str)
+    return _VERSION.sub("#", text)
 
 
 def recent_failures(ledger: Ledger) -> frozenset[str]:
@@ -157,7 +208,7 @@ def plan_selection(
         recent_failures=recent_failures(ledger) if baseline is not None else (),
         input_globs=input_globs,
         environment=environment,
-        numbers_only=numbers_only(root, found[1], files) if found else (),
+        inert_edits=inert_edits(root, found[1], files) if found else (),
     )
     selection = select_tests(baseline, change)
     return SelectionPlan(

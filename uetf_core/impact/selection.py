@@ -119,9 +119,9 @@ class Change:
     unparsable: frozenset[str] = frozenset()
     recent_failures: frozenset[str] = frozenset()
     input_globs: tuple[str, ...] = ()
-    # Packaging files whose only edit is to version numbers (a release's version bump):
-    # what is installed is compared through the environment instead.
-    numbers_only: frozenset[str] = frozenset()
+    # Packaging files whose edit no test can see (version numbers, linters' settings):
+    # what is installed is compared through the environment instead (planner.py).
+    inert_edits: frozenset[str] = frozenset()
 
 
 class Reason(enum.Enum):
@@ -212,7 +212,7 @@ def _whole_suite(baseline: Baseline | None, change: Change) -> WholeSuite | None
 
 def _unmappable(path: str, change: Change) -> WholeSuite | None:
     """The whole-suite decision a changed file forces, if any."""
-    if path in change.numbers_only:
+    if path in change.inert_edits:
         return None
     if path in WHOLE_SUITE_FILES or _matches(path, WHOLE_SUITE_GLOBS):
         return WholeSuite(WholeSuiteReason.CONFIGURATION_CHANGED, path)

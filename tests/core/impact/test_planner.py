@@ -8,9 +8,10 @@ import pytest
 
 from conftest import git, make_repo
 from uetf_core.impact.environment import current_environment
-from uetf_core.impact.planner import changed_files, numbers_only
+from uetf_core.impact.planner import changed_files, inert_edits
 from uetf_core.impact.selection import Baseline, Change, WholeSuiteReason, select_tests
 
+DEPS = 'dependencies = ["attrs>=21.3"]\n'
 PYPROJECT = '[project]\nname = "p"\nversion = "1.2.3"\ndependencies = ["attrs>=21.3"]\n'
 
 
@@ -37,17 +38,19 @@ def test_changed_files_include_untracked_and_leave_out_caches(repo: Path) -> Non
         (('"attrs>=21.3"', '"attrs>=22.1"'), True),
         (('"attrs>=21.3"', '"attrs>=21.3", "idna"'), False),
         (('name = "p"', 'name = "q"'), False),
+        ((DEPS, DEPS + '[tool.ruff.lint]\nignore = ["E501"]\n'), True),
+        ((DEPS, DEPS + '[tool.pytest.ini_options]\naddopts = "-x"\n'), False),
     ],
 )
 def test_version_only_edits_of_packaging_files(
     repo: Path, edit: tuple[str, str], only_numbers: bool
 ) -> None:
-    """A packaging file edited in its version numbers alone is told apart from other edits."""
+    """A packaging file edited where no test can see (version numbers, a linter's table) is
+    told apart from other edits."""
     head = git(repo, "rev-parse", "HEAD").strip()
     (repo / "pyproject.toml").write_text(PYPROJECT.replace(*edit))
-    assert numbers_only(repo, head, ["pyproject.toml"]) == (
-        ["pyproject.toml"] if only_numbers else []
-    )
+    expected = ["pyproject.toml"] if only_numbers else []
+    assert inert_edits(repo, head, ["pyproject.toml"]) == expected
 
 
 def test_a_version_bump_does_not_send_selection_to_the_whole_suite() -> None:
@@ -61,6 +64,6 @@ def test_a_version_bump_does_not_send_selection_to_the_whole_suite() -> None:
         environment,
         (),
         frozenset({"pyproject.toml", "CHANGELOG.md", "pkg/a.pyi"}),
-        numbers_only=frozenset({"pyproject.toml"}),
+        inert_edits=frozenset({"pyproject.toml"}),
     )
     assert select_tests(baseline, bumped).whole_suite is None
