@@ -2,6 +2,7 @@
 
 Run: python benchmarks/impact_replay.py PROJECT [--releases 21] [--mutants 3]
                                         [--work DIR] [--cache DIR] [--json OUT]
+                                        [--git REPO]
 
 PROJECT is a PyPI name whose source distributions ship their tests (cachetools,
 attrs, boltons). The newest ``--releases`` sdists are downloaded once into ``--cache``
@@ -19,6 +20,10 @@ release to this one would be tested:
    (the function's body starts by raising), the full suite runs without UETF, and
    every test it newly fails must be one selection would run (``uetf impact``
    lists them; a test the baseline did not have always runs).
+
+With ``--git REPO`` the steps are the newest commits of the repository's first-parent
+line instead (a clone of REPO; the same three runs per commit), as a team's pull
+requests would be tested one after another.
 
 Each step's row: tests in the full suite, tests selected (or why the whole suite
 ran), the test time and wall time of both runs, the full suite's failures missed
@@ -256,21 +261,41 @@ def failing_ids(output: str) -> set[str]:
     }
 
 
-def replay(project: str, releases: int, mutants: int, work: Path, cache: Path) -> dict[str, Any]:
+def commit_history(mirror: Path, repo: Path, count: int) -> list[tuple[str, str]]:
+    """The newest ``count`` commits of a clone's first-parent line, oldest first, as
+    (short hash, hash), in a fresh clone at ``repo``."""
+    if repo.exists():
+        shutil.rmtree(repo)
+    subprocess.run(["git", "clone", "-q", "--no-local", str(mirror), str(repo)], check=True)
+    hashes = git(repo, "rev-list", "--first-parent", f"-n{count}", "HEAD").split()
+    return [(h[:10], h) for h in reversed(hashes)]
+
+
+def replay(
+    project: str,
+    releases: int,
+    mutants: int,
+    work: Path,
+    cache: Path,
+    history: Path | None = None,
+) -> dict[str, Any]:
     spec = PROJECTS[project]
-    cache.mkdir(parents=True, exist_ok=True)
-    chosen = release_files(project, releases, cache)
     repo = work / project
-    build_history(repo, chosen)
+    if history is not None:
+        chosen = commit_history(history, repo, releases)
+    else:
+        cache.mkdir(parents=True, exist_ok=True)
+        files = release_files(project, releases, cache)
+        build_history(repo, files)
+        chosen = [(version, f"v{version}") for version, _ in files]
     ledger = work / f"{project}.db"
     ledger.unlink(missing_ok=True)
     cov = f"--uetf-cov={spec['cov']}"
-    git(repo, "checkout", "-q", f"v{chosen[0][0]}")
+    git(repo, "checkout", "-q", chosen[0][1])
     pytest(repo, spec, ledger, cov)  # the first release's baseline
     rows = []
-    for (before, _), (version, _) in itertools.pairwise(chosen):
-        git(repo, "checkout", "-q", f"v{version}")
-        base = f"v{before}"
+    for (before, base), (version, ref) in itertools.pairwise(chosen):
+        git(repo, "checkout", "-q", ref)
         wall_selected, _ = pytest(
             repo, spec, ledger, cov, "--uetf-select=affected", f"--uetf-base={base}"
         )
@@ -323,7 +348,8 @@ def summary(result: dict[str, Any]) -> str:
     caught = [m for m in mutants if m["failing"]]
     escaped = sum(len(m["missed"]) for m in mutants)
     lines = [
-        f"{result['project']}: {len(steps)} consecutive releases replayed"
+        f"{result['project']}: {len(steps)} consecutive {result.get('source', 'releases')}"
+        " replayed"
         f" (Python {result['python']})",
         f"  median share of tests selected: {statistics.median(shares):.1%}" if shares else "",
         f"  median test time saved: {statistics.median(saved):.1%}" if saved else "",
@@ -343,8 +369,16 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/uetf-impact-replay"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/uetf-impact-replay/sdists"))
     parser.add_argument("--json", type=Path, help="write the rows here")
+    parser.add_argument(
+        "--git",
+        type=Path,
+        metavar="REPO",
+        help="replay the newest --releases commits of this git repository's first-parent"
+        " line instead of PyPI releases",
+    )
     args = parser.parse_args()
-    result = replay(args.project, args.releases, args.mutants, args.work, args.cache)
+    result = replay(args.project, args.releases, args.mutants, args.work, args.cache, args.git)
+    result["source"] = "commits" if args.git else "releases"
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     print(summary(result))

@@ -65,7 +65,7 @@ def test_impact_json_validates(project: Path) -> None:
 def test_impact_says_why_the_whole_suite_would_run(project: Path) -> None:
     """A change of the packaging file sends selection to the whole suite, named."""
     with (project / "pyproject.toml").open("a") as file:
-        file.write("# changed\n")
+        file.write("\n[project]\nname = 'demo'\n")
     done = run_uetf(project, "impact")
     assert done.returncode == 0, done.stderr
     assert (
@@ -131,3 +131,12 @@ def test_stats_count_recall_only_in_shadow_runs() -> None:
     stats = impact_stats([{**row, "mode": "affected"}, {**row, "mode": "shadow"}])
     assert (stats.share_selected, stats.time_saved) == (0.2, 0.8)
     assert (stats.failures, stats.failures_caught) == (1, 1)
+
+
+def test_a_comment_in_pyproject_changes_nothing(project: Path) -> None:
+    """An edit no test can see (a comment, a linter's table) leaves selection at work."""
+    with (project / "pyproject.toml").open("a") as file:
+        file.write("# a note\n\n[tool.ruff]\nline-length = 100\n")
+    done = run_uetf(project, "impact")
+    assert done.returncode == 0, done.stderr
+    assert "would run 0 of 2 tests:" in done.stdout

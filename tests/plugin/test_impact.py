@@ -149,7 +149,7 @@ def test_unmappable_change_runs_the_whole_suite_and_says_why(
     """A change UETF cannot map to blocks runs every test, with the reason printed."""
     assert uetf(project)[0] == 0
     with (project / path).open("a") as file:
-        file.write("\n# changed\n" if path.endswith(".toml") else "{}\n")
+        file.write("\n[project]\nname = 'demo'\n" if path.endswith(".toml") else "{}\n")
     status, output = uetf(project, "--uetf-select=affected")
     assert status == 0, output
     assert len(ran(output)) == ALL
