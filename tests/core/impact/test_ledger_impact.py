@@ -146,3 +146,35 @@ def test_carried_results_join_the_run(project: Path, ledger_location: str) -> No
     }
     assert decisions["tests/test_a.py::test_add"] == ("BLOCK_CHANGED", "pkg/a.py::add")
     assert decisions["tests/test_a.py::test_sub"] == (None, None)
+
+
+@pytest.mark.parametrize("how", ["push", "merge"])
+def test_dependencies_travel_with_their_runs(
+    project: Path, tmp_path: Path, postgres_url: str, how: str
+) -> None:
+    """uetf push (a spool to a server) and uetf merge (SQLite into SQLite) copy a run's
+    dependencies and selection with it, shared blocks and sets included."""
+    from uetf_core.ledger.copy import copy_runs
+    from uetf_core.ledger.merge import merge_into
+
+    source = tmp_path / "spool.db"
+    recorder = record_run(project, ["tests/test_a.py::test_add"], [], ledger=str(source))
+    recorder.ledger.close()
+    stored = recorded(test_add=frozenset({ADD, TOP}), test_sub=frozenset({SUB}))
+    ledger = open_ledger(str(source))
+    ledger.save_dependencies(recorder.run_id, stored)
+    ledger.close()
+    target_location = postgres_url if how == "push" else str(tmp_path / "team.db")
+    target = open_ledger(target_location)
+    try:
+        if how == "push":
+            spool = open_ledger(str(source))
+            try:
+                copy_runs(spool, target)
+            finally:
+                spool.close()
+        else:
+            merge_into(target, source)
+        assert target.recorded_dependencies(recorder.run_id) == stored
+    finally:
+        target.close()
