@@ -293,6 +293,7 @@ def replay(
     cov = f"--uetf-cov={spec['cov']}"
     git(repo, "checkout", "-q", chosen[0][1])
     pytest(repo, spec, ledger, cov)  # the first release's baseline
+    known = last_run(ledger)["ran"]  # the baseline's tests: any other test is new, and runs
     rows = []
     for (before, base), (version, ref) in itertools.pairwise(chosen):
         git(repo, "checkout", "-q", ref)
@@ -306,6 +307,7 @@ def replay(
         wall_full, _ = pytest(repo, spec, ledger, cov)
         full = last_run(ledger)
         missed = sorted(full["failed"] - selected["ran"])
+        new_tests = len(full["ran"] - known)
         mutant_rows = []
         for name, qualname in changed_functions(repo, base, spec)[:mutants]:
             if not inject_fault(repo / name, qualname):
@@ -313,7 +315,7 @@ def replay(
             _, broken = pytest(repo, spec, None, "-rfE", "-p", "no:randomly")
             git(repo, "checkout", "-q", "--", name)
             newly = failing_ids(broken.stdout) - full["failed"]
-            escaped = sorted(newly - would_run) if would_run is not None else []
+            escaped = sorted((newly - would_run) & known) if would_run is not None else []
             mutant_rows.append(
                 {"function": f"{name}::{qualname}", "failing": len(newly), "missed": escaped}
             )
@@ -329,12 +331,14 @@ def replay(
                 "seconds_selected": round(selected["seconds"], 3),
                 "wall_full": round(wall_full, 2),
                 "wall_selected": round(wall_selected, 2),
+                "new_tests": new_tests,
                 "failures_full": len(full["failed"]),
                 "missed": missed,
                 "mutants": mutant_rows,
             }
         )
         print(json.dumps(rows[-1]), flush=True)
+        known = full["ran"]  # the next step's baseline
     return {"project": project, "python": sys.version.split()[0], "steps": rows}
 
 
