@@ -365,9 +365,32 @@ def summary(result: dict[str, Any]) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The steps as a markdown table, for docs/impact.md."""
+    lines = [
+        "| from | to | tests | new | selected | test time run | mutants: failing / missed |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for s in result["steps"]:
+        share = f"{s['selected'] / s['tests']:.0%}" if s["tests"] else "-"
+        chosen = f"all ({s['whole_suite']})" if s["whole_suite"] else f"{s['selected']} ({share})"
+        time_run = f"{s['seconds_selected'] / s['seconds_full']:.0%}" if s["seconds_full"] else "-"
+        failing = sum(1 for m in s["mutants"] if m["failing"])
+        missed = sum(len(m["missed"]) for m in s["mutants"])
+        lines.append(
+            f"| {s['from']} | {s['to']} | {s['tests']} | {s.get('new_tests', '-')} | {chosen}"
+            f" | {time_run} | {failing} of {len(s['mutants'])} / {missed} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("project", choices=sorted(PROJECTS))
+    parser.add_argument(
+        "project",
+        help=f"one of {', '.join(sorted(PROJECTS))}, or a JSON"
+        " file a replay wrote (--json): its summary and table are printed",
+    )
     parser.add_argument("--releases", type=int, default=21)
     parser.add_argument("--mutants", type=int, default=3, help="per release (0: none)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/uetf-impact-replay"))
@@ -381,6 +404,12 @@ def main() -> int:
         " line instead of PyPI releases",
     )
     args = parser.parse_args()
+    if args.project.endswith(".json"):
+        result = json.loads(Path(args.project).read_text())
+        print(summary(result) + "\n\n" + markdown(result))
+        return 0
+    if args.project not in PROJECTS:
+        parser.error(f"unknown project {args.project!r}")
     result = replay(args.project, args.releases, args.mutants, args.work, args.cache, args.git)
     result["source"] = "commits" if args.git else "releases"
     if args.json:
