@@ -121,7 +121,7 @@ class ImpactRun:
         ledger, run_id = recorder.ledger, recorder.run_id
         recorder.flush()  # the run's own records, read back below (its failures)
         plan = self.plan
-        removed = [n for n in self.removed] if self.mode == "affected" else []
+        removed = list(self.removed) if self.mode == "affected" else []
         baseline_id = plan.baseline_run_id if plan is not None else None
         if removed and baseline_id is not None:
             self.carried = ledger.carry_results(run_id, baseline_id, removed)
