@@ -24,6 +24,7 @@ from uetf_core.impact.recorder import (
     new_recorder,
 )
 from uetf_core.impact.run import ImpactRun, to_wire
+from uetf_core.terminal import visible_line
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -230,13 +231,19 @@ class ImpactController(ImpactRecording):
         return self.impact.finish(recorder, coverage)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        # Node ids and run ids come from the ledger: shown, never obeyed by the terminal.
         line = summary_line(self.impact)
         if line:
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(visible_line(line))
+        if self.impact.problem and self.impact.mode is not None:
+            why = f"uetf: warning: no test dependencies recorded: {self.impact.problem}"
+            terminalreporter.write_line(visible_line(why), yellow=True)
         for node_id, since, blocks in self.impact.likely_flaky:
             terminalreporter.write_line(
-                f"uetf impact: likely flaky, not a new failure: {node_id} (none of its"
-                f" {blocks} code blocks changed since it passed in run {since})",
+                visible_line(
+                    f"uetf impact: likely flaky, not a new failure: {node_id} (none of its"
+                    f" {blocks} code blocks changed since it passed in run {since})"
+                ),
                 yellow=True,
             )
 
