@@ -116,6 +116,18 @@ OPTIONS = (
         },
     ),
     (
+        "--uetf-select",
+        {
+            "choices": ("off", "record", "shadow", "affected"),
+            "default": None,
+            "help": (
+                "test impact analysis: record each test's code (record), also note what selection"
+                " would skip (shadow), or run only the tests the change can affect, carrying the "
+                "others' results from the baseline (affected); default off"
+            ),
+        },
+    ),
+    (
         "--uetf-shard",
         {
             "metavar": "K/N",

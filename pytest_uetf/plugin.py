@@ -116,6 +116,7 @@ _NEEDS_UETF = (
     "uetf_phase",
     "uetf_depends_on",
     "uetf_gate_mode",
+    "uetf_select",
 )
 
 
@@ -316,6 +317,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[controller_key] = controller
     config.pluginmanager.register(controller, "uetf-controller")
+    mode = run_config.select
+    if mode != "off":  # test impact analysis, only when asked: recording has a cost
+        from pytest_uetf.impact import register
+
+        register(config, controller, None if mode == "record" else mode, record=True)
 
 
 def _configure_worker(
@@ -326,6 +332,10 @@ def _configure_worker(
         from pytest_uetf.worker import UetfWorker
 
         config.pluginmanager.register(UetfWorker(config, measurement), "uetf-worker")
+    if "uetf_impact" in workerinput:
+        from pytest_uetf.impact import register
+
+        register(config, None, None, record=True)
     wire = workerinput.get("uetf_plan")
     if wire is not None:
         from pytest_uetf.ordering import PlannedItems

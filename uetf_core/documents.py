@@ -91,6 +91,7 @@ class RunConfigDocument(TypedDict, total=False):
     reports: list[str]
     dist: str | None
     order: str | None
+    select: str
     shard: str | None
     workstream: str | None
     phase: str

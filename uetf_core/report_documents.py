@@ -8,7 +8,7 @@ at run time: modules import them under ``TYPE_CHECKING``.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from uetf_core.documents import Counts, GateDocument, LineRange, PatchFile, RunConfigDocument
 
@@ -82,6 +82,7 @@ class RunSummary(TypedDict):
     patch: PatchSummary | None
     baseline_run_id: str | None
     failures: list[Failure]
+    impact: dict[str, Any] | None  # test impact analysis: docs/impact.md
 
 
 # -- the gate report (``gate_report``), which every report format renders -------------

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 Running = Callable[[], list[tuple[str, str]]]
 # Where a scheduler sent a test: node id, worker, strategy, expected seconds, why, when.
 Route = tuple[str, str, str, "float | None", "str | None", float]
+BeforeJudging = Callable[[RunRecorder, "dict[str, Any] | None"], "dict[str, Any] | None"]
 
 
 class RunSession:
@@ -76,6 +77,9 @@ class RunSession:
         self.progress = Progress()
         self.monitor: RunMonitor | None = None
         self._routes: list[Route] = []
+        # Test impact analysis (uetf_core.impact.run.ImpactRun.finish): what it must
+        # store and carry before the gates judge; it returns the coverage, made whole.
+        self.before_judging: BeforeJudging | None = None
         # Workers past the move to busy: the per-test path skips the state check.
         self._settled_workers: set[str] = set()
 
@@ -312,6 +316,8 @@ class RunSession:
         except UetfError as exc:
             # Finish the run (errored, every record kept), then say what to fix.
             problem, test_status = exc, int(exc.exit_code)
+        if self.before_judging is not None and problem is None:
+            coverage = self.before_judging(recorder, coverage)
         self.outcome = recorder.finish(
             test_status,
             interrupted=interrupted,

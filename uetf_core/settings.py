@@ -201,6 +201,20 @@ SETTINGS: tuple[Setting, ...] = (
         help="run tests that failed last time, tests never recorded, or the longest first",
     ),
     Setting(
+        "select",
+        "test impact analysis: 'off', 'record' (record each test's code in coverage runs),"
+        " 'shadow' (record, run all, note what selection would skip) or 'affected'"
+        " (run only what the change can affect, carry the rest from the baseline)",
+        key="select",
+        option="--uetf-select",
+        cli="select",
+        choices=("off", "record", "shadow", "affected"),
+        default=None,
+        help="test impact analysis: record each test's code (record), also note what selection "
+        "would skip (shadow), or run only the tests the change can affect, carrying the others' "
+        "results from the baseline (affected); default off",
+    ),
+    Setting(
         "shard",
         "the shard of the suite this run is",
         option="--uetf-shard",

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 def build_summary(ledger: Ledger, run_id: str) -> RunSummary:
     """The ``run_summary`` document of ``run_id``, read from the ledger."""
+    from uetf_core.impact.summary import impact_summary  # imported by runs that show one
+
     run = ledger.find_run(run_id)
     config = ledger.run_config(run_id) or {}
     coverage = ledger.coverage(run_id)
@@ -52,6 +54,7 @@ def build_summary(ledger: Ledger, run_id: str) -> RunSummary:
         "coverage": _coverage(coverage),
         "patch": _patch(patch, coverage),
         "baseline_run_id": baseline.run_id if baseline else None,
+        "impact": impact_summary(ledger, run_id),
         "failures": classify_failures(ledger, run_id, baseline),
     }
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from uetf_core import __version__
-from uetf_core.cli import commands
+from uetf_core.cli import commands, impact
 from uetf_core.errors import UetfError
 from uetf_core.exitcodes import ExitCode
 from uetf_core.terminal import visible_line
@@ -223,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", parents=[common], help="schema version, integrity, stale runs"
     )
     doctor.set_defaults(handler=commands.doctor)
+    impact.add_parser(sub, common)
     return parser
 
 

@@ -23,6 +23,7 @@ def change_of_work_tree(
     recent_failures: Iterable[str] = (),
     input_globs: Sequence[str] = (),
     environment: Environment | None = None,
+    inert_edits: Iterable[str] = (),
 ) -> Change:
     """The change under ``root``: ``changed_files`` relative to it, with ``/``."""
     changed = frozenset(changed_files)
@@ -43,4 +44,5 @@ def change_of_work_tree(
         frozenset(unparsable),
         frozenset(recent_failures),
         tuple(input_globs),
+        frozenset(inert_edits),
     )

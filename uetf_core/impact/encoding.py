@@ -55,3 +55,18 @@ def decode_ids(data: bytes) -> tuple[int, ...]:
 def set_digest(encoded: bytes) -> bytes:
     """A 16-byte name for an encoded set."""
     return hashlib.blake2b(encoded, digest_size=16).digest()
+
+
+def block_key(path: str, qualname: str, fingerprint: str) -> int:
+    """A block version's 63-bit key in the ledger: the same in every run and ledger.
+
+    Content-addressed (as :func:`uetf_core.ids.test_key` is for a node id), so runs
+    copied between ledgers keep their references without renumbering.
+    """
+    text = f"{path}\0{qualname}\0{fingerprint}".encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
+
+
+def set_key(encoded: bytes) -> int:
+    """An encoded set's 63-bit key in the ledger."""
+    return int.from_bytes(hashlib.blake2b(encoded, digest_size=8).digest(), "big") >> 1

@@ -47,6 +47,13 @@ WHOLE_SUITE_GLOBS = ("requirements*.txt", "**/requirements*.txt", "constraints*.
 INERT_GLOBS = (
     "*.md",
     "*.rst",
+    "CHANGES*",
+    "CHANGELOG*",
+    "HISTORY*",
+    "NEWS*",
+    "MANIFEST.in",  # what a source distribution holds, not what a test runs
+    "*.pyi",  # type stubs: read by type checkers, never imported (docs/impact.md)
+    "py.typed",
     "docs/**",
     "doc/**",
     "LICENSE*",
@@ -112,6 +119,9 @@ class Change:
     unparsable: frozenset[str] = frozenset()
     recent_failures: frozenset[str] = frozenset()
     input_globs: tuple[str, ...] = ()
+    # Packaging files whose edit no test can see (version numbers, linters' settings):
+    # what is installed is compared through the environment instead (planner.py).
+    inert_edits: frozenset[str] = frozenset()
 
 
 class Reason(enum.Enum):
@@ -202,6 +212,8 @@ def _whole_suite(baseline: Baseline | None, change: Change) -> WholeSuite | None
 
 def _unmappable(path: str, change: Change) -> WholeSuite | None:
     """The whole-suite decision a changed file forces, if any."""
+    if path in change.inert_edits:
+        return None
     if path in WHOLE_SUITE_FILES or _matches(path, WHOLE_SUITE_GLOBS):
         return WholeSuite(WholeSuiteReason.CONFIGURATION_CHANGED, path)
     if _matches(path, change.input_globs):

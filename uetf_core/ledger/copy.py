@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from uetf_core.ledger.base import Ledger
 
 # Rows shared between runs: copied when missing.
-_SHARED = ("tests", "workstreams", "phases", "steps", "dependencies", "analysis_cache")
+_SHARED = (
+    "tests",
+    "workstreams",
+    "phases",
+    "steps",
+    "dependencies",
+    "analysis_cache",
+    "impact_blocks",
+    "impact_sets",
+)
 
 
 FINAL = ("passed", "failed", "errored", "abandoned")

@@ -29,6 +29,8 @@ _SHARED = (
     ("phases", "INSERT OR IGNORE"),
     ("dependencies", "INSERT OR IGNORE"),
     ("analysis_cache", "INSERT OR IGNORE"),
+    ("impact_blocks", "INSERT OR IGNORE"),
+    ("impact_sets", "INSERT OR IGNORE"),
 )
 
 

@@ -354,6 +354,68 @@ MIGRATIONS: tuple[str, ...] = (
     # keyword form) kept it in ``runs.config_json``; ``mask_stored_passwords``
     # rewrites those values masked. Nothing else changes.
     "",
+    # 14: test impact analysis (docs/impact.md). Blocks and sets of blocks are
+    # content-addressed by 63-bit digests, shared by every run that saw them, so
+    # copying runs between ledgers needs no renumbering; a set is its sorted
+    # block keys as delta-encoded varints. Per run: how dependencies were
+    # recorded (``impact_runs``; ``complete`` 0: not usable as a baseline), each
+    # test's set (``impact_tests``; NULL: no data), and, for a run that selected,
+    # the decision (``impact_selections``) and each collected test's reason
+    # (``impact_decisions``; NULL: not selected, so carried or, in shadow mode,
+    # a test selection would have skipped); ``impact_flaky``: a failure whose code
+    # did not change since the test passed in ``passed_run_id`` on the same
+    # environment (``blocks``: how many blocks were compared). ``IF NOT EXISTS``:
+    # a ledger set back to an older version by hand takes the migrations again.
+    """
+    CREATE TABLE IF NOT EXISTS impact_blocks (
+        block_key INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        qualname TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS impact_sets (
+        set_key INTEGER PRIMARY KEY,
+        block_keys BLOB NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS impact_runs (
+        run_pk INTEGER PRIMARY KEY REFERENCES runs(pk),
+        mechanism TEXT NOT NULL,
+        python TEXT NOT NULL,
+        distributions TEXT NOT NULL,
+        complete INTEGER NOT NULL,
+        import_time_set INTEGER,
+        imports_json TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS impact_tests (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        test_key INTEGER NOT NULL,
+        set_key INTEGER,
+        PRIMARY KEY (run_pk, test_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS impact_selections (
+        run_pk INTEGER PRIMARY KEY REFERENCES runs(pk),
+        mode TEXT NOT NULL,
+        baseline_run_id TEXT,
+        whole_reason TEXT,
+        whole_detail TEXT,
+        selected INTEGER NOT NULL,
+        unselected INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS impact_decisions (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        test_key INTEGER NOT NULL,
+        reason TEXT,
+        detail TEXT,
+        PRIMARY KEY (run_pk, test_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS impact_flaky (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        test_key INTEGER NOT NULL,
+        passed_run_id TEXT NOT NULL,
+        blocks INTEGER NOT NULL,
+        PRIMARY KEY (run_pk, test_key)
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,36 @@
+"""The ``impact`` part of a run's summary: how many tests ran and how many were carried."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from uetf_core.ledger.base import Ledger
+
+
+def impact_summary(ledger: Ledger, run_id: str) -> dict[str, Any] | None:
+    """What selection did in ``run_id``, and the failures that look flaky; None when the run
+    did neither.
+
+    ``carried``: tests not run whose results and coverage come from the baseline
+    (mode ``affected``); ``would_skip``: tests a shadow run ran that selection
+    would have left out; ``likely_flaky``: failures whose code did not change since the
+    test passed on the same environment (shown apart from new failures, never waived).
+    """
+    found = ledger.selection(run_id)
+    flaky = ledger.likely_flaky(run_id)
+    if found is None and not flaky:
+        return None
+    found = found or {"mode": None, "baseline_run_id": None, "whole_reason": None}
+    affected = found["mode"] == "affected"
+    selected, unselected = int(found.get("selected") or 0), int(found.get("unselected") or 0)
+    return {
+        "mode": found["mode"],
+        "baseline_run_id": found["baseline_run_id"],
+        "whole_suite": found["whole_reason"],
+        "whole_suite_detail": found.get("whole_detail"),
+        "ran": selected if affected else selected + unselected,
+        "carried": unselected if affected else 0,
+        "would_skip": 0 if affected else unselected,
+        "likely_flaky": flaky,
+    }
