@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from pytest_uetf.controller import UetfController
     from pytest_uetf.nodes import WorkerNode
+    from uetf_core.run import RunRecorder
 
 WIRE_KEY = "uetf_impact"
 
@@ -226,7 +227,7 @@ class ImpactController(ImpactRecording):
         self.impact.add_wire(self.wire())
 
     def _before_judging(
-        self, recorder: Any, coverage: dict[str, Any] | None
+        self, recorder: RunRecorder, coverage: dict[str, Any] | None
     ) -> dict[str, Any] | None:
         return self.impact.finish(recorder, coverage)
 

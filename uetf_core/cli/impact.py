@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uetf_core.exitcodes import ExitCode
 from uetf_core.schemas import validate
 
+if TYPE_CHECKING:
+    from uetf_core.ledger.base import Ledger
+
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
 STATS_RUNS = 50
 
 
-def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """The ``impact`` subcommand, on the ``uetf`` parser's subparsers."""
     impact = sub.add_parser(
         "impact",
@@ -62,7 +67,7 @@ def project_root(start: Path) -> Path:
     return start
 
 
-def selection_document(root: Path, ledger: Any, base: str | None) -> dict[str, Any]:
+def selection_document(root: Path, ledger: Ledger, base: str | None) -> dict[str, Any]:
     """The ``impact_selection`` document for the work tree under ``root``."""
     from uetf_core.config import read_pyproject
     from uetf_core.impact.planner import plan_selection
@@ -96,7 +101,7 @@ def selection_document(root: Path, ledger: Any, base: str | None) -> dict[str, A
     }
 
 
-def _selection(ledger: Any, args: argparse.Namespace) -> int:
+def _selection(ledger: Ledger, args: argparse.Namespace) -> int:
     from uetf_core.cli.common import print_json, say
 
     document = selection_document(project_root(Path.cwd()), ledger, args.base)
@@ -129,7 +134,7 @@ def _selection(ledger: Any, args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _stats(ledger: Any, args: argparse.Namespace) -> int:
+def _stats(ledger: Ledger, args: argparse.Namespace) -> int:
     from uetf_core.cli.common import print_json, say
     from uetf_core.impact.stats import impact_stats
 

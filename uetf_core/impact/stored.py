@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from uetf_core.impact.environment import Environment
 from uetf_core.impact.selection import Baseline, BlockDependency, TestDependencies
@@ -70,3 +71,22 @@ class SelectionRecord:
     @property
     def unselected(self) -> int:
         return len(self.decisions) - self.selected
+
+
+class StoredSelection(TypedDict):
+    """What a run's selection did, as the ledger keeps it (``impact_selections``)."""
+
+    mode: str | None
+    baseline_run_id: str | None
+    whole_reason: str | None
+    whole_detail: str | None
+    selected: int
+    unselected: int
+
+
+class LikelyFlaky(TypedDict):
+    """A failure whose code did not change since the test last passed."""
+
+    node_id: str
+    passed_run_id: str
+    blocks: int

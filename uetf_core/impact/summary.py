@@ -21,14 +21,22 @@ def impact_summary(ledger: Ledger, run_id: str) -> dict[str, Any] | None:
     flaky = ledger.likely_flaky(run_id)
     if found is None and not flaky:
         return None
-    found = found or {"mode": None, "baseline_run_id": None, "whole_reason": None}
+    if found is None:
+        found = {
+            "mode": None,
+            "baseline_run_id": None,
+            "whole_reason": None,
+            "whole_detail": None,
+            "selected": 0,
+            "unselected": 0,
+        }
     affected = found["mode"] == "affected"
-    selected, unselected = int(found.get("selected") or 0), int(found.get("unselected") or 0)
+    selected, unselected = found["selected"], found["unselected"]
     return {
         "mode": found["mode"],
         "baseline_run_id": found["baseline_run_id"],
         "whole_suite": found["whole_reason"],
-        "whole_suite_detail": found.get("whole_detail"),
+        "whole_suite_detail": found["whole_detail"],
         "ran": selected if affected else selected + unselected,
         "carried": unselected if affected else 0,
         "would_skip": 0 if affected else unselected,

@@ -81,7 +81,7 @@ class SysmonRecorder:  # pragma: no cover - Python 3.12+, where its tests run
         append = self._entered.append
         recording_id = self.recording_id
 
-        def on_start(code: CodeType, offset: int) -> Any:
+        def on_start(code: CodeType, offset: int) -> object:
             append(code)
             return disable
 
@@ -92,7 +92,7 @@ class SysmonRecorder:  # pragma: no cover - Python 3.12+, where its tests run
         relative = self._project.relative
         set_local_events = _monitoring.set_local_events
 
-        def on_first_start(code: CodeType, offset: int) -> Any:
+        def on_first_start(code: CodeType, offset: int) -> object:
             if relative(code.co_filename) is not None:
                 # This first run is recorded here; the recording tool sees the next ones.
                 append(code)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         WorkstreamDocument,
     )
     from uetf_core.impact.selection import BlockDependency
-    from uetf_core.impact.stored import RecordedRun, SelectionRecord
+    from uetf_core.impact.stored import LikelyFlaky, RecordedRun, SelectionRecord, StoredSelection
     from uetf_core.ledger.connection import Connection
 else:  # the same class, defined at a fraction of the cost: see uetf_core.namedtuples
     from uetf_core.namedtuples import NamedTuple
@@ -315,7 +315,7 @@ class Ledger(Protocol):
 
     def save_selection(self, run_id: str, record: SelectionRecord) -> None: ...
 
-    def selection(self, run_id: str) -> dict[str, Any] | None: ...
+    def selection(self, run_id: str) -> StoredSelection | None: ...
 
     def selection_decisions(self, run_id: str) -> dict[str, tuple[str | None, str | None]]: ...
 
@@ -331,4 +331,4 @@ class Ledger(Protocol):
 
     def save_likely_flaky(self, run_id: str, found: Sequence[tuple[str, str, int]]) -> None: ...
 
-    def likely_flaky(self, run_id: str) -> list[dict[str, Any]]: ...
+    def likely_flaky(self, run_id: str) -> list[LikelyFlaky]: ...

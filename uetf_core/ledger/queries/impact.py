@@ -19,7 +19,7 @@ from uetf_core.ledger.migrations import keys_of, keys_text
 
 if TYPE_CHECKING:
     from uetf_core.impact.selection import BlockDependency
-    from uetf_core.impact.stored import RecordedRun, SelectionRecord
+    from uetf_core.impact.stored import LikelyFlaky, RecordedRun, SelectionRecord, StoredSelection
 
 # The worker name of a result carried from the baseline instead of run.
 CARRIED = "carried"
@@ -219,7 +219,7 @@ class ImpactQueries(LedgerCore):
                 constants=(("run_pk", pk),),
             )
 
-    def selection(self, run_id: str) -> dict[str, Any] | None:
+    def selection(self, run_id: str) -> StoredSelection | None:
         """A run's selection (mode, baseline, whole-suite reason, counts), or None."""
         rows = self.db.query(
             "SELECT s.mode, s.baseline_run_id, s.whole_reason, s.whole_detail, s.selected,"
@@ -227,7 +227,7 @@ class ImpactQueries(LedgerCore):
             " WHERE r.run_id = ?",
             (run_id,),
         )
-        return dict(rows[0]) if rows else None
+        return _stored_selection(*rows[0]) if rows else None
 
     def selection_decisions(self, run_id: str) -> dict[str, tuple[str | None, str | None]]:
         """Per collected test of a run that selected: its reason and detail (None: left out)."""
@@ -409,7 +409,7 @@ class ImpactQueries(LedgerCore):
                 constants=(("run_pk", pk),),
             )
 
-    def likely_flaky(self, run_id: str) -> list[dict[str, Any]]:
+    def likely_flaky(self, run_id: str) -> list[LikelyFlaky]:
         """The run's failures whose code did not change since they last passed."""
         pk = self._run_pk(run_id)
         rows = self.db.query(
@@ -418,3 +418,21 @@ class ImpactQueries(LedgerCore):
             (pk,),
         )
         return [{"node_id": r[0], "passed_run_id": r[1], "blocks": r[2]} for r in rows]
+
+
+def _stored_selection(
+    mode: str | None,
+    baseline: str | None,
+    reason: str | None,
+    detail: str | None,
+    selected: int | None,
+    unselected: int | None,
+) -> StoredSelection:
+    return {
+        "mode": mode,
+        "baseline_run_id": baseline,
+        "whole_reason": reason,
+        "whole_detail": detail,
+        "selected": int(selected or 0),
+        "unselected": int(unselected or 0),
+    }
