@@ -42,6 +42,7 @@ CASES = [
         ("properties", "coverage", "anyOf", 1, "properties", "files", "items"),
     ),
     (r.PatchSummary, "run_summary", ("properties", "patch", "anyOf", 1)),
+    (r.ImpactSummary, "run_summary", ("properties", "impact", "oneOf", 1)),
     (
         r.PatchFileSummary,
         "run_summary",

@@ -8,9 +8,12 @@ at run time: modules import them under ``TYPE_CHECKING``.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from uetf_core.documents import Counts, GateDocument, LineRange, PatchFile, RunConfigDocument
+
+if TYPE_CHECKING:
+    from uetf_core.impact.stored import LikelyFlaky
 
 # -- the run summary (``run_summary``) ------------------------------------------------
 
@@ -58,6 +61,19 @@ class Failure(TypedDict):
     message: str | None
 
 
+class ImpactSummary(TypedDict):
+    """What test impact analysis did in a run (docs/impact.md)."""
+
+    mode: str | None
+    baseline_run_id: str | None
+    whole_suite: str | None
+    whole_suite_detail: str | None
+    ran: int
+    carried: int
+    would_skip: int
+    likely_flaky: list[LikelyFlaky]
+
+
 class RunSummary(TypedDict):
     """One run as ``uetf show --json`` prints it (``run_summary``)."""
 
@@ -82,7 +98,7 @@ class RunSummary(TypedDict):
     patch: PatchSummary | None
     baseline_run_id: str | None
     failures: list[Failure]
-    impact: dict[str, Any] | None  # test impact analysis: docs/impact.md
+    impact: ImpactSummary | None  # test impact analysis: docs/impact.md
 
 
 # -- the gate report (``gate_report``), which every report format renders -------------

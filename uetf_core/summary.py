@@ -10,10 +10,11 @@ from uetf_core.ledger.base import Ledger
 from uetf_core.timeutil import parse_iso
 
 if TYPE_CHECKING:
-    from uetf_core.documents import PatchEntry, StoredCoverage
+    from uetf_core.documents import PatchEntry, RunConfigDocument, StoredCoverage
     from uetf_core.report_documents import (
         CoverageFileSummary,
         CoverageSummary,
+        ImpactSummary,
         PatchFileSummary,
         PatchSummary,
         RunSummary,
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
 def build_summary(ledger: Ledger, run_id: str) -> RunSummary:
     """The ``run_summary`` document of ``run_id``, read from the ledger."""
-    from uetf_core.impact.summary import impact_summary  # imported by runs that show one
-
     run = ledger.find_run(run_id)
     config = ledger.run_config(run_id) or {}
     coverage = ledger.coverage(run_id)
@@ -54,7 +53,7 @@ def build_summary(ledger: Ledger, run_id: str) -> RunSummary:
         "coverage": _coverage(coverage),
         "patch": _patch(patch, coverage),
         "baseline_run_id": baseline.run_id if baseline else None,
-        "impact": impact_summary(ledger, run_id),
+        "impact": _impact(ledger, run_id, config),
         "failures": classify_failures(ledger, run_id, baseline),
     }
 
@@ -96,6 +95,16 @@ def _coverage(stored: StoredCoverage | None) -> CoverageSummary | None:
         "problems": stored.get("problems", []),
         "files": files,
     }
+
+
+def _impact(ledger: Ledger, run_id: str, config: RunConfigDocument) -> ImpactSummary | None:
+    """What test impact analysis did in the run; None, and nothing of it imported (a
+    fifth of a run's start-up), when the run did not ask for it."""
+    if config.get("select", "off") == "off":
+        return None
+    from uetf_core.impact.summary import impact_summary
+
+    return impact_summary(ledger, run_id)
 
 
 def _patch(stored: PatchEntry | None, coverage: StoredCoverage | None) -> PatchSummary | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from uetf_core.ledger.base import Ledger
+    from uetf_core.report_documents import ImpactSummary
 
 
-def impact_summary(ledger: Ledger, run_id: str) -> dict[str, Any] | None:
+def impact_summary(ledger: Ledger, run_id: str) -> ImpactSummary | None:
     """What selection did in ``run_id``, and the failures that look flaky; None when the run
     did neither.
 
