@@ -50,6 +50,11 @@ def run_pytest(
     """
     clean = ("PYTEST_", "COV_", "UETF_", "GITHUB_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(clean)} | (env or {})
+    # Tests edit a project's sources between runs, often one character for another
+    # within a second: Python's and pytest's caches of compiled code key on the
+    # source's mtime in whole seconds and its size, and would run the old code.
+    # The projects' code is never cached; what is cached already is still read.
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     named: list[str] = []
     if not autoload and env.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"):
         named = ["-p", "pytest_uetf.plugin"]
