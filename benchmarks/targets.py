@@ -28,7 +28,9 @@ Suites (``--shape``):
 - ``issue``: N tests in 50 modules each calling a function of a 30-module
   package: every test module imports the whole package, and test i calls a
   function of module i mod 30 with two arguments and compares a tuple; the
-  shape of the suite the targets were first checked against from outside.
+  shape of the suite the targets were first checked against from outside;
+- ``deselect``: N tests run of 16 N collected in 100 modules, the project's own
+  ``addopts = "-m 'not slow'"`` deselecting the rest (branch coverage).
 
 Each command also gets its wall seconds: the median of ``--seconds`` ordinary
 runs, alternated between the commands (0: none). On a shared machine those
@@ -106,6 +108,35 @@ def generate_issue_suite(root: Path, tests: int, modules: int = 50, package: int
         (folder / f"test_mod_{m:03d}.py").write_text(body)
 
 
+def generate_deselect_suite(root: Path, tests: int, modules: int = 100) -> None:
+    """``tests`` tests run of 16 times as many collected: the project's own ``addopts``
+    deselects the rest (``-m 'not slow'``), as large projects' suites often do, so the
+    collection of every test and the run of a few are both in the count."""
+    (root / "pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\ntestpaths = ['tests']\npythonpath = ['.']\n"
+        "addopts = \"-m 'not slow'\"\nmarkers = ['slow: deselected by default']\n\n"
+        "[tool.coverage.run]\nbranch = true\n\n[tool.uetf]\n" + SLOW_INTERVALS
+    )
+    pkg = root / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for k in range(20):
+        (pkg / f"m{k}.py").write_text(
+            f"def f{k}(x):\n    if x % 3:\n        return x + {k}\n    return x\n"
+        )
+    (root / "tests").mkdir()
+    fast, slow = max(1, tests // modules), 15 * max(1, tests // modules)
+    for t in range(modules):
+        k = t % 20
+        (root / "tests" / f"test_t{t}.py").write_text(
+            f"import pytest\nfrom pkg.m{k} import f{k}\n\n\n"
+            f"@pytest.mark.parametrize('i', range({fast}))\n"
+            f"def test_fast(i):\n    assert f{k}(i) >= i\n\n\n"
+            f"@pytest.mark.slow\n@pytest.mark.parametrize('i', range({slow}))\n"
+            f"def test_slow(i):\n    assert f{k}(i) >= i\n"
+        )
+
+
 def generate_own_suite(root: Path, tests: int, modules: int = 50) -> None:
     """overhead.py's suite, with the same hour-long intervals."""
     from overhead import generate_suite
@@ -120,7 +151,11 @@ def generate_one_test(root: Path) -> None:
     (root / "tests" / "test_one.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
 
 
-SHAPES = {"own": generate_own_suite, "issue": generate_issue_suite}
+SHAPES = {
+    "own": generate_own_suite,
+    "issue": generate_issue_suite,
+    "deselect": generate_deselect_suite,
+}
 
 
 def commands(figures: list[str]) -> dict[str, list[str]]:
