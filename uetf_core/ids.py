@@ -42,8 +42,8 @@ def collection_digest(node_ids: Sequence[str]) -> str:
     """A digest of the collected node ids, in order: equal digests, the same collection.
 
     A run collected exactly as the newest one takes that run's test keys instead
-    of hashing every node id again (blake2b, some 7,000 instructions a test;
-    this digest, one SHA-256 over the joined ids, a few hundred).
+    of hashing every node id again (a blake2b per test; this digest is one
+    SHA-256 over the joined ids).
     """
     text = "\0".join(node_ids).encode("utf-8", "surrogatepass")
     return hashlib.sha256(text, usedforsecurity=False).hexdigest()

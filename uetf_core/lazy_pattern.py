@@ -1,7 +1,7 @@
 """Regular expressions compiled at their first use, not when their module is imported.
 
-Compiling a pattern costs about 0.7 million instructions, paid at every
-``pytest --uetf`` start by each module-level ``re.compile``; most of UETF's
+Compiling a pattern is paid at every ``pytest --uetf`` start by each
+module-level ``re.compile`` (docs/performance.md counts it); most of UETF's
 patterns serve inputs a default run never has (a PostgreSQL location, a
 failed test's message, a gate declared on the command line). A
 :class:`LazyPattern` stands where the compiled pattern stood and offers the

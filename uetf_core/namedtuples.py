@@ -3,8 +3,8 @@
 Every ``pytest --uetf`` imports a score of named tuples (the configuration, the
 metrics, the events, the gates). ``typing.NamedTuple`` compiles a ``__new__``
 for each class and, in a module with ``from __future__ import annotations``,
-compiles every field's annotation too: about a million instructions a class,
-measured, 20 million a run. Here a class is made from its annotations' names
+compiles every field's annotation too, for every class at every start
+(docs/performance.md counts it). Here a class is made from its annotations' names
 alone (the annotations stay strings, never evaluated) and shares one
 ``__new__``; the fields are read by CPython's own accessor, as
 ``collections.namedtuple``'s are.

@@ -31,7 +31,7 @@ class PatchEntry:
     """A patch ledger entry: what changed between the merge-base and the work tree.
 
     A plain class: every ``pytest --uetf`` imports this module, and a dataclass
-    compiles its generated methods at import (about 3 million instructions).
+    compiles its generated methods at import.
     """
 
     __slots__ = (

@@ -8,8 +8,8 @@ thing Python builds; ``full_record`` gives its ExecutionRecord.
 The per-test classes are plain classes with ``__slots__`` and their own
 ``__init__``, compared and shown field by field (:class:`_Value`). Every
 ``pytest --uetf`` imports them: a ``@dataclass(slots=True)`` compiles its
-generated methods and builds each class twice at import (measured: 8.9
-million instructions for these three), and a frozen one sets each field
+generated methods and builds each class twice at import (docs/performance.md
+counts it), and a frozen one sets each field
 through ``object.__setattr__``, four times as slow to build, a cost paid for
 every test. Nothing mutates a record after it is built. An event, made a few
 times per run, is a named tuple (see ``uetf_core.metrics``).
@@ -240,7 +240,7 @@ class ExecutionRecord(_Value):
 # setup_duration, call_duration, teardown_duration, started_at, finished_at,
 # cpu_seconds). Its outcome and its phases' outcomes are "passed", its duration
 # the sum of the three. Building an ExecutionRecord and its three PhaseResults
-# measured ~28,000 instructions a test, the tuple ~5,000; the full record is
+# costs several times what the tuple does, every test; the full record is
 # made (``full_record``) only for whoever asks for one.
 PassedRow = tuple[str, int, str, float, float, float, float, float, float | None]
 AnyRecord = ExecutionRecord | PassedRow

@@ -309,7 +309,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 8: a run's tasks in one row: the collected tests' keys in collection order
     # (a JSON array). A row per task cost every run start a b-tree insert per
-    # collected test, about 12,000 instructions each; a task's index is its
+    # collected test; a task's index is its
     # place in the list, its path the file part of its node id, and its state
     # was already read from the executions. ``collect_tasks`` moves the rows.
     """
@@ -321,8 +321,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 9: a digest of the collected node ids (uetf_core.ids.collection_digest): a
     # run collected exactly as the newest one takes its keys from that run's list
-    # instead of hashing each node id (about 35 million instructions for 5,000
-    # tests, the largest part of recording the tasks). Older runs have none.
+    # instead of hashing each node id (the largest part of recording the
+    # tasks). Older runs have none.
     """
     ALTER TABLE tasks ADD COLUMN collection_digest TEXT;
     """,

@@ -253,9 +253,9 @@ class PostgresDb(Connection):
         rows: Iterable[Params],
     ) -> None:
         """COPY in PostgreSQL's binary format: a number is sent as its bytes. The text
-        format wrote each float as its shortest decimal, about 6,000 instructions a
-        float and seven floats a record (250 million instructions of the client's
-        for a 5,000-test run, measured), and the server parsed it back."""
+        format wrote each float as its shortest decimal, seven floats a record (the
+        largest part of the client's work for a large run), and the server parsed
+        it back."""
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with self.raw.cursor().copy(sql) as copy:
             copy.set_types([types[column] for column in columns])

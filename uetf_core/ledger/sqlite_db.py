@@ -135,10 +135,9 @@ class SqliteDb(Connection):
 
         A statement of many rows does the engine's work in one step; executemany
         binds and steps a statement per row. But the engine parses a statement
-        once per connection, and a 500-row statement cost 13 million instructions
-        to parse: 100 rows a statement measured cheapest (5,000 passed records:
-        68 million instructions, against 80 million with 500 rows a statement
-        and 85 million with executemany). Within the engine's parameter limit.
+        once per connection, and a long statement costs much to parse: 100 rows
+        a statement measured cheapest, below both 500 rows a statement and
+        executemany (docs/performance.md). Within the engine's parameter limit.
         Constants are written into the statement's row, so fewer values are bound.
         """
         width = len(columns)

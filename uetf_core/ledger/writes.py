@@ -121,7 +121,7 @@ class Writes(LedgerCore):
                 # tests' b-tree once instead of seeking a random page each.
                 stored = set(keys_of(row))
                 unseen = [(key, node_id) for key, node_id in tests.items() if key not in stored]
-                unseen.sort()  # after the filter: sorting all 5,000 cost 15 million instructions
+                unseen.sort()  # after the filter: sorting every key of a large run costs
                 db.insert_rows("tests", TEST_COLUMNS, unseen, ignore=True)
             # The list as collected; a repeated key is one task, at its first place.
             db.execute(
