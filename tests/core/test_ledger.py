@@ -132,6 +132,66 @@ def test_migration_to_one_row_of_tasks_keeps_every_run_s_tasks(ledger_location: 
     assert [t["node_id"] for t in ledger.tasks(run_id)] == ["t.py::two", "t.py::one"]
 
 
+def test_a_runs_reports_are_found_by_its_id_after_the_migration_and_after(
+    ledger_location: str,
+) -> None:
+    """Version 15 indexes each report by the runs it covers: reports written before the
+    migration and after are found by run id, and only by the runs they name (a run id
+    that is part of another's is no match)."""
+    statements = [sql for migration in MIGRATIONS[:14] for sql in migration.split(";")]
+    first, second, third = "20261125T000000-aaaaaa", "20261125T000000-bbbbbb", "20261125T0"
+    rows = [
+        "INSERT INTO documents (kind, format, path, sha256, size_bytes, run_ids_json,"
+        f" created_at) VALUES ('gate_report', '{fmt}', 'r.{fmt}', '{fmt}', 1, '{ids}', 1)"
+        for fmt, ids in [("json", f'["{first}"]'), ("html", f'["{first}", "{second}"]')]
+    ]
+    if ledger_location.startswith("postgresql"):
+        import psycopg
+
+        from uetf_core.ledger.postgres import migration_ddl
+
+        with psycopg.connect(ledger_location, autocommit=True) as pg:
+            for sql in migration_ddl(";".join(statements)).split(";"):
+                if sql.strip():
+                    pg.execute(sql)
+            pg.execute("INSERT INTO meta VALUES ('schema_version', '14')")
+            for sql in rows:
+                pg.execute(sql)
+    else:
+        db = sqlite3.connect(ledger_location)
+        db.executescript(";".join(statements))
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("PRAGMA user_version = 14")
+        for sql in rows:
+            db.execute(sql)
+        db.commit()
+        db.close()
+    ledger = open_ledger(ledger_location)
+    try:
+        assert ledger.schema_version() == SCHEMA_VERSION
+        assert [d["format"] for d in ledger.documents(first)] == ["json", "html"]
+        assert [d["format"] for d in ledger.documents(second)] == ["html"]
+        assert ledger.documents(third) == []
+        ledger.add_document(
+            {
+                "kind": "gate_report",
+                "format": "markdown",
+                "path": "r.md",
+                "sha256": "md",
+                "size_bytes": 1,
+                "run_ids": [second],
+                "created_at": "2026-11-25T00:00:00Z",
+            }
+        )
+        assert [d["format"] for d in ledger.documents(second)] == ["html", "markdown"]
+        assert [d["run_ids"] for d in ledger.documents(second)] == [[first, second], [second]]
+        assert [d["format"] for d in ledger.documents(first)] == ["json", "html"]
+        # One index row per run a report names, written by the migration and by the write.
+        assert ledger.db.query("SELECT count(*) FROM document_runs")[0][0] == 4
+    finally:
+        ledger.close()
+
+
 def test_newer_ledger_is_refused_and_untouched(tmp_path: Path) -> None:
     """A ledger from a newer UETF is refused with one line and left byte-identical."""
     path = tmp_path / "new.db"

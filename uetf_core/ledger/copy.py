@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from uetf_core.ledger.base import Ledger
+from uetf_core.ledger.migrations import index_documents
 
 # Rows shared between runs: copied when missing.
 _SHARED = (
@@ -100,4 +101,5 @@ def copy_runs(source: Ledger, target: Ledger) -> CopyResult:
                     " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     tuple(document),
                 )
+                index_documents(db)
     return CopyResult(added, skipped)

@@ -18,7 +18,7 @@ from pathlib import Path
 from uetf_core.errors import LedgerError
 from uetf_core.ledger.base import Ledger
 from uetf_core.ledger.connection import Connection
-from uetf_core.ledger.migrations import SCHEMA_VERSION
+from uetf_core.ledger.migrations import SCHEMA_VERSION, index_documents
 from uetf_core.ledger.sqlite import SqliteLedger
 from uetf_core.ledger.sqlite_file import probe
 
@@ -125,4 +125,5 @@ def _copy(target: SqliteLedger, source: Path) -> MergeResult:
             " run_ids_json, created_at FROM src.documents d WHERE NOT EXISTS"
             " (SELECT 1 FROM main.documents m WHERE m.sha256 = d.sha256 AND m.path = d.path)"
         )
+        index_documents(db)
     return MergeResult(str(source), len(mapping), skipped)

@@ -416,6 +416,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_pk, test_key)
     ) WITHOUT ROWID;
     """,
+    # 15: the runs each report covers, a row per run, so a run's reports are
+    # found through an index on its id instead of by searching the JSON text of
+    # every document. ``index_documents`` fills it from ``run_ids_json``, which
+    # stays the document's own record of its runs.
+    """
+    CREATE TABLE IF NOT EXISTS document_runs (
+        document_pk INTEGER NOT NULL REFERENCES documents(pk),
+        run_id TEXT NOT NULL,
+        PRIMARY KEY (document_pk, run_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS document_runs_run ON document_runs (run_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -471,4 +483,20 @@ def mask_stored_passwords(db: Connection) -> None:
             db.execute("UPDATE runs SET config_json = ? WHERE pk = ?", (json.dumps(config), pk))
 
 
-AFTER: dict[int, Callable[[Connection], None]] = {8: collect_tasks, 13: mask_stored_passwords}
+def index_documents(db: Connection) -> None:
+    """Migration 15's data, and the same after every write of documents: a
+    ``document_runs`` row for each run of each document that has none yet."""
+    rows = db.execute(
+        "SELECT d.pk, d.run_ids_json FROM documents d WHERE NOT EXISTS"
+        " (SELECT 1 FROM document_runs x WHERE x.document_pk = d.pk)"
+    ).fetchall()
+    pairs = [(pk, run_id) for pk, text in rows for run_id in dict.fromkeys(json.loads(text))]
+    if pairs:
+        db.executemany("INSERT INTO document_runs (document_pk, run_id) VALUES (?, ?)", pairs)
+
+
+AFTER: dict[int, Callable[[Connection], None]] = {
+    8: collect_tasks,
+    13: mask_stored_passwords,
+    15: index_documents,
+}

@@ -28,7 +28,7 @@ from uetf_core.ledger.layouts import (
     error_row,
     execution_rows,
 )
-from uetf_core.ledger.migrations import keys_of, keys_text
+from uetf_core.ledger.migrations import index_documents, keys_of, keys_text
 
 if TYPE_CHECKING:
     from uetf_core.documents import DocumentMetadata
@@ -431,6 +431,7 @@ class Writes(LedgerCore):
                     parse_iso(document["created_at"]).timestamp(),
                 ),
             )
+            index_documents(db)
 
 
 def _parse_rest(entry: Mapping[str, Any]) -> Any:

@@ -195,9 +195,10 @@ class RunDetails(LedgerCore):
     def documents(self, run_id: str) -> list[DocumentMetadata]:
         """The reports written of ``run_id``, oldest first, as ``doc_metadata`` documents."""
         rows = self.db.query(
-            "SELECT kind, format, path, sha256, size_bytes, run_ids_json, created_at"
-            " FROM documents WHERE run_ids_json LIKE ? ORDER BY pk",
-            (f'%"{run_id}"%',),
+            "SELECT d.kind, d.format, d.path, d.sha256, d.size_bytes, d.run_ids_json,"
+            " d.created_at FROM document_runs x JOIN documents d ON d.pk = x.document_pk"
+            " WHERE x.run_id = ? ORDER BY d.pk",
+            (run_id,),
         )
         return [
             {
