@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from typing import NamedTuple
 
     from uetf_core.documents import RunConfigDocument
-    from uetf_core.ledger.background import BackgroundWriter
     from uetf_core.report_documents import RunSummary
 else:  # the same classes, defined at a fraction of the cost: see uetf_core.namedtuples
     from uetf_core.namedtuples import NamedTuple
@@ -72,16 +71,10 @@ class RunRecorder:
         config: RunConfig,
         bus: EventBus | None = None,
         clock: Callable[[], float] = time.time,
-        background: bool = False,
     ) -> None:
+        # Written in place, in batches: a writer thread contends with the tests for
+        # the interpreter and measured slower on both back ends (docs/performance.md).
         self._ledger = ledger
-        # Writes done on a thread while the tests run, in order (the plugin asks
-        # for it with a PostgreSQL ledger); reading the ledger waits for them.
-        self._writer: BackgroundWriter | None = None
-        if background:  # imported only for the runs that ask for it
-            from uetf_core.ledger.background import BackgroundWriter
-
-            self._writer = BackgroundWriter()
         self.config = config
         self.bus = bus or EventBus()
         self.clock = clock
@@ -105,25 +98,13 @@ class RunRecorder:
 
     @property
     def ledger(self) -> Ledger:
-        """The run's ledger, once every write queued on the writer thread is done."""
-        self.settle()
+        """The run's ledger."""
         return self._ledger
 
     @property
     def ledger_dsn(self) -> str:
         """Where the ledger is, to open another connection; does not wait for writes."""
         return str(self._ledger.dsn)
-
-    def settle(self) -> None:
-        """Wait for the writes queued on the writer thread; raise a failure of any."""
-        if self._writer is not None:
-            self._writer.settle()
-
-    def close(self) -> None:
-        """Finish the queued writes and stop the writer thread, if any."""
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.close()
 
     # -- lifecycle --------------------------------------------------------
 
@@ -208,20 +189,11 @@ class RunRecorder:
     # -- writing, and falling back to a spool -------------------------------
 
     def _write(self, write: Write) -> None:
-        """A write to the ledger, queued on the writer thread when there is one.
-
-        No write's result is needed here; a read (through :attr:`ledger`) waits
-        for the queued writes first, so it sees them all. ``write`` must hold its
-        values already: it may be called again, later, on a spool."""
-        if self._writer is None:
-            self._write_now(write)
-        else:
-            self._writer.submit(self._write_now, write)
-
-    def _write_now(self, write: Write) -> None:
-        """A write done at once. On a shared ledger (PostgreSQL) every write is also
-        kept, so that if the server is lost for good the run can go on in a local
-        spool holding all of it: the verdict never depends on the network."""
+        """A write to the ledger, done at once. On a shared ledger (PostgreSQL)
+        every write is also kept, so that if the server is lost for good the run
+        can go on in a local spool holding all of it: the verdict never depends
+        on the network. ``write`` must hold its values already: it may be called
+        again, later, on that spool."""
         started = time.perf_counter()
         try:
             if self._journal is None:
@@ -366,8 +338,6 @@ class RunRecorder:
                 self.worker(worker_id, WorkerState.IDLE if worker["tests_run"] else worker["state"])
             if self._workers[worker_id]["state"] not in (WorkerState.STOPPED, WorkerState.CRASHED):
                 self.worker(worker_id, WorkerState.STOPPED)
-        # The writes made while the tests ran; the few after this one are the verdict's.
-        self.settle()
         self.add_cost("run", self.run_id, "ledger_write_seconds", round(self.write_seconds, 6), "s")
         self.flush()
         self._write(lambda ledger: ledger.record_flips(self.run_id))

@@ -94,10 +94,6 @@ class RunSession:
         try:
             ledger, self.spooled = _open_or_spool(self.config)
             ledger.reap_abandoned(_host(), _now(), self.config.stale_after)
-            # Written in place, on either back end: a writer thread (the
-            # RunRecorder(background=True)) contends with the tests for the
-            # interpreter, and measured slower for SQLite and, once a batch was
-            # a few round trips, for PostgreSQL too.
             recorder = self.recorder = RunRecorder(ledger, self.config, self.bus)
             recorder.start()
             config = self.config
@@ -294,11 +290,6 @@ class RunSession:
         if self.stopped_by is not None:
             self._end_stopped(recorder, self.stopped_by)
             return None
-        try:  # the batches still being written, and whether they could be
-            recorder.settle()
-        except UetfError as exc:
-            self._end_stopped(recorder, exc)
-            raise
         for record in in_flight:
             recorder.add_record(_interrupted(record) if record.outcome == "passed" else record)
         if self.monitor is not None:
@@ -402,12 +393,6 @@ class RunSession:
         recorder = self.recorder
         if recorder is None:
             return
-        try:
-            recorder.close()
-        except UetfError as exc:  # a write queued after the verdict failed
-            import sys
-
-            sys.stderr.write(f"{exc}\n")
         recorder.ledger.close()
 
 
