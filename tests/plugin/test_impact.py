@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_repo, run_pytest, run_uetf
+from conftest import make_repo, run_pytest, run_uetf, uetf_summary
 from uetf_core.ledger import open_ledger
 
 PROJECT = {
@@ -218,6 +218,63 @@ def test_shadow_runs_everything_and_notes_what_it_would_skip(project: Path) -> N
     rows = ledger_rows(project)
     assert rows["selection"]["mode"] == "shadow" and rows["selection"]["unselected"] == 5
     assert not any(r["worker"] == "carried" for r in rows["records"].values())
+
+
+RECALL_GATE = "--uetf-gate=impact_recall>=99"
+# A test no code change selects: it fails when the run's environment says so.
+ENVIRONMENT_TEST = {
+    "tests/test_env.py": "import os\n\n\ndef test_env():\n    assert 'BREAK_ENV' not in os.environ\n"
+}
+
+
+def recall_gate(root: Path) -> dict[str, object]:
+    (gate,) = uetf_summary(root)["gates"]
+    assert gate["name"] == "impact_recall"
+    return dict(gate)
+
+
+def test_impact_recall_gate_waits_for_evidence_then_judges_shadow_runs(tmp_path: Path) -> None:
+    """impact_recall is skipped until a shadow run has seen a failure, never passed on
+    nothing; then it is the recall ``uetf impact stats`` prints, over the runs up to this one."""
+    root = make_repo(tmp_path / "project", {**PROJECT, **ENVIRONMENT_TEST})
+    assert uetf(root, RECALL_GATE)[0] == 0
+    gate = recall_gate(root)
+    assert gate["verdict"] == "skipped"
+    assert "no evidence yet: no run has selected tests yet" in str(gate["reason"])
+
+    edit(root, "pkg/a.py", "return x - y", "return -(y - x)")  # same behaviour
+    status, output = uetf(root, "--uetf-select=shadow", RECALL_GATE)
+    assert status == 0, output
+    gate = recall_gate(root)
+    assert gate["verdict"] == "skipped"
+    assert "no evidence yet: no test failed in the 1 shadow run(s)" in str(gate["reason"])
+
+    edit(root, "pkg/a.py", "return -(y - x)", "return y - x")  # test_sub fails
+    status, output = uetf(root, "--uetf-select=shadow", RECALL_GATE)
+    assert status == 1, output
+    assert "FAILED tests/test_a.py::test_sub" in output
+    gate = recall_gate(root)
+    assert (gate["verdict"], gate["value"]) == ("passed", 100.0)
+
+    # test_env fails too, and selection, seeing no change it depends on, leaves it out.
+    done = run_pytest(
+        root,
+        "-p",
+        "pytest_uetf.plugin",
+        "--uetf",
+        "-rA",
+        "--uetf-select=shadow",
+        RECALL_GATE,
+        env={**ENV, "BREAK_ENV": "1"},
+    )
+    assert done.returncode == 1, done.stdout
+    assert "FAILED tests/test_env.py::test_env" in done.stdout
+    gate = recall_gate(root)
+    # test_sub caught twice, test_env missed once: 2 of 3 failures in the shadow runs.
+    assert (gate["verdict"], gate["value"]) == ("failed", 66.67)
+    stats = json.loads(run_uetf(root, "impact", "stats", "--format=json").stdout)
+    assert (stats["failures"], stats["failures_caught"]) == (3, 2)
+    assert gate["value"] == round(100 * stats["recall"], 2)
 
 
 def test_selection_on_postgresql(project: Path, postgres_url: str) -> None:

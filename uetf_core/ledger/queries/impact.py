@@ -239,16 +239,29 @@ class ImpactQueries(LedgerCore):
         )
         return {row[0]: (row[1], row[2]) for row in rows}
 
-    def selection_history(self, limit: int) -> list[dict[str, Any]]:
+    def selection_history(
+        self, limit: int, until_run_id: str | None = None
+    ) -> list[dict[str, Any]]:
         """The newest ``limit`` finished runs that selected, newest first, with per run the
         tests that failed (final attempt failed or error) and whether each was selected,
-        and the seconds the unselected tests took (ran in shadow mode, else carried)."""
+        and the seconds the unselected tests took (ran in shadow mode, else carried).
+
+        ``until_run_id``: only runs started up to that one, and that run itself even
+        while it is still being judged, so a verdict recomputed later reads the same runs.
+        """
+        where = "r.state IN ('passed', 'failed')"
+        params: list[object] = []
+        if until_run_id is not None:
+            where = (
+                f"({where} OR r.run_id = ?) AND (r.started_at, r.pk) <="
+                " (SELECT u.started_at, u.pk FROM runs u WHERE u.run_id = ?)"
+            )
+            params += [until_run_id, until_run_id]
         runs = self.db.query(
             "SELECT r.pk, r.run_id, r.started_at, s.mode, s.whole_reason, s.selected,"
             " s.unselected FROM impact_selections s JOIN runs r ON r.pk = s.run_pk"
-            " WHERE r.state IN ('passed', 'failed') ORDER BY r.started_at DESC, r.pk DESC"
-            " LIMIT ?",
-            (limit,),
+            f" WHERE {where} ORDER BY r.started_at DESC, r.pk DESC LIMIT ?",
+            (*params, limit),
         )
         found = []
         for run in runs:
