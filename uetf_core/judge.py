@@ -16,7 +16,14 @@ from uetf_core.errors import RunNotFoundError
 from uetf_core.gates.evaluate import GateResult, Verdict, evaluate_gates
 from uetf_core.gates.spec import GateSpec
 from uetf_core.ledger.base import Ledger
-from uetf_core.metrics import Baseline, CoverageFigures, GateContext, PatchFigures
+from uetf_core.metrics import (
+    SELECTION_RUNS,
+    Baseline,
+    CoverageFigures,
+    GateContext,
+    PatchFigures,
+    RecallFigures,
+)
 from uetf_core.timeutil import parse_iso
 from uetf_core.waivers import Waiver, expired_note, for_gate, from_config, waived_tests
 
@@ -150,6 +157,7 @@ def classify_failures(ledger: Ledger, run_id: str, baseline: Baseline | None) ->
 # What only some gates read, and is read from the ledger only for them.
 _OUTCOME_GATES = frozenset({"new_failures", "test_count_drop"})
 _COST_GATES = frozenset({"max_cost", "cost_increase"})
+_RECALL_GATES = frozenset({"impact_recall"})
 
 
 def gate_context(
@@ -165,7 +173,7 @@ def gate_context(
     (every test's outcome, the costs) are left out. ``None``: everything.
     """
     config = config or {}
-    names = set(_OUTCOME_GATES | _COST_GATES) if wanted is None else set(wanted)
+    names = set(_OUTCOME_GATES | _COST_GATES | _RECALL_GATES) if wanted is None else set(wanted)
     patch = ledger.patch(run_id)
     baseline, missing = find_baseline(ledger, run_id, config.get("baseline"), patch)
     metrics = ledger.metrics(run_id, now=now)
@@ -219,7 +227,20 @@ def gate_context(
             if baseline is not None and names & _COST_GATES
             else None
         ),
+        recall=selection_recall(ledger, run_id) if names & _RECALL_GATES else None,
     )
+
+
+def selection_recall(ledger: Ledger, run_id: str) -> RecallFigures:
+    """Selection's record in the shadow runs among the newest that selected, up to ``run_id``.
+
+    The figures ``uetf impact stats`` prints, over its default window; read only
+    for a gate that asks, since test impact analysis is costly to import.
+    """
+    from uetf_core.impact.stats import impact_stats
+
+    stats = impact_stats(ledger.selection_history(SELECTION_RUNS, until_run_id=run_id))
+    return RecallFigures(stats.runs, stats.shadow_runs, stats.failures, stats.failures_caught)
 
 
 def _today(ledger: Ledger, run_id: str, now: float | None) -> dt.date:

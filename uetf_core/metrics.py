@@ -19,6 +19,10 @@ else:  # the same classes, defined at a fraction of the cost: see uetf_core.name
 
 NOTHING: Mapping[Any, Any] = MappingProxyType({})  # an empty mapping no one can fill
 
+# The newest runs that selected tests over which selection's record is read:
+# ``uetf impact stats``'s default window and the ``impact_recall`` gate's.
+SELECTION_RUNS = 50
+
 
 class Totals(NamedTuple):
     """Test counts of a run, as ``uetf show`` and the run summary report them."""
@@ -96,6 +100,15 @@ class Baseline(NamedTuple):
     outcomes: Mapping[str, str]
 
 
+class RecallFigures(NamedTuple):
+    """Selection's recall on failures seen in shadow runs, over the newest runs that selected."""
+
+    runs: int  # runs that selected, this one included
+    shadow_runs: int
+    failures: int  # failing tests seen in those shadow runs
+    caught: int  # of those, the ones selection would have run
+
+
 class GateContext(NamedTuple):
     """Everything the gates of one run are judged on."""
 
@@ -123,3 +136,5 @@ class GateContext(NamedTuple):
     # Tests failing now that did not fail in the baseline, flaky and waived ones
     # aside (judge.failure_kind): the new_failures gate and every report count these.
     new_failures: tuple[str, ...] | None = None  # None: not computed (use ``outcomes``)
+    # Selection's record in shadow runs up to this one; None: not read (no gate asks).
+    recall: RecallFigures | None = None

@@ -6,7 +6,7 @@ import pytest
 
 from uetf_core.exitcodes import ExitCode
 from uetf_core.gates import GateSpec, Verdict, evaluate_gates, overall_verdict, parse_gate
-from uetf_core.metrics import RunMetrics, Totals
+from uetf_core.metrics import GateContext, RecallFigures, RunMetrics, Totals
 from uetf_core.verdict import final_exit_status
 
 
@@ -57,6 +57,28 @@ def test_warn_mode_never_fails() -> None:
     (globally,) = evaluate_gates([parse_gate("pass_rate>=100")], run, mode="warn")
     (per_gate,) = evaluate_gates([GateSpec("pass_rate", ">=", 100.0, "warn")], run)
     assert globally.verdict is per_gate.verdict is Verdict.WARNED
+
+
+@pytest.mark.parametrize(
+    ("recall", "verdict", "value", "reason"),
+    [
+        (RecallFigures(12, 3, 4, 4), Verdict.PASSED, 100.0, None),
+        (RecallFigures(12, 3, 3, 2), Verdict.FAILED, 66.67, None),
+        (RecallFigures(0, 0, 0, 0), Verdict.SKIPPED, None, "no run has selected tests yet"),
+        (RecallFigures(5, 0, 0, 0), Verdict.SKIPPED, None, "no shadow run among the newest 5"),
+        (RecallFigures(5, 2, 0, 0), Verdict.SKIPPED, None, "no test failed in the 2 shadow"),
+    ],
+)
+def test_impact_recall_needs_a_failure_seen_in_a_shadow_run(
+    recall: RecallFigures, verdict: Verdict, value: float | None, reason: str | None
+) -> None:
+    """impact_recall is the share of shadow runs' failures selection would have run;
+    without such a failure there is no evidence, and the gate is skipped, never passed."""
+    context = GateContext(metrics(passed=1), recall=recall)
+    (result,) = evaluate_gates([parse_gate("impact_recall>=99")], context)
+    assert (result.verdict, result.value) == (verdict, value)
+    if reason is not None:
+        assert result.reason is not None and f"no evidence yet: {reason}" in result.reason
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from conftest import make_repo, run_pytest, run_uetf
+from conftest import make_repo, run_pytest, run_uetf, uetf_summary
 from uetf_core.ledger import open_ledger
 
 PROJECT = {
@@ -220,13 +221,83 @@ def test_shadow_runs_everything_and_notes_what_it_would_skip(project: Path) -> N
     assert not any(r["worker"] == "carried" for r in rows["records"].values())
 
 
+RECALL_GATE = "--uetf-gate=impact_recall>=99"
+# A test no code change selects: it fails when the run's environment says so.
+ENVIRONMENT_TEST = {
+    "tests/test_env.py": (
+        "import os\n\n\ndef test_env():\n    assert 'BREAK_ENV' not in os.environ\n"
+    )
+}
+
+
+def recall_gate(root: Path) -> dict[str, object]:
+    (gate,) = uetf_summary(root)["gates"]
+    assert gate["name"] == "impact_recall"
+    return dict(gate)
+
+
+def test_impact_recall_gate_waits_for_evidence_then_judges_shadow_runs(tmp_path: Path) -> None:
+    """impact_recall is skipped until a shadow run has seen a failure, never passed on
+    nothing; then it is the recall ``uetf impact stats`` prints, over the runs up to this one."""
+    root = make_repo(tmp_path / "project", {**PROJECT, **ENVIRONMENT_TEST})
+    assert uetf(root, RECALL_GATE)[0] == 0
+    gate = recall_gate(root)
+    assert gate["verdict"] == "skipped"
+    assert "no evidence yet: no run has selected tests yet" in str(gate["reason"])
+
+    edit(root, "pkg/a.py", "return x - y", "return -(y - x)")  # same behaviour
+    status, output = uetf(root, "--uetf-select=shadow", RECALL_GATE)
+    assert status == 0, output
+    gate = recall_gate(root)
+    assert gate["verdict"] == "skipped"
+    assert "no evidence yet: no test failed in the 1 shadow run(s)" in str(gate["reason"])
+
+    edit(root, "pkg/a.py", "return -(y - x)", "return y - x")  # test_sub fails
+    status, output = uetf(root, "--uetf-select=shadow", RECALL_GATE)
+    assert status == 1, output
+    assert "FAILED tests/test_a.py::test_sub" in output
+    gate = recall_gate(root)
+    assert (gate["verdict"], gate["value"]) == ("passed", 100.0)
+    caught_run = uetf_summary(root)["run_id"]
+
+    # test_env fails too, and selection, seeing no change it depends on, leaves it out.
+    done = run_pytest(
+        root,
+        "-p",
+        "pytest_uetf.plugin",
+        "--uetf",
+        "-rA",
+        "--uetf-select=shadow",
+        RECALL_GATE,
+        env={**ENV, "BREAK_ENV": "1"},
+    )
+    assert done.returncode == 1, done.stdout
+    assert "FAILED tests/test_env.py::test_env" in done.stdout
+    gate = recall_gate(root)
+    # test_sub caught twice, test_env missed once: 2 of 3 failures in the shadow runs.
+    assert (gate["verdict"], gate["value"]) == ("failed", 66.67)
+    stats = json.loads(run_uetf(root, "impact", "stats", "--format=json").stdout)
+    assert (stats["failures"], stats["failures_caught"]) == (3, 2)
+    assert gate["value"] == round(100 * stats["recall"], 2)
+    # Judged again later, a run reads the runs up to itself: the verdict it reached.
+    again = run_uetf(root, "gate", caught_run)
+    assert again.returncode == 1, again.stderr  # its test failed; its gates held
+    assert re.search(r"impact_recall +>= 99 % +100 % +passed", again.stdout), again.stdout
+
+
 def test_selection_on_postgresql(project: Path, postgres_url: str) -> None:
     """The same selection and carry-forward with the ledger on a PostgreSQL server."""
     assert uetf(project, f"--uetf-ledger={postgres_url}")[0] == 0
     edit(project, "pkg/a.py", "return x - y", "return -(y - x)")
-    status, output = uetf(project, f"--uetf-ledger={postgres_url}", "--uetf-select=affected")
+    status, output = uetf(
+        project, f"--uetf-ledger={postgres_url}", "--uetf-select=affected", RECALL_GATE
+    )
     assert status == 0, output
     assert ran(output) == {"tests/test_a.py::test_sub"}
+    shown = run_uetf(project, "show", "last", "--json", "--ledger", postgres_url)
+    (gate,) = json.loads(shown.stdout)["gates"]
+    assert gate["verdict"] == "skipped"
+    assert "no shadow run among the newest 1 runs that selected" in gate["reason"]
     rows = ledger_rows(project, postgres_url)
     assert len(rows["records"]) == ALL
     assert rows["selection"]["unselected"] == 5

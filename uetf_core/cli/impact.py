@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from uetf_core.exitcodes import ExitCode
+from uetf_core.metrics import SELECTION_RUNS
 from uetf_core.schemas import validate
 
 if TYPE_CHECKING:
     from uetf_core.ledger.base import Ledger
 
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
-
-STATS_RUNS = 50
 
 
 def add_parser(sub: Subcommands, common: argparse.ArgumentParser) -> None:
@@ -37,9 +36,9 @@ def add_parser(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     impact.add_argument(
         "--last",
         type=int,
-        default=STATS_RUNS,
+        default=SELECTION_RUNS,
         metavar="N",
-        help=f"stats over the newest N runs that selected ({STATS_RUNS})",
+        help=f"stats over the newest N runs that selected ({SELECTION_RUNS})",
     )
     impact.add_argument("--format", choices=("text", "json"), default="text", help="output")
     impact.set_defaults(handler=run)

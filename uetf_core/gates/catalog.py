@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from uetf_core.metrics import CoverageFigures, GateContext
+from uetf_core.metrics import SELECTION_RUNS, CoverageFigures, GateContext
 
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -231,6 +231,22 @@ def _missing_shards(c: GateContext, _: str | None) -> float | Skip | Fault:
     return float(len(c.shard_problems))
 
 
+def _impact_recall(c: GateContext, _: str | None) -> float | Skip | Fault:
+    recall = c.recall
+    if recall is None:
+        return Skip("selection's record was not read for this run")
+    if not recall.failures:
+        # No failure seen yet is no evidence: a recall of nothing is not 100%.
+        if not recall.runs:
+            seen = "no run has selected tests yet"
+        elif not recall.shadow_runs:
+            seen = f"no shadow run among the newest {recall.runs} runs that selected"
+        else:
+            seen = f"no test failed in the {recall.shadow_runs} shadow run(s)"
+        return Skip(f"no evidence yet: {seen}; run pytest --uetf --uetf-select=shadow on changes")
+    return round(100.0 * recall.caught / recall.failures, 2)
+
+
 # COVERAGE_GATES (uetf_core.gate_names) need coverage measured; declaring one turns it on.
 # Gates that need the change under test (and so git, or a diff file).
 PATCH_GATES = frozenset({"patch_coverage", "coverage_drop", "new_failures", "test_count_drop"})
@@ -350,6 +366,16 @@ GATES: dict[str, GateKind] = {
             _max_flaky,
             "flaky tests in the run: passed on a retry, or failed and flipped in the recent"
             " history of the ledger",
+        ),
+        GateKind(
+            "impact_recall",
+            ">=",
+            "%",
+            _impact_recall,
+            "percent of the failures seen in shadow runs (`--uetf-select=shadow`) that"
+            " selection would have run, over the newest"
+            f" {SELECTION_RUNS} runs that selected, this one included (as `uetf impact stats`);"
+            " skipped until a shadow run has seen a failure",
         ),
         GateKind(
             "missing_shards",

@@ -239,16 +239,19 @@ class ImpactQueries(LedgerCore):
         )
         return {row[0]: (row[1], row[2]) for row in rows}
 
-    def selection_history(self, limit: int) -> list[dict[str, Any]]:
+    def selection_history(
+        self, limit: int, until_run_id: str | None = None
+    ) -> list[dict[str, Any]]:
         """The newest ``limit`` finished runs that selected, newest first, with per run the
         tests that failed (final attempt failed or error) and whether each was selected,
-        and the seconds the unselected tests took (ran in shadow mode, else carried)."""
+        and the seconds the unselected tests took (ran in shadow mode, else carried).
+        ``until_run_id``: the runs up to that one (see :func:`_history_until`)."""
+        where, params = _history_until(until_run_id)
         runs = self.db.query(
             "SELECT r.pk, r.run_id, r.started_at, s.mode, s.whole_reason, s.selected,"
             " s.unselected FROM impact_selections s JOIN runs r ON r.pk = s.run_pk"
-            " WHERE r.state IN ('passed', 'failed') ORDER BY r.started_at DESC, r.pk DESC"
-            " LIMIT ?",
-            (limit,),
+            f" WHERE {where} ORDER BY r.started_at DESC, r.pk DESC LIMIT ?",
+            (*params, limit),
         )
         found = []
         for run in runs:
@@ -418,6 +421,20 @@ class ImpactQueries(LedgerCore):
             (pk,),
         )
         return [{"node_id": r[0], "passed_run_id": r[1], "blocks": r[2]} for r in rows]
+
+
+def _history_until(run_id: str | None) -> tuple[str, tuple[str, ...]]:
+    """The runs selection's history reads: finished ones, or with ``run_id``, those
+    started up to it and that run itself while it is still being judged, so that a
+    verdict recomputed later reads the runs the run's own verdict read."""
+    finished = "r.state IN ('passed', 'failed')"
+    if run_id is None:
+        return finished, ()
+    where = (
+        f"({finished} OR r.run_id = ?) AND (r.started_at, r.pk) <="
+        " (SELECT u.started_at, u.pk FROM runs u WHERE u.run_id = ?)"
+    )
+    return where, (run_id, run_id)
 
 
 def _stored_selection(
