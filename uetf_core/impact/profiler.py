@@ -29,7 +29,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from uetf_core.impact.project import ProjectFiles
-from uetf_core.impact.recorder import RecorderUnavailable, Reducer, ScopeDependencies
+from uetf_core.impact.scopes import RecorderUnavailable, Reducer, ScopeDependencies
 
 ProfileFunction = Any  # sys.setprofile's own type is private to typeshed
 

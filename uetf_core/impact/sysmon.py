@@ -31,7 +31,7 @@ from types import CodeType
 from typing import Any
 
 from uetf_core.impact.project import ProjectFiles
-from uetf_core.impact.recorder import RecorderUnavailable, Reducer, ScopeDependencies
+from uetf_core.impact.scopes import RecorderUnavailable, Reducer, ScopeDependencies
 
 # By convention 0 is a debugger's, 1 coverage.py's, 2 a profiler's and 5 an
 # optimizer's; 3 and 4 are free. coverage.py moves up from 1 when 1 is taken, so
