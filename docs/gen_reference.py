@@ -20,7 +20,7 @@ def gates_md() -> str:
     rows = [
         "# Gates",
         "",
-        "Declare gates in `[tool.uetf.gates]` or with `--uetf-gate 'NAME OP VALUE'`",
+        "Declare gates in `[tool.uetf.gates]` or with `--uetf-gate='NAME OP VALUE'`",
         "(repeatable; a command-line gate replaces the same gate from pyproject.toml).",
         "",
         "| gate | measures | unit | a bare number means |",
