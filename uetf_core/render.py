@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from uetf_core.documents import GateDocument
-    from uetf_core.report_documents import RunSummary
+    from uetf_core.report_documents import ImpactSummary, RunSummary
 
 
 def threshold(gate: GateDocument) -> str:
@@ -189,3 +189,24 @@ def _near(ledger: str) -> str:
     except ValueError:  # another drive
         return ledger
     return ledger if relative.startswith(os.pardir) else relative
+
+
+def impact_sentence(impact: ImpactSummary | None) -> str | None:
+    """What test selection did, in words, for the reports and ``uetf show``: how many tests
+    ran and how many were carried (and so which figures rest on the baseline), why the
+    whole suite ran, or what a shadow run would have left out; None when it did none."""
+    if impact is None or impact["mode"] is None:
+        return None
+    if impact["whole_suite"] is not None:
+        detail = f" ({impact['whole_suite_detail']})" if impact["whole_suite_detail"] else ""
+        return f"the whole suite ran: {impact['whole_suite']}{detail}"
+    if impact["mode"] == "shadow":
+        return (
+            f"shadow: all {impact['ran']} tests ran; selection would have left out"
+            f" {impact['would_skip']}"
+        )
+    return (
+        f"{impact['ran']} tests ran, {impact['carried']} carried from baseline"
+        f" run {impact['baseline_run_id']}; totals, coverage and the outcome gates rest"
+        " partly on that run"
+    )

@@ -181,3 +181,4 @@ class GateReport(TypedDict):
     tests: list[FinalResult]
     baseline: BaselineFigures | None
     trend: list[TrendPoint]
+    impact: ImpactSummary | None

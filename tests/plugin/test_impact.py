@@ -11,6 +11,7 @@ import pytest
 
 from conftest import make_repo, run_pytest, run_uetf, uetf_summary
 from uetf_core.ledger import open_ledger
+from uetf_core.reports.escape import markdown_inline
 
 PROJECT = {
     "pyproject.toml": "[tool.uetf]\ncov_source = ['pkg']\nselect = 'record'\n",
@@ -98,6 +99,9 @@ def test_selection_runs_the_affected_and_carries_the_rest(project: Path, validat
         "--uetf-select=affected",
         "--uetf-gate=test_count_drop<=0",
         "--uetf-gate=coverage>=100",
+        f"--uetf-report=markdown:{project / 'pr.md'}",
+        f"--uetf-report=html:{project / 'report.html'}",
+        f"--uetf-report=json:{project / 'gate.json'}",
     )
     assert status == 0, output
     assert ran(output) == {"tests/test_a.py::test_sub"}
@@ -117,6 +121,14 @@ def test_selection_runs_the_affected_and_carries_the_rest(project: Path, validat
     validate("run_summary", summary)
     assert summary["impact"]["ran"] == 1 and summary["impact"]["carried"] == 5
     assert summary["totals"]["collected"] == ALL
+    # Every face of the run says how many ran, how many were carried, and from where.
+    said = f"1 tests ran, 5 carried from baseline run {summary['impact']['baseline_run_id']}"
+    assert said in run_uetf(project, "show", "last").stdout
+    assert markdown_inline(said) in (project / "pr.md").read_text()
+    assert said in (project / "report.html").read_text()
+    report = json.loads((project / "gate.json").read_text())
+    validate("gate_report", report)
+    assert report["impact"] == summary["impact"]
 
 
 def test_a_broken_function_fails_its_selected_test(project: Path) -> None:

@@ -18,7 +18,7 @@ from uetf_core.cli.common import (
 from uetf_core.exitcodes import ExitCode
 from uetf_core.judge import find_baseline
 from uetf_core.ledger import Ledger
-from uetf_core.render import gate_table, totals_line
+from uetf_core.render import gate_table, impact_sentence, totals_line
 from uetf_core.reports import text
 from uetf_core.reports.document import failure_rows, patch_lines
 from uetf_core.schemas import validate
@@ -76,6 +76,9 @@ def show(args: argparse.Namespace) -> int:
     say(f"commit    {_commit(summary, run)}")
     say(f"baseline  {_baseline(ledger, summary)}")
     say(f"tests     {totals_line(summary['totals'])}")
+    selection = impact_sentence(summary["impact"])
+    if selection:
+        say(f"selection {selection}")
     if summary["gates"]:
         print()
         for row in gate_table(summary["gates"]):

@@ -109,6 +109,7 @@ def build_report(ledger: Ledger, run_id: str) -> GateReport:
         ],
         "tests": test_rows(ledger, run_id),
         "baseline": _since_baseline(ledger, run_id, summary),
+        "impact": summary["impact"],
         "trend": [
             {
                 "run_id": run["run_id"],

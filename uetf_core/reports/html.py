@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from uetf_core.render import NOTHING, figure, format_ranges, measured, threshold
+from uetf_core.render import NOTHING, figure, format_ranges, impact_sentence, measured, threshold
 from uetf_core.reports.charts import trend_svg
 from uetf_core.reports.escape import html_text as h
 from uetf_core.reports.html_lists import SCRIPT, coverage_table, csp_hash, tests_table
@@ -86,6 +86,7 @@ def render_html(report: GateReport, rootdir: str) -> str:
     body = [
         f'<div class="banner {h(report["verdict"])}">{h(title)}</div>',
         f'<p class="facts">{_facts(report)}</p>',
+        *_selection(report),
         "<h2>Gates</h2>",
         _gates(report["gates"]),
         *_failures(report["failures"], anchors),
@@ -127,6 +128,12 @@ def _facts(report: GateReport) -> str:
     if report["partial"]:
         parts.append("<strong>partial run</strong>")
     return " · ".join(parts)
+
+
+def _selection(report: GateReport) -> list[str]:
+    """What test selection did, when the run selected: which figures rest on the baseline."""
+    sentence = impact_sentence(report["impact"])
+    return [f'<p class="facts">Test selection: {h(sentence)}</p>'] if sentence else []
 
 
 def _value(value: float | None, unit: str | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from uetf_core.render import NOTHING, format_ranges, measured, threshold
+from uetf_core.render import NOTHING, format_ranges, impact_sentence, measured, threshold
 from uetf_core.reports.escape import markdown_block, markdown_inline
 from uetf_core.reports.kinds import UNEXCUSED, group_failures
 
@@ -109,7 +109,9 @@ def _facts(report: GateReport) -> str:
     facts.append(run)
     if report["partial"]:
         facts.append("partial run")
-    return " · ".join(facts)
+    line = " · ".join(facts)
+    selection = impact_sentence(report["impact"])
+    return line + (f"\n\n_Test selection: {markdown_inline(selection)}_" if selection else "")
 
 
 def _gate_rows(report: GateReport) -> list[str]:
