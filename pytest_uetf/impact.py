@@ -175,7 +175,7 @@ class ImpactController(ImpactRecording):
         super().__init__(controller.run.config.rootdir, record)
         self.config = config
         self.controller = controller
-        self.impact = ImpactRun(self.root, mode)
+        self.impact = ImpactRun(self.root, mode, controller.run.config.impact_inputs)
         self._xdist = False
         controller.run.before_judging = self._before_judging
 

@@ -128,6 +128,7 @@ class RunConfig(NamedTuple):
     dist: str | None = None
     order: str | None = None
     select: str = "off"
+    impact_inputs: tuple[str, ...] = ()
     shard: str | None = None
     workstream: str | None = None
     phase: str = "test"
@@ -159,6 +160,7 @@ class RunConfig(NamedTuple):
             "dist": self.dist,
             "order": self.order,
             "select": self.select,
+            "impact_inputs": list(self.impact_inputs),
             "shard": self.shard,
             "workstream": self.workstream,
             "phase": self.phase,
@@ -281,6 +283,9 @@ def resolve_config(
     if select not in SELECT_MODES:
         source = _source("--uetf-select", cli.select, where, "select")
         raise ConfigError(f"{source}: select {select!r} is not one of {', '.join(SELECT_MODES)}")
+    impact_inputs = table.get("impact_inputs", [])
+    if not all(isinstance(glob, str) for glob in impact_inputs):
+        raise ConfigError(f"{where}: impact_inputs entries must be strings like 'data/*.json'")
     workstream = cli.workstream or (ci_build_id(env) if cli.shard or cli.phase else None)
     if cli.shard and not workstream:
         raise ConfigError(
@@ -321,6 +326,7 @@ def resolve_config(
         dist=dist,
         order=order,
         select=select,
+        impact_inputs=tuple(impact_inputs),
         shard=cli.shard,
         workstream=workstream,
         phase=cli.phase or "test",

@@ -92,6 +92,7 @@ class RunConfigDocument(TypedDict, total=False):
     dist: str | None
     order: str | None
     select: str
+    impact_inputs: list[str]
     shard: str | None
     workstream: str | None
     phase: str

@@ -215,6 +215,13 @@ SETTINGS: tuple[Setting, ...] = (
         "results from the baseline (affected); default off",
     ),
     Setting(
+        "impact_inputs",
+        "globs of files the tests read that are not Python (data, templates, doctest"
+        " documents): a change to one makes test selection run the whole suite",
+        key="impact_inputs",
+        kinds=list,
+    ),
+    Setting(
         "shard",
         "the shard of the suite this run is",
         option="--uetf-shard",

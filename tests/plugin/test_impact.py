@@ -169,6 +169,30 @@ def test_unmappable_change_runs_the_whole_suite_and_says_why(
     assert f"uetf impact: the whole suite ran: {why}" in output
 
 
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_declared_input_runs_the_whole_suite(tmp_path: Path, declared: bool) -> None:
+    """A file the tests read that selection would take for documentation (``*.md``) runs
+    the whole suite once ``impact_inputs`` names it; undeclared, its edit runs nothing."""
+    inputs = "impact_inputs = ['docs/*.md']\n" if declared else ""
+    pyproject = PROJECT["pyproject.toml"] + inputs
+    project = make_repo(
+        tmp_path / "project", {**PROJECT, "pyproject.toml": pyproject, "docs/rates.md": "2\n"}
+    )
+    assert uetf(project)[0] == 0
+    (project / "docs" / "rates.md").write_text("3\n")
+    status, output = uetf(project, "--uetf-select=affected")
+    assert status == 0, output
+    if declared:
+        assert len(ran(output)) == ALL
+        why = "uetf impact: the whole suite ran: a configured input changed (docs/rates.md)"
+        assert why in output
+        shown = run_uetf(project, "impact").stdout
+        assert "a configured input changed" in shown and "docs/rates.md" in shown
+    else:
+        assert ran(output) == set()
+        assert f"0 tests ran, {ALL} carried" in output
+
+
 def test_no_baseline_runs_the_whole_suite(project: Path) -> None:
     """Without a recorded baseline, selection falls back to every test and says so."""
     status, output = uetf(project, "--uetf-select=affected")

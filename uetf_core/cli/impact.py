@@ -73,7 +73,9 @@ def selection_document(root: Path, ledger: Ledger, base: str | None) -> dict[str
 
     table, _ = read_pyproject(root)
     chosen = base or (table.get("base") if isinstance(table.get("base"), str) else None)
-    plan = plan_selection(ledger, root, base=chosen)
+    inputs = table.get("impact_inputs")
+    globs = [g for g in inputs if isinstance(g, str)] if isinstance(inputs, list) else []
+    plan = plan_selection(ledger, root, base=chosen, input_globs=globs)
     whole = plan.selection.whole_suite
     return {
         "baseline": (

@@ -49,9 +49,10 @@ class ImpactRun:
     note what selection would have left out) or None (record dependencies only).
     """
 
-    def __init__(self, root: Path, mode: str | None) -> None:
+    def __init__(self, root: Path, mode: str | None, input_globs: Sequence[str] = ()) -> None:
         self.root = root
         self.mode = mode
+        self.input_globs = tuple(input_globs)  # [tool.uetf] impact_inputs
         self.plan: SelectionPlan | None = None
         self.mechanism: str | None = None  # None: no recorder could start
         self.problem: str | None = None  # why dependencies were not recorded
@@ -77,6 +78,7 @@ class ImpactRun:
             base=base,
             suite_key=suite_key,
             exclude=run_id,
+            input_globs=self.input_globs,
             environment=self.environment,
         )
         return self.plan
