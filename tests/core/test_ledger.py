@@ -73,9 +73,34 @@ def test_migration_from_version_1_keeps_data(tmp_path: Path) -> None:
     assert "runs_state" in indexes
 
 
+def _ledger_at(location: str, version: int, rows: list[str]) -> None:
+    """A ledger as UETF wrote it at schema ``version``, with ``rows`` inserted."""
+    statements = [sql for migration in MIGRATIONS[:version] for sql in migration.split(";")]
+    if location.startswith("postgresql"):
+        import psycopg
+
+        from uetf_core.ledger.postgres import migration_ddl
+
+        with psycopg.connect(location, autocommit=True) as pg:
+            for sql in migration_ddl(";".join(statements)).split(";"):
+                if sql.strip():
+                    pg.execute(sql)
+            pg.execute(f"INSERT INTO meta VALUES ('schema_version', '{version}')")
+            for sql in rows:  # keys are given in the rows, as in SQLite
+                pg.execute(sql)
+        return
+    db = sqlite3.connect(location)
+    db.executescript(";".join(statements))
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute(f"PRAGMA user_version = {version}")
+    for sql in rows:
+        db.execute(sql)
+    db.commit()
+    db.close()
+
+
 def _ledger_at_version_7(location: str) -> None:
     """A ledger as UETF wrote it before a run's tasks became one row, with two runs."""
-    statements = [sql for migration in MIGRATIONS[:7] for sql in migration.split(";")]
     rows = [
         "INSERT INTO runs (run_id, state, started_at, heartbeat_at, pid, host, rootdir,"
         f" uetf_version) VALUES ('20261125T000000-{n}{n}{n}{n}{n}{n}', 'passed', 1, 1, 1,"
@@ -88,27 +113,7 @@ def _ledger_at_version_7(location: str) -> None:
         f"INSERT INTO tasks VALUES ({run}, {key}, {idx}, 'x', 'pending')"
         for run, key, idx in [(1, 1, 0), (2, 3, 0), (2, 1, 1), (2, 2, 2)]
     ]
-    if location.startswith("postgresql"):
-        import psycopg
-
-        from uetf_core.ledger.postgres import migration_ddl
-
-        with psycopg.connect(location, autocommit=True) as pg:
-            for sql in migration_ddl(";".join(statements)).split(";"):
-                if sql.strip():
-                    pg.execute(sql)
-            pg.execute("INSERT INTO meta VALUES ('schema_version', '7')")
-            for sql in rows:  # the runs' keys are 1 and 2, as in SQLite
-                pg.execute(sql)
-        return
-    db = sqlite3.connect(location)
-    db.executescript(";".join(statements))
-    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    db.execute("PRAGMA user_version = 7")
-    for sql in rows:
-        db.execute(sql)
-    db.commit()
-    db.close()
+    _ledger_at(location, 7, rows)
 
 
 def test_migration_to_one_row_of_tasks_keeps_every_run_s_tasks(ledger_location: str) -> None:
@@ -138,34 +143,13 @@ def test_a_runs_reports_are_found_by_its_id_after_the_migration_and_after(
     """Version 15 indexes each report by the runs it covers: reports written before the
     migration and after are found by run id, and only by the runs they name (a run id
     that is part of another's is no match)."""
-    statements = [sql for migration in MIGRATIONS[:14] for sql in migration.split(";")]
     first, second, third = "20261125T000000-aaaaaa", "20261125T000000-bbbbbb", "20261125T0"
     rows = [
         "INSERT INTO documents (kind, format, path, sha256, size_bytes, run_ids_json,"
         f" created_at) VALUES ('gate_report', '{fmt}', 'r.{fmt}', '{fmt}', 1, '{ids}', 1)"
         for fmt, ids in [("json", f'["{first}"]'), ("html", f'["{first}", "{second}"]')]
     ]
-    if ledger_location.startswith("postgresql"):
-        import psycopg
-
-        from uetf_core.ledger.postgres import migration_ddl
-
-        with psycopg.connect(ledger_location, autocommit=True) as pg:
-            for sql in migration_ddl(";".join(statements)).split(";"):
-                if sql.strip():
-                    pg.execute(sql)
-            pg.execute("INSERT INTO meta VALUES ('schema_version', '14')")
-            for sql in rows:
-                pg.execute(sql)
-    else:
-        db = sqlite3.connect(ledger_location)
-        db.executescript(";".join(statements))
-        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        db.execute("PRAGMA user_version = 14")
-        for sql in rows:
-            db.execute(sql)
-        db.commit()
-        db.close()
+    _ledger_at(ledger_location, 14, rows)
     ledger = open_ledger(ledger_location)
     try:
         assert ledger.schema_version() == SCHEMA_VERSION
