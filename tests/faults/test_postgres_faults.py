@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import socket
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -154,6 +155,48 @@ def test_sixteen_concurrent_writers_lose_nothing(postgres_url: str) -> None:
         assert [ledger.totals(r).passed for r in run_ids] == [RECORDS] * WRITERS
     finally:
         ledger.close()
+
+
+def test_a_ledger_made_while_waiting_for_the_migration_lock_is_seen(postgres_url: str) -> None:
+    """A job that found no ledger, then waited while another job made it, reads the new
+    ledger once it has the lock and makes nothing twice. (A name looked up in the
+    server's catalogue cache before the wait was stale after it: "relation meta already
+    exists", one of sixteen jobs failing now and then.)"""
+    import psycopg  # the optional extra: imported where a server is there to use
+
+    from uetf_core.ledger.migrations import SCHEMA_VERSION
+    from uetf_core.ledger.postgres_db import PostgresDb
+    from uetf_core.ledger.postgres_schema import MIGRATION_LOCK
+
+    other = psycopg.connect(postgres_url, autocommit=True)
+    opened: list[object] = []
+
+    def open_while_locked() -> None:
+        try:
+            opened.append(PostgresDb(postgres_url))
+        except Exception as exc:  # the failure is asserted in the test, not lost in a thread
+            opened.append(exc)
+
+    try:
+        other.execute("BEGIN")
+        other.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        waiter = threading.Thread(target=open_while_locked)
+        waiter.start()
+        deadline = time.monotonic() + 30
+        while not other.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline and waiter.is_alive(), opened
+            time.sleep(0.02)
+        # The other job makes the ledger (its meta table is all the waiter reads first).
+        other.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        other.execute("INSERT INTO meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
+        other.execute("COMMIT")
+        waiter.join(30)
+    finally:
+        other.close()
+    assert len(opened) == 1 and isinstance(opened[0], PostgresDb), opened
+    opened[0].close()
 
 
 def test_the_server_is_reported_by_uetf_doctor(postgres_url: str, tmp_path: Path) -> None:

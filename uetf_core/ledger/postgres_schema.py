@@ -46,7 +46,15 @@ def migration_ddl(sql: str) -> str:
 
 def _stored_version(db: Connection) -> int:
     """The ledger's schema version as stored; 0 for a database without a ledger."""
-    if not db.query("SELECT to_regclass('meta') IS NOT NULL")[0][0]:
+    # pg_class is read as a table, under this statement's snapshot: to_regclass would
+    # answer from the session's catalogue cache, which still says "no such table" after
+    # waiting for the lock while another job made the ledger.
+    exists = db.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relname = 'meta' AND n.nspname = current_schema())"
+    )
+    if not exists[0][0]:
         return 0
     row = db.query("SELECT value FROM meta WHERE key = 'schema_version'")
     return int(row[0][0]) if row else 0
