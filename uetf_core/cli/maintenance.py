@@ -89,9 +89,13 @@ def prune(args: argparse.Namespace) -> int:
         freed = ledger.prune(args.keep, protect, dry_run=args.dry_run)
         verb = "would delete" if args.dry_run else "deleted"
         kept = len(protect & doomed)
+        # Rows that runs share (report records, test impact's blocks and sets) go
+        # when no kept run uses them; a dry run does not look for them.
+        shared = sum(freed.rows.get(t, 0) for t in ("impact_blocks", "impact_sets", "documents"))
         print(
             f"{verb} {len(freed.runs)} runs ({freed.rows.get('executions', 0)} execution"
-            f" records); kept {kept} older run(s) still used as a baseline"
+            f" records{f', {shared} shared rows no kept run uses' if shared else ''});"
+            f" kept {kept} older run(s) still used as a baseline"
         )
         if not args.dry_run:
             _after_prune(ledger, freed, args.vacuum)

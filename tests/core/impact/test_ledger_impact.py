@@ -178,3 +178,56 @@ def test_dependencies_travel_with_their_runs(
         assert target.recorded_dependencies(recorder.run_id) == stored
     finally:
         target.close()
+
+
+def test_prune_deletes_the_shared_rows_no_kept_run_uses(
+    project: Path, ledger_location: str
+) -> None:
+    """Block versions, sets and report records that only pruned runs used are deleted
+    with them; what a kept run uses stays whole, read back the same."""
+    add_before = BlockDependency("pkg/a.py", "add", "a0a0")  # add() as it was
+    runs = []
+    for deps in (
+        recorded(test_add=frozenset({add_before}), test_sub=frozenset({SUB})),
+        recorded(test_add=frozenset({ADD}), test_sub=frozenset({SUB})),
+        recorded(test_add=frozenset({ADD}), test_sub=frozenset({SUB, TOP})),
+    ):
+        recorder = record_run(project, ["tests/test_a.py::test_add"], [], ledger=ledger_location)
+        recorder.ledger.save_dependencies(recorder.run_id, deps)
+        recorder.ledger.close()
+        runs.append((recorder.run_id, deps))
+    (old, _), (middle, _), (newest, kept) = runs
+    ledger = open_ledger(ledger_location)
+    try:
+        for covered in ([old], [old, newest]):
+            ledger.add_document(
+                {
+                    "kind": "gate_report",
+                    "format": "json",
+                    "path": f"r{len(covered)}.json",
+                    "sha256": "0" * 64,
+                    "size_bytes": 1,
+                    "run_ids": covered,
+                    "created_at": "2026-12-07T00:00:00Z",
+                }
+            )
+        pruned = ledger.prune(1, set())
+        blocks = {row[0] for row in ledger.db.query("SELECT block_key FROM impact_blocks")}
+        sets = ledger.db.query("SELECT count(*) FROM impact_sets")[0][0]
+        documents = [d["path"] for d in ledger.documents(newest)]
+        left = ledger.db.query("SELECT path FROM documents")
+        back = ledger.recorded_dependencies(newest)
+    finally:
+        ledger.close()
+    assert sorted(pruned.runs) == sorted([old, middle])
+
+    def key(dep: BlockDependency) -> int:
+        return block_key(dep.path, dep.qualname, dep.fingerprint)
+
+    assert key(add_before) not in blocks  # only the oldest run ran that version
+    assert blocks == {key(dep) for dep in (ADD, SUB, TOP)}
+    # The newest run's sets: {ADD}, {SUB, TOP}, and its import-time set {TOP}.
+    assert sets == 3 and pruned.rows["impact_sets"] == 2  # {a0a0} and {SUB} went
+    assert pruned.rows["impact_blocks"] == 1 and pruned.rows["documents"] == 1
+    assert documents == ["r2.json"] and [row[0] for row in left] == ["r2.json"]
+    assert back == kept

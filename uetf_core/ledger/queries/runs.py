@@ -11,6 +11,7 @@ from uetf_core.errors import RunNotFoundError
 from uetf_core.ledger.base import Pruned
 from uetf_core.ledger.connection import Row, in_chunks
 from uetf_core.ledger.core import LedgerCore
+from uetf_core.ledger.orphans import delete_orphans
 from uetf_core.timeutil import iso
 
 if TYPE_CHECKING:
@@ -201,6 +202,7 @@ class RunQueries(LedgerCore):
                     ids = [run_id for _, run_id in runs]
                     db.execute(f"DELETE FROM steps WHERE run_id IN ({marks})", ids)
                     db.execute(f"DELETE FROM runs WHERE pk IN ({marks})", chunk)
+                deleted.update(delete_orphans(db, [run_id for _, run_id in doomed]))
         elif pks:
             for some, marks in in_chunks(pks):
                 deleted["executions"] = (
