@@ -64,6 +64,8 @@ class UetfController:
         # The test in flight on each worker: [setup report, call report, attempt].
         self._open: dict[str, list[Any]] = {}
         self._attempts: dict[str, int] = {}
+        # The first failed subtest of a test in flight, until its teardown is recorded.
+        self._failed_subtests: dict[str, pytest.TestReport] = {}
         self._tasks_recorded = False
         self._xdist = False
         self._cpu_mark = process_time()
@@ -194,6 +196,11 @@ class UetfController:
         if when == "call":
             entry = self._open.get(report.nodeid)
             if entry is not None:
+                previous = entry[1]
+                # A test with subtests reports each of them as a call, then itself,
+                # last; the first that failed fails the test (_subtest_failed).
+                if previous is not None and previous.failed:
+                    self._failed_subtests.setdefault(report.nodeid, previous)
                 entry[1] = report
             return
         nodeid = report.nodeid
@@ -214,13 +221,17 @@ class UetfController:
             else:  # measured on the xdist worker (pytest_uetf.worker)
                 cpu = getattr(report, "uetf_cpu", None)
             try:
-                self._record(record_of(entry[0], entry[1], report, entry[2], worker, cpu))
+                if self._failed_subtests and nodeid in self._failed_subtests:
+                    self._record(self._subtest_failed(entry, report, worker, cpu))
+                else:
+                    self._record(record_of(entry[0], entry[1], report, entry[2], worker, cpu))
             except UetfError as exc:
                 exit_on(exc)
             if report.user_properties:
                 self._custom_costs(nodeid, report.user_properties)
         else:  # xdist reports a test whose worker crashed with when="???"
             entry = self._open.pop(nodeid, None)
+            self._failed_subtests.pop(nodeid, None)
             attempt = entry[2] if entry else self._attempts.get(nodeid, 0) + 1
             # xdist's report of a crashed worker carries the worker's node, not its id.
             node = getattr(report, "node", None)
@@ -231,6 +242,15 @@ class UetfController:
                 self._record(crash_record(report, attempt, worker))
             except UetfError as exc:
                 exit_on(exc)
+
+    def _subtest_failed(
+        self, entry: list[Any], teardown: pytest.TestReport, worker: str, cpu: float | None
+    ) -> ExecutionRecord:
+        """The record of a test one of whose subtests failed: failed, with the first
+        failed subtest's error. pytest counts the subtest as a failure and exits 1, but
+        unittest's ``subTest`` leaves the test's own call report passed."""
+        subtest = self._failed_subtests.pop(teardown.nodeid)
+        return build_record(entry[0], entry[1], teardown, entry[2], worker, cpu, subtest)
 
     def _custom_costs(self, nodeid: str, properties: list[tuple[str, object]]) -> None:
         """The costs a test declared through the ``uetf_cost`` fixture."""

@@ -39,9 +39,22 @@ def error_capture(
         exc_type, message = "AssertionError", first
     else:
         exc_type, message = "Error", first
+    context = getattr(report, "context", None)  # a subtest's: its message and parameters
+    if context is not None:
+        message = f"subtest {subtest_description(context)}: {message}"
     return ErrorCapture.bounded(
         report.nodeid, attempt, phase, exc_type, message, path, lineno, text
     )
+
+
+def subtest_description(context: object) -> str:
+    """A subtest as pytest names it in its summary: ``[message] (key=value, ...)``."""
+    msg = getattr(context, "msg", None)
+    kwargs = getattr(context, "kwargs", None) or {}
+    parts = [f"[{msg}]"] if msg is not None else []
+    if kwargs:
+        parts.append("(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")")
+    return " ".join(parts) or "(<subtest>)"
 
 
 def skip_reason(report: pytest.TestReport) -> str | None:
@@ -80,9 +93,20 @@ def record_of(
 
 
 def build_record(
-    setup: Phase, call: Phase, teardown: Phase, attempt: int, worker: str, cpu: float | None = None
+    setup: Phase,
+    call: Phase,
+    teardown: Phase,
+    attempt: int,
+    worker: str,
+    cpu: float | None = None,
+    failed_subtest: Phase = None,
 ) -> ExecutionRecord:
-    """One execution record from the (up to) three reports of one test attempt."""
+    """One execution record from the (up to) three reports of one test attempt.
+
+    ``failed_subtest``: the first failed subtest's report, if any (unittest's
+    ``subTest`` or pytest's ``subtests`` fixture): the test failed, with that error,
+    whatever its own call report says (for ``subTest`` it says passed).
+    """
     first = setup or call or teardown
     last = teardown or call or setup
     assert first is not None and last is not None
@@ -109,6 +133,8 @@ def build_record(
                 outcome, skip = "skipped", skip_reason(call)
         elif wasxfail is not None:
             outcome, xfail = "xpassed", wasxfail
+    if failed_subtest is not None and outcome in ("passed", "failed"):
+        outcome, failed_phase = "failed", failed_subtest
     if teardown is not None and teardown.failed and failed_phase is None:
         outcome, failed_phase = "error", teardown
     error = None
@@ -121,7 +147,8 @@ def build_record(
         setup_phase = PhaseResult(_phase_outcome(setup), setup.duration)
         duration += setup.duration
     if call is not None:
-        call_phase = PhaseResult(_phase_outcome(call), call.duration)
+        call_outcome = "failed" if failed_subtest is not None else _phase_outcome(call)
+        call_phase = PhaseResult(call_outcome, call.duration)
         duration += call.duration
     if teardown is not None:
         teardown_phase = PhaseResult(_phase_outcome(teardown), teardown.duration)

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import git, run_pytest, run_uetf, uetf_summary
 from conftest import make_repo as repository
 from uetf_core.ledger import open_ledger
@@ -423,3 +425,60 @@ def test_the_terminal_fits_80_columns_and_says_what_was_measured(tmp_path: Path)
     assert any(
         line.startswith("coverage") and "failed" in line for line in quiet.stdout.splitlines()
     ), quiet.stdout
+
+
+SUBTESTS = {
+    "limits.py": "LIMIT = 3\n\n\ndef allowed(n):\n    return n < LIMIT\n",
+    "tests/test_limits.py": (
+        "import unittest\n\nimport pytest\n\nfrom limits import allowed\n\n\n"
+        "class Limits(unittest.TestCase):\n"
+        "    def test_each(self):\n"
+        "        for n in range(3):\n"
+        "            with self.subTest(n=n):\n"
+        "                self.assertTrue(allowed(n))\n\n\n"
+        "def test_plain():\n    assert allowed(0)\n"
+    ),
+    "pyproject.toml": (
+        '[tool.pytest.ini_options]\npythonpath = ["."]\n\n'
+        "[tool.uetf.gates]\npass_rate = 100\nnew_failures = 0\n"
+    ),
+}
+# pytest's own subtests fixture (pytest 9): a failing subtest fails its test there too.
+SUBTESTS_FIXTURE = (
+    "\n\ndef test_fixture(subtests):\n"
+    "    for n in range(3):\n"
+    "        with subtests.test('within', n=n):\n"
+    "            assert allowed(n)\n"
+    "        with subtests.test('skipped', n=n):\n"
+    "            pytest.skip('a skipped subtest leaves its test passing')\n"
+)
+
+
+@pytest.mark.parametrize("workers", [[], ["-p", "xdist.plugin", "-n", "2"]], ids=["", "xdist"])
+def test_a_failed_subtest_fails_its_test(tmp_path: Path, workers: list[str]) -> None:
+    """A failing unittest ``subTest`` (whose test pytest reports passed, counting the
+    subtest as a failure and exiting 1) or ``subtests`` fixture subtest fails its test in
+    UETF too: in the totals, pass_rate, the failures with the subtest named, and as a new
+    failure against the run before; in-process and under xdist. Passing and skipped
+    subtests leave their test passed."""
+    files = dict(SUBTESTS)
+    if int(pytest.__version__.split(".")[0]) >= 9:
+        files["tests/test_limits.py"] += SUBTESTS_FIXTURE
+    root = make_repo(tmp_path / "limits", files)
+    tests = 3 if "test_fixture" in files["tests/test_limits.py"] else 2
+    first = pytest_uetf(root, *workers)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert uetf_summary(root)["totals"]["passed"] == tests
+
+    (root / "limits.py").write_text("LIMIT = 2\n\n\ndef allowed(n):\n    return n < LIMIT\n")
+    done = pytest_uetf(root, *workers)
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = uetf_summary(root)
+    assert summary["totals"]["failed"] == tests - 1 and summary["totals"]["passed"] == 1
+    assert gate(summary, "pass_rate")["verdict"] == "failed"
+    assert gate(summary, "new_failures")["value"] == tests - 1
+    failures = {f["node_id"].split("::")[-1]: f for f in summary["failures"]}
+    assert failures["test_each"]["classification"] == "new"
+    assert "subtest (n=2)" in failures["test_each"]["message"]
+    if tests == 3:
+        assert "subtest [within] (n=2)" in failures["test_fixture"]["message"]
