@@ -147,10 +147,14 @@ def _early_coverage(config: pytest.Config, options: Namespace) -> coverage.Cover
     sources = list(options.uetf_cov) or list(table.get("cov_source") or [])
     if not sources and not _declares_coverage_gate(table, options.uetf_gate):
         return None
-    if getattr(options, "cov_source", None):
+    # pytest-cov's --cov often sits in a project's addopts; its own --no-cov turns it
+    # off for one run, and then only UETF measures.
+    if getattr(options, "cov_source", None) and not getattr(options, "no_cov", False):
+        ours = "--uetf-cov" if options.uetf_cov else "[tool.uetf] cov_source"
         raise pytest.UsageError(
-            "uetf: pytest-cov (--cov) and UETF would both measure coverage; drop --cov "
-            "(UETF measures with the same coverage configuration) or drop --uetf-cov"
+            f"uetf: pytest-cov (--cov) and UETF ({ours}) would both measure coverage; add "
+            "--no-cov to turn pytest-cov off for this run (UETF measures with the same "
+            f"coverage configuration), or drop --cov, or {ours}"
         )
     import coverage
 

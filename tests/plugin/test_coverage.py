@@ -346,8 +346,25 @@ def test_pytest_cov_together_is_one_line(project: Path) -> None:
     """With pytest-cov's --cov too, UETF says in one line what to change."""
     done = run_pytest(project, "-p", "pytest_cov", "--uetf", "--uetf-cov=app", "--cov", "app")
     assert done.returncode == 4
-    assert "pytest-cov (--cov) and UETF would both measure coverage" in done.stderr
+    assert "pytest-cov (--cov) and UETF (--uetf-cov) would both measure coverage" in done.stderr
+    assert "add --no-cov" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_pytest_cov_in_addopts_is_turned_off_by_its_no_cov(project: Path) -> None:
+    """A project whose addopts run pytest-cov: ``--no-cov`` (pytest-cov's own switch)
+    lets UETF measure alone, the figure the same as without pytest-cov installed."""
+    ini = project / "pytest.ini"
+    ini.write_text("[pytest]\naddopts = --cov=app --cov-report=term-missing\n")
+    refused = run_pytest(project, "-p", "pytest_cov", "--uetf", "--uetf-cov=app")
+    assert refused.returncode == 4 and "add --no-cov" in refused.stderr
+    done = run_pytest(project, "-p", "pytest_cov", "--uetf", "--uetf-cov=app", "--no-cov")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Cover" not in done.stdout  # pytest-cov wrote no report: it did not measure
+    with_no_cov = uetf_summary(project)["coverage"]
+    ini.unlink()
+    assert run_pytest(project, "--uetf", "--uetf-cov=app").returncode == 0
+    assert uetf_summary(project)["coverage"] == with_no_cov
 
 
 def test_broken_coverage_configuration_is_one_line(project: Path) -> None:
