@@ -60,7 +60,8 @@ def find_baseline(
         except RunNotFoundError:  # checked when the run started; gone since (pruned)
             return None, f"the baseline run {explicit!r} is not in the ledger"
     elif patch is None or not patch.get("merge_base"):
-        return None, "no baseline: the merge-base with the base branch is unknown"
+        problem = patch.get("problem") if patch is not None else None
+        return None, f"no baseline: {problem or 'the merge-base with the base branch is unknown'}"
     else:
         merge_base = str(patch["merge_base"])
         found = ledger.find_baseline(merge_base, exclude=run_id, suite_key=ledger.suite_key(run_id))

@@ -235,6 +235,22 @@ def _tree_digest(git: Git, cwd: Path, changed: list[str], untracked: list[str]) 
     return digest.hexdigest()[:16]
 
 
+_DUBIOUS = "dubious ownership in repository at '"
+
+
+def git_refusal(stderr: str) -> str | None:
+    """What to do when git refuses a repository another user owns (its safe.directory
+    check, common in CI containers whose checkout belongs to the host's user)."""
+    start = stderr.find(_DUBIOUS)
+    if start < 0:
+        return None
+    where = stderr[start + len(_DUBIOUS) :].split("'", 1)[0]
+    return (
+        f"git refuses the repository at {where}: another user owns it; if you trust it,"
+        f" run git config --global --add safe.directory {where}"
+    )
+
+
 def _fallback_base(git: Git) -> str | None:
     """The first of origin/HEAD, origin/main, main, master that is not HEAD itself.
 
@@ -264,10 +280,12 @@ def detect_patch(
 
     env = os.environ if env is None else env
     git = Git(cwd, sink)
-    if git.run("rev-parse", "--is-inside-work-tree").returncode != 0:
+    inside = git.run("rev-parse", "--is-inside-work-tree")
+    if inside.returncode != 0:
         return PatchEntry(
             base or "?",
-            problem=f"{cwd} is not a git work tree; patch gates need "
+            problem=git_refusal(inside.stderr)
+            or f"{cwd} is not a git work tree; patch gates need "
             "git, or a diff given with --uetf-diff-file",
         )
     chosen = base or base_from_ci(env)

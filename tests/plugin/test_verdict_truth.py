@@ -482,3 +482,35 @@ def test_a_failed_subtest_fails_its_test(tmp_path: Path, workers: list[str]) -> 
     assert "subtest (n=2)" in failures["test_each"]["message"]
     if tests == 3:
         assert "subtest [within] (n=2)" in failures["test_fixture"]["message"]
+
+
+TEST_A = "import sys\n\nsys.path.insert(0, '.')\n\nfrom app import f\n\n\ndef test_a():\n    assert f() == 1\n"
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="making a repository another user owns needs root (CI runs as root)",
+)
+def test_a_repository_git_refuses_says_how_to_trust_it(tmp_path: Path) -> None:
+    """A checkout another user owns (a CI container's, typically), which git refuses
+    to read: the patch gate's error and the baseline gates' reason say so and give
+    the command that trusts it, instead of "not a git work tree"."""
+    files = {"app.py": "def f():\n    return 1\n", "tests/test_a.py": TEST_A}
+    root = make_repo(tmp_path / "theirs", files)
+    for path in [root, *root.rglob("*")]:
+        os.lchown(path, 4321, 4321)
+    empty = tmp_path / "gitconfig"  # no safe.directory of this machine's user applies
+    empty.write_text("")
+    done = pytest_uetf(
+        root,
+        "--uetf-cov=app",
+        "--uetf-gate=patch_coverage>=80",
+        "--uetf-gate=new_failures<=0",
+        env={"GIT_CONFIG_GLOBAL": str(empty)},
+    )
+    assert done.returncode == 6, done.stdout + done.stderr
+    assert "not a git work tree" not in done.stdout
+    hint = f"git config --global --add safe.directory {root}"
+    summary = uetf_summary(root)
+    assert hint in gate(summary, "patch_coverage")["reason"]
+    assert hint in gate(summary, "new_failures")["reason"]
