@@ -484,7 +484,10 @@ def test_a_failed_subtest_fails_its_test(tmp_path: Path, workers: list[str]) -> 
         assert "subtest [within] (n=2)" in failures["test_fixture"]["message"]
 
 
-TEST_A = "import sys\n\nsys.path.insert(0, '.')\n\nfrom app import f\n\n\ndef test_a():\n    assert f() == 1\n"
+TEST_A = (
+    "import sys\n\nsys.path.insert(0, '.')\n\nfrom app import f\n\n\n"
+    "def test_a():\n    assert f() == 1\n"
+)
 
 
 @pytest.mark.skipif(
