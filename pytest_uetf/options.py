@@ -31,6 +31,14 @@ _NARROWING: tuple[tuple[str, str], ...] = (
     ("deselect", "--deselect"),
 )
 
+# pytest's options that run no test at all: such a run is partial, never a baseline.
+# Kept apart from the narrowing options: they take no part in the suite's key.
+_NO_TESTS: tuple[tuple[str, str], ...] = (
+    ("collectonly", "--collect-only: no test ran"),
+    ("setuponly", "--setup-only: no test ran"),
+    ("setupplan", "--setup-plan: no test ran"),
+)
+
 
 class Selection(NamedTuple):
     """How this session selects its tests: why it is partial, and which suite it runs."""
@@ -60,6 +68,8 @@ def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[
         value = getattr(cli, dest, None)
         if value and value != getattr(ini, dest, None):
             reasons.append(text.format(" ".join(value) if isinstance(value, list) else value))
+    known = config.known_args_namespace  # the ini file's addopts and the command line
+    reasons.extend(text for dest, text in _NO_TESTS if getattr(known, dest, False))
     positional = [str(arg) for arg in getattr(cli, "file_or_dir", None) or []]
     if any("::" in arg for arg in positional):
         reasons.append("node ids")

@@ -355,6 +355,10 @@ def test_what_narrows_the_suite_in_process(pytester) -> None:  # type: ignore[no
     assert last() == ("-k a", key)
     pytester.runpytest("--uetf", f"--uetf-ledger={ledger}", "tests/test_a.py")
     assert last()[0] is None and last()[1] != key
+    # Listing the tests runs none: partial, so never the baseline of a later change.
+    for option in ("--collect-only", "--setup-plan"):
+        pytester.runpytest("--uetf", f"--uetf-ledger={ledger}", option).assert_outcomes()
+        assert last() == (f"{option}: no test ran", key)
 
 
 def test_uetf_is_imported_compiled_not_through_assertion_rewriting(pytester) -> None:  # type: ignore[no-untyped-def]
