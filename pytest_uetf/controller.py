@@ -311,6 +311,9 @@ class UetfController:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.run.finished:
             return
+        stopped = session.shouldfail or session.shouldstop  # -x, --maxfail, --sw
+        if stopped and not self.interrupted:
+            self.run.stopped_early(str(stopped))
         try:
             outcome = self.run.finish(
                 int(exitstatus),

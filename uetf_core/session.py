@@ -75,6 +75,7 @@ class RunSession:
         # Sources that matched no file: said even when no coverage gate judges them.
         self.coverage_problems: tuple[str, ...] = ()
         self.progress = Progress()
+        self.partial: str | None = None  # why this run covers part of the suite
         self.monitor: RunMonitor | None = None
         self._routes: list[Route] = []
         # Test impact analysis (uetf_core.impact.run.ImpactRun.finish): what it must
@@ -102,6 +103,7 @@ class RunSession:
             why = ", ".join(r for r in (partial, config.shard and f"shard {config.shard}") if r)
             if why:
                 recorder.mark_partial(why)
+            self.partial = why or None
             check_options(ledger, config, self.invocation_dir)
             self.patch = _detect_patch(config, self.invocation_dir, recorder)
             if config.workstream:
@@ -116,6 +118,18 @@ class RunSession:
                 self.recorder.abort(str(exc).removeprefix("uetf: "), int(exc.exit_code))
             raise
         return recorder
+
+    def stopped_early(self, why: str) -> None:
+        """The session stopped before its last test (``-x``, ``--maxfail``, ``--sw``):
+        the run is partial, never a baseline, unless every collected test ran after all."""
+        recorder = self.recorder
+        if recorder is None or self.finished:
+            return
+        ran, planned = len(set(self.progress.finished)), len(self.progress.tests)
+        if ran < planned:
+            stop = f"{why}: {ran} of {planned} ran"
+            self.partial = f"{self.partial}, {stop}" if self.partial else stop
+            recorder.mark_partial(self.partial)
 
     # -- collection -------------------------------------------------------------
 

@@ -521,3 +521,30 @@ def test_a_repository_git_refuses_says_how_to_trust_it(tmp_path: Path) -> None:
     summary = uetf_summary(root)
     assert hint in gate(summary, "patch_coverage")["reason"]
     assert hint in gate(summary, "new_failures")["reason"]
+
+
+def test_a_run_stopped_at_its_first_failure_is_partial(tmp_path: Path) -> None:
+    """``-x`` (or ``--maxfail``) stopping before the last test leaves the run partial:
+    the whole-suite gates skip it and it is no baseline. Stopped at the last test, every
+    test ran: the run is whole."""
+    tests = (
+        "def test_a():\n    assert False\n\n\n"
+        "def test_b():\n    pass\n\n\ndef test_c():\n    pass\n"
+    )
+    root = make_repo(tmp_path / "stops", {"tests/test_x.py": tests})
+    done = pytest_uetf(root, "-x", "--uetf-gate=min_tests>=3")
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = uetf_summary(root)
+    assert summary["partial"] is True and gate(summary, "min_tests")["verdict"] == "skipped"
+    ledger = open_ledger(str(root / ".ledger" / "uetf.db"))
+    try:
+        assert ledger.partial_reason(summary["run_id"]) == "stopping after 1 failures: 1 of 3 ran"
+    finally:
+        ledger.close()
+    last_fails = tests.replace("assert False", "pass").replace(
+        "test_c():\n    pass", "test_c():\n    assert False"
+    )
+    (root / "tests" / "test_x.py").write_text(last_fails)
+    assert pytest_uetf(root, "-x", "--uetf-gate=min_tests>=3").returncode == 1
+    summary = uetf_summary(root)
+    assert summary["partial"] is False and gate(summary, "min_tests")["verdict"] == "passed"
