@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import git, run_pytest
+from conftest import git, make_repo, run_pytest, run_uetf
 from uetf_core.cli import main as uetf_main
 from uetf_core.records import storable
 from uetf_core.terminal import INVISIBLE
@@ -292,3 +292,23 @@ def test_bad_numbers_for_uetf_are_usage_errors(tmp_path: Path, args: list[str], 
     status, _, stderr = _cli(*args, "--ledger", str(tmp_path / "none.db"))
     assert status == 4
     assert says in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_an_ascii_only_output_gets_names_escaped_not_a_traceback(tmp_path: Path) -> None:
+    """Test names beyond ASCII, printed by every reading command to a stream that takes
+    ASCII alone (PYTHONIOENCODING=ascii, as a code-page console or a bare container may
+    have): escaped, with the command's own exit status."""
+    tests = (
+        'import pytest\n\n\n@pytest.mark.parametrize("x", ["caf\u00e9", "\u2603"])\n'
+        'def test_caf\u00e9(x):\n    assert x == "no \u2603"\n'
+    )
+    root = make_repo(tmp_path / "names", {"test_u.py": tests})
+    done = run_pytest(root, "-p", "pytest_uetf.plugin", "--uetf", env=FAST)
+    assert done.returncode == 1, done.stdout + done.stderr
+    ascii_only = {"PYTHONIOENCODING": "ascii"}
+    for args in (["show", "last"], ["history", "test_u"], ["runs"], ["gate", "last"]):
+        shown = run_uetf(root, *args, env=ascii_only)
+        assert shown.returncode in (0, 1), (args, shown.stderr)
+        assert "Traceback" not in shown.stderr, args
+    listed = run_uetf(root, "history", "test_u", env=ascii_only).stdout
+    assert "test_caf\\xe9[\\u2603]" in listed

@@ -229,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``uetf`` command; returns the exit status."""
+    # A terminal or pipe that takes only ASCII or a code page (PYTHONIOENCODING, a
+    # Windows console) gets a test name it cannot show escaped, not a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
