@@ -483,8 +483,8 @@ def test_a_failed_subtest_fails_its_test(tmp_path: Path, workers: list[str]) -> 
     assert gate(summary, "new_failures")["value"] == tests - 1
     failures = {f["node_id"].split("::")[-1]: f for f in summary["failures"]}
     assert failures["test_each"]["classification"] == "new"
-    assert "subtest (n=2)" in failures["test_each"]["message"]
-    if tests == 3:
+    if tests == 3:  # pytest 9 reports each subtest; pytest 8 fails the test at the first
+        assert "subtest (n=2)" in failures["test_each"]["message"]
         assert "subtest [within] (n=2)" in failures["test_fixture"]["message"]
 
 
