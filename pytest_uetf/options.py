@@ -71,6 +71,10 @@ def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[
     known = config.known_args_namespace  # the ini file's addopts and the command line
     reasons.extend(text for dest, text in _NO_TESTS if getattr(known, dest, False))
     positional = [str(arg) for arg in getattr(cli, "file_or_dir", None) or []]
+    if not positional and _below_rootdir(config):
+        # pytest collects from the directory it was started in (testpaths apply only at
+        # the rootdir): that directory's tests are the suite, as if named.
+        positional = [str(config.invocation_params.dir)]
     if any("::" in arg for arg in positional):
         reasons.append("node ids")
     definition = {
@@ -80,6 +84,10 @@ def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[
     }
     key = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
     return Selection(", ".join(reasons) or None, key)
+
+
+def _below_rootdir(config: pytest.Config) -> bool:
+    return config.invocation_params.dir.resolve() != config.rootpath.resolve()
 
 
 def _addopts_used(args: Sequence[str], config: pytest.Config) -> bool:

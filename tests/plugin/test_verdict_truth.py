@@ -355,6 +355,17 @@ def test_what_narrows_the_suite_in_process(pytester) -> None:  # type: ignore[no
     assert last() == ("-k a", key)
     pytester.runpytest("--uetf", f"--uetf-ledger={ledger}", "tests/test_a.py")
     assert last()[0] is None and last()[1] != key
+    named = last()[1]
+    # Started in tests/ without arguments, pytest collects that folder: the suite
+    # `pytest tests` names, not the whole one (which would become its baseline).
+    pytester.mkdir("tests/more")
+    pytester.makepyfile(**{"tests/more/test_c": "def test_c():\n    pass\n"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(pytester.path / "tests" / "more")
+        pytester.runpytest("--uetf", f"--uetf-ledger={ledger}").assert_outcomes(passed=1)
+    below = last()
+    pytester.runpytest("--uetf", f"--uetf-ledger={ledger}", "tests/more").assert_outcomes(passed=1)
+    assert below == last() and below[0] is None and below[1] not in (key, named)
     # Listing the tests runs none: partial, so never the baseline of a later change.
     for option in ("--collect-only", "--setup-plan"):
         pytester.runpytest("--uetf", f"--uetf-ledger={ledger}", option).assert_outcomes()
