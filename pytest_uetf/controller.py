@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import pytest
 
 from pytest_uetf.costs import COST_PROPERTY, peak_rss_mb
-from pytest_uetf.reports import build_record, crash_record, error_capture, record_of
+from pytest_uetf.reports import (
+    build_record,
+    collection_skip_record,
+    crash_record,
+    error_capture,
+    record_of,
+)
 from uetf_core.config import RunConfig
 from uetf_core.errors import UetfError
 from uetf_core.events import GateEvaluated, RecordAdded, RunFinished, RunStarted
@@ -141,6 +147,8 @@ class UetfController:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.run.collection_error(error_capture(report, 1, "collect"))
+        elif report.skipped and report.nodeid:  # a module that skipped itself on import
+            self.run.collection_skipped(collection_skip_record(report, CONTROLLER))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self._xdist:

@@ -200,3 +200,24 @@ def crash_record(report: pytest.TestReport, attempt: int, worker: str) -> Execut
         finished_at=getattr(report, "stop", 0.0) or time.time(),
         error=error,
     )
+
+
+def collection_skip_record(report: pytest.CollectReport, worker: str) -> ExecutionRecord:
+    """The record of a module skipped as it was collected (``pytest.skip(...,
+    allow_module_level=True)``, ``pytest.importorskip``): one skipped entry under the
+    module's node id, as pytest's summary line ("1 skipped") and its JUnit XML count it."""
+    now = time.time()
+    reason = skip_reason(report)  # type: ignore[arg-type]  # the same (path, line, reason)
+    return ExecutionRecord(
+        node_id=report.nodeid,
+        attempt=1,
+        worker=worker,
+        outcome="skipped",
+        setup=PhaseResult("skipped", 0.0),
+        call=None,
+        teardown=None,
+        duration=0.0,
+        started_at=now,
+        finished_at=now,
+        skip_reason=reason and storable(reason),
+    )

@@ -29,7 +29,14 @@ from uetf_core.gates.evaluate import GateResult, Verdict, overall_verdict
 from uetf_core.ids import host_name, new_run_id
 from uetf_core.judge import judge_gates, test_waivers
 from uetf_core.ledger.base import Batch, Ledger, NewRun
-from uetf_core.records import PASSED_WORKER, AnyRecord, ErrorCapture, Event, full_record
+from uetf_core.records import (
+    PASSED_WORKER,
+    AnyRecord,
+    ErrorCapture,
+    Event,
+    ExecutionRecord,
+    full_record,
+)
 from uetf_core.schemas import digest, validation_record
 from uetf_core.states import RunState, WorkerState, check_transition
 from uetf_core.summary import build_summary
@@ -275,6 +282,10 @@ class RunRecorder:
             self.bus.publish(RecordAdded(self.run_id, full_record(record)))
         if len(batch.records) >= self._batch_size or time.monotonic() >= self._next_flush:
             self.flush()
+
+    def add_collection_skip(self, record: ExecutionRecord) -> None:
+        """A module skipped as it was collected: a skipped record that no worker ran."""
+        self._batch.records.append(record)
 
     def add_cost(self, scope: str, subject: str, name: str, amount: float, unit: str) -> None:
         """A cost of a test, worker or the run (custom costs, peak memory), batched."""

@@ -160,6 +160,12 @@ class RunSession:
             self.collection_errors += 1
             self.recorder.add_error(error)
 
+    def collection_skipped(self, record: ExecutionRecord) -> None:
+        """A module that skipped itself as it was collected: a skipped entry of its own,
+        outside the collected tests (as pytest counts it: "collected 1 item / 1 skipped")."""
+        if self.recorder is not None:
+            self.recorder.add_collection_skip(record)
+
     def route(
         self,
         node_id: str,

@@ -105,6 +105,9 @@ REPORT_FILES = {
 }
 
 
+SKIPPED_MODULE = "test_skipped_module.py"
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One generated project and the options of its run."""
@@ -118,6 +121,7 @@ class Scenario:
     coverage: bool = False
     shard: bool = False
     unwritable_report: bool = False
+    skipped_module: bool = False  # a module that skips itself as it is collected
 
     def tests(self) -> dict[str, str]:
         """Node id -> kind, for every generated test (the deselected one included)."""
@@ -140,6 +144,10 @@ class Scenario:
         (root / "covered.py").write_text(COVERED)
         if self.collection_error:
             (root / "test_broken_import.py").write_text("raise RuntimeError('cannot import')\n")
+        if self.skipped_module:
+            (root / SKIPPED_MODULE).write_text(
+                "import pytest\n\npytest.skip('not here', allow_module_level=True)\n"
+            )
         waivers = [
             f'[[waiver]]\ntest = "{node_id}"\nowner = "alice"\nreason = "known"\n'
             "expires = 2999-01-01\n"
@@ -227,6 +235,11 @@ def expect(
         pytest_counts = Counter({"errors": 1})
         failures = {"test_broken_import.py": "new"}
         outcomes = {}
+    if scenario.skipped_module:
+        # Counted as one skipped test, outside the collected ones, as pytest counts it.
+        totals["skipped"] += 1
+        pytest_counts["skipped"] += 1
+        outcomes[SKIPPED_MODULE] = "skipped"
     if deselected:
         pytest_counts["deselected"] = deselected
     expected = Expected(outcomes, totals, dict(+pytest_counts), failures)
