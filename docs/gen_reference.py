@@ -1,6 +1,10 @@
-"""Regenerate docs/gates.md and docs/configuration.md from the code's own tables.
+"""Regenerate docs/gates.md and docs/configuration.md from the code's own tables, and,
+from the table of settings, the plugin's options (pytest_uetf/option_table.py),
+``RunConfig`` and ``CliOptions`` (uetf_core/run_config.py) and the settings' properties
+of schema/run_config.v1.json (the last two by docs/gen_run_config.py).
 
-Run: python docs/gen_reference.py   (tests/test_docs.py checks they are current)
+Run: python docs/gen_reference.py   (tests/test_docs.py and tests/test_settings.py
+check they are current)
 """
 
 from __future__ import annotations
@@ -159,6 +163,9 @@ def main() -> None:
     (HERE / "gates.md").write_text(gates_md())
     (HERE / "configuration.md").write_text(configuration_md())
     OPTION_TABLE.write_text(option_table())
+    import gen_run_config  # beside this file, on the path when it runs as a script
+
+    gen_run_config.write()
 
 
 if __name__ == "__main__":

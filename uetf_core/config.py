@@ -2,7 +2,8 @@
 
 Precedence, highest first: command-line options, environment (``UETF_LEDGER``),
 ``[tool.uetf]``, defaults. The result is validated against ``run_config.v1.json``
-once, at configuration time.
+once, at configuration time. ``RunConfig`` and ``CliOptions`` are made from the table
+of settings (``uetf_core/run_config.py``) and imported from here as from their home.
 """
 
 from __future__ import annotations
@@ -11,26 +12,20 @@ import difflib
 import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from uetf_core.costs import check_prices
 from uetf_core.errors import ConfigError
-from uetf_core.gates.spec import MODES, GateSpec, parse_gate, parse_gate_table
+from uetf_core.gates.spec import MODES, parse_gate, parse_gate_table
 from uetf_core.lazy_pattern import LazyPattern
-from uetf_core.metrics import NOTHING
 from uetf_core.redact import redact
+from uetf_core.run_config import CliOptions as CliOptions
+from uetf_core.run_config import RunConfig as RunConfig
 from uetf_core.settings import file_keys, number_limits
 from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
-from uetf_core.waivers import Waiver, load_waivers
-
-if TYPE_CHECKING:
-    from typing import NamedTuple
-
-    from uetf_core.documents import RunConfigDocument
-else:  # the same classes, defined at a fraction of the cost: see uetf_core.namedtuples
-    from uetf_core.namedtuples import NamedTuple
+from uetf_core.waivers import load_waivers
 
 # Test impact analysis (docs/impact.md): off by default, since recording costs
 # a coverage run time (a few per cent on 3.12+, about a third before).
@@ -83,94 +78,6 @@ def check_number(key: str, value: float, where: str) -> float:
 def _source(option: str, given: object, where: str, key: str) -> str:
     """Where a value came from, as the user wrote it: the option, or the table's key."""
     return option if given is not None else f"{where}: key {key!r}"
-
-
-class CliOptions(NamedTuple):
-    """What the command line (plugin options or CLI flags) said, ``None`` when silent."""
-
-    ledger: str | None = None
-    gates: Sequence[str] = ()
-    gate_mode: str | None = None
-    cov_sources: Sequence[str] = ()
-    base: str | None = None
-    diff_file: str | None = None
-    baseline: str | None = None
-    reports: Sequence[str] = ()
-    progress: str | None = None
-    stall_timeout: float | None = None
-    dist: str | None = None
-    order: str | None = None
-    select: str | None = None
-    shard: str | None = None
-    workstream: str | None = None
-    phase: str | None = None
-    depends_on: Sequence[str] = ()
-
-
-class RunConfig(NamedTuple):
-    """The resolved configuration of one run."""
-
-    rootdir: Path
-    ledger: str
-    enabled: bool = False
-    gate_mode: str = "fail"
-    gates: tuple[GateSpec, ...] = ()
-    batch_size: int = 500
-    flush_interval: float = 1.0
-    stale_after: float = 3600.0
-    sources: Mapping[str, Any] = NOTHING
-    cov_sources: tuple[str, ...] = ()
-    base: str | None = None
-    diff_file: str | None = None
-    baseline: str | None = None
-    min_patch_lines: int = 1
-    reports: tuple[str, ...] = ()
-    dist: str | None = None
-    order: str | None = None
-    select: str = "off"
-    impact_inputs: tuple[str, ...] = ()
-    shard: str | None = None
-    workstream: str | None = None
-    phase: str = "test"
-    depends_on: tuple[str, ...] = ()
-    waivers: tuple[Waiver, ...] = ()
-    prices: Mapping[str, Any] = NOTHING
-    progress_file: str | None = None
-    stall_timeout: float = 600.0
-    progress_interval: float = 5.0
-
-    def as_dict(self) -> RunConfigDocument:
-        """The ``run_config`` document."""
-        return {
-            "enabled": self.enabled,
-            "ledger": redact(self.ledger),  # the config is stored and shown: no password
-            "gate_mode": self.gate_mode,
-            "gates": [spec.as_dict() for spec in self.gates],
-            "batch_size": self.batch_size,
-            "flush_interval": self.flush_interval,
-            "stale_after": self.stale_after,
-            "rootdir": str(self.rootdir),
-            "sources": dict(self.sources),
-            "cov_source": list(self.cov_sources),
-            "base": self.base,
-            "diff_file": self.diff_file,
-            "baseline": self.baseline,
-            "min_patch_lines": self.min_patch_lines,
-            "reports": list(self.reports),
-            "dist": self.dist,
-            "order": self.order,
-            "select": self.select,
-            "impact_inputs": list(self.impact_inputs),
-            "shard": self.shard,
-            "workstream": self.workstream,
-            "phase": self.phase,
-            "depends_on": list(self.depends_on),
-            "waivers": [waiver.as_dict() for waiver in self.waivers],
-            "prices": dict(self.prices),
-            "progress_file": self.progress_file,
-            "stall_timeout": self.stall_timeout,
-            "progress_interval": self.progress_interval,
-        }
 
 
 def read_pyproject(rootdir: Path) -> tuple[dict[str, Any], Path | None]:
