@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from uetf_core.config import KEYS, LIMITS, SELECT_MODES, CliOptions, RunConfig, resolve_config
+from uetf_core.errors import ConfigError
 from uetf_core.gates.spec import MODES, parse_gate
 from uetf_core.planning import ORDERS, STRATEGIES
 from uetf_core.settings import RECORDED, SETTINGS, TO_JSON, Setting, options, stored
@@ -235,6 +236,22 @@ def test_a_keys_types_are_the_schemas(setting: Setting) -> None:
     stored_as = prop.get("type") or sorted({JSON_TYPES[type(v)] for v in prop["enum"] if v})
     stored_as = stored_as if isinstance(stored_as, list) else [stored_as]
     assert {JSON_TYPES[kind] for kind in kinds} - {"integer"} <= set(stored_as) | {"number"}
+
+
+@pytest.mark.parametrize("setting", [s for s in SETTINGS if s.limits], ids=lambda s: s.name)
+def test_a_number_is_read_from_its_key_and_checked(tmp_path: Path, setting: Setting) -> None:
+    """resolve_config reads any number of the table alike: RunConfig's default, the key's
+    value at the top of its range, and a value above it refused naming the key."""
+    assert setting.limits is not None and setting.key is not None
+    field = setting.field or setting.name
+    _, _, high = setting.limits
+    resolved = resolve_config(tmp_path, {}, CliOptions(), env={})
+    assert getattr(resolved, field) == RunConfig._field_defaults[field]
+    resolved = resolve_config(tmp_path, {setting.key: high}, CliOptions(), env={})
+    assert getattr(resolved, field) == high
+    assert type(getattr(resolved, field)) is (int if setting.kinds is int else float)
+    with pytest.raises(ConfigError, match=f"key '{setting.key}' must be"):
+        resolve_config(tmp_path, {setting.key: high + 1}, CliOptions(), env={})
 
 
 def test_an_options_choices_are_what_the_configuration_accepts() -> None:

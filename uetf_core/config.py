@@ -23,7 +23,7 @@ from uetf_core.lazy_pattern import LazyPattern
 from uetf_core.redact import redact
 from uetf_core.run_config import CliOptions as CliOptions
 from uetf_core.run_config import RunConfig as RunConfig
-from uetf_core.settings import file_keys, number_limits
+from uetf_core.settings import SETTINGS, Setting, file_keys, number_limits
 from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
 from uetf_core.waivers import load_waivers
 
@@ -73,6 +73,22 @@ def check_number(key: str, value: float, where: str) -> float:
         source = where if where.startswith("--") else f"{where}: key {key!r}"
         raise ConfigError(f"{source} must be {allowed_range(key)}, got {value!r}")
     return number
+
+
+# The settings that are numbers: read alike, from the option if one is given, else
+# from the key, else RunConfig's default, and checked against the table's range.
+NUMBERS = tuple(setting for setting in SETTINGS if setting.limits is not None)
+
+
+def _number(setting: Setting, table: Mapping[str, Any], cli: CliOptions, where: str) -> float:
+    """A number setting's value, checked; a whole number's as an ``int``."""
+    given = getattr(cli, setting.cli) if setting.cli is not None else None
+    if given is not None:
+        value = check_number(setting.name, given, setting.option or "")
+    else:
+        default = RunConfig._field_defaults[setting.field or setting.name]
+        value = check_number(setting.name, table.get(setting.key or "", default), where)
+    return int(value) if setting.kinds is int else value
 
 
 def _source(option: str, given: object, where: str, key: str) -> str:
@@ -161,7 +177,6 @@ def resolve_config(
     base = cli.base or table.get("base")
     if base is not None:
         validate_ref(base, "--uetf-base" if cli.base else f"{where} base")
-    min_patch_lines = int(check_number("min_patch_lines", table.get("min_patch_lines", 1), where))
 
     reports = tuple(cli.reports) or tuple(table.get("reports", ()))
     if reports:
@@ -200,14 +215,8 @@ def resolve_config(
             "(on GitHub Actions, GitLab CI, Buildkite, Azure Pipelines and Jenkins it is found)"
         )
 
-    if cli.stall_timeout is not None:
-        stall_timeout = check_number("stall_timeout", cli.stall_timeout, "--uetf-stall-timeout")
-    else:
-        stall_timeout = check_number("stall_timeout", table.get("stall_timeout", 600.0), where)
-    progress_interval = check_number("progress_interval", table.get("progress_interval", 5), where)
-    batch_size = int(check_number("batch_size", table.get("batch_size", 500), where))
-    flush_interval = check_number("flush_interval", table.get("flush_interval", 1.0), where)
-    stale_after = check_number("stale_after", table.get("stale_after", 3600.0), where)
+    # Typed by the table: a float, or an int where the key takes whole numbers.
+    numbers: dict[str, Any] = {s.field or s.name: _number(s, table, cli, where) for s in NUMBERS}
 
     sources: dict[str, Any] = {
         "pyproject": str(pyproject) if pyproject else None,
@@ -220,15 +229,11 @@ def resolve_config(
         enabled=bool(table.get("enabled", False)),
         gate_mode=gate_mode,
         gates=merged,
-        batch_size=batch_size,
-        flush_interval=flush_interval,
-        stale_after=stale_after,
         sources=sources,
         cov_sources=cov_sources,
         base=base,
         diff_file=cli.diff_file,
         baseline=cli.baseline,
-        min_patch_lines=min_patch_lines,
         reports=reports,
         dist=dist,
         order=order,
@@ -241,8 +246,7 @@ def resolve_config(
         waivers=load_waivers(rootdir / table.get("waivers", DEFAULT_WAIVERS)),
         prices=check_prices(table.get("costs", {}), where),
         progress_file=cli.progress,
-        stall_timeout=stall_timeout,
-        progress_interval=progress_interval,
+        **numbers,
     )
 
 
