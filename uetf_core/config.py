@@ -218,7 +218,7 @@ def resolve_config(
     # Typed by the table: a float, or an int where the key takes whole numbers.
     numbers: dict[str, Any] = {s.field or s.name: _number(s, table, cli, where) for s in NUMBERS}
 
-    sources: dict[str, Any] = {
+    sources: dict[str, str | list[str] | None] = {
         "pyproject": str(pyproject) if pyproject else None,
         "cli": [*cli.gates] + ([f"ledger={redact(cli.ledger)}"] if cli.ledger else []),
         "env": [LEDGER_ENV] if env.get(LEDGER_ENV) and not cli.ledger else [],

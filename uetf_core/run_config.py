@@ -17,7 +17,7 @@ from uetf_core.redact import redact
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
-    from typing import Any, NamedTuple
+    from typing import NamedTuple
 
     from uetf_core.documents import RunConfigDocument
     from uetf_core.gates.spec import GateSpec
@@ -59,7 +59,7 @@ class RunConfig(NamedTuple):
     batch_size: int = 500
     flush_interval: float = 1.0
     stale_after: float = 3600.0
-    sources: Mapping[str, Any] = NOTHING
+    sources: Mapping[str, str | list[str] | None] = NOTHING
     cov_sources: tuple[str, ...] = ()
     base: str | None = None
     diff_file: str | None = None
@@ -75,7 +75,7 @@ class RunConfig(NamedTuple):
     phase: str = "test"
     depends_on: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
-    prices: Mapping[str, Any] = NOTHING
+    prices: Mapping[str, float | str] = NOTHING
     progress_file: str | None = None
     stall_timeout: float = 600.0
     progress_interval: float = 5.0

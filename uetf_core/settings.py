@@ -15,8 +15,6 @@ to import: the plugin reads this table at every start).
 
 from __future__ import annotations
 
-from typing import Any
-
 # A number's range: (lowest, whether the lowest itself is allowed, highest).
 Limits = tuple[float, bool, float]
 
@@ -28,7 +26,7 @@ REQUIRED = None
 # location without its password, each item's own ``as_dict()``, or its text.
 TO_JSON = ("as is", "list", "dict", "redacted", "each as_dict", "str")
 
-NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
+NULLABLE_STRING: dict[str, object] = {"type": ["string", "null"]}
 
 
 class Stored:
@@ -75,7 +73,7 @@ class Setting(Stored):
         annotation: str = "str | None",
         initial: str | None = "None",
         to_json: str = "as is",
-        schema: dict[str, Any] = NULLABLE_STRING,
+        schema: dict[str, object] = NULLABLE_STRING,
         required: bool = False,
         **flags: object,
     ) -> None:
@@ -121,7 +119,7 @@ class Recorded(Stored):
 NUMBER = (int, float)
 
 # A waiver in force, as the stored document holds it (uetf_core.waivers.Waiver.as_dict).
-WAIVER: dict[str, Any] = {
+WAIVER: dict[str, object] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["gate", "test", "owner", "reason", "link", "expires"],
@@ -428,7 +426,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "prices",
         "prices per unit of each cost, e.g. cpu_seconds = 0.00005; currency = 'usd'",
-        annotation="Mapping[str, Any]",
+        annotation="Mapping[str, float | str]",
         initial="NOTHING",
         to_json="dict",
         schema={
@@ -485,7 +483,7 @@ RECORDED: tuple[Recorded, ...] = (
     Recorded(
         "sources",
         after="rootdir",
-        annotation="Mapping[str, Any]",
+        annotation="Mapping[str, str | list[str] | None]",
         initial="NOTHING",
         to_json="dict",
         required=True,
