@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from uetf_core.settings import REQUIRED, Setting, options, stored
+from uetf_core.settings import REQUIRED, SETTINGS, Setting, file_keys, options, stored
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "uetf_core" / "run_config.py"
@@ -46,12 +46,13 @@ FOR_THE_TYPE_CHECKER = (
 )
 
 HEADER = '''"""The configuration of a run, ``RunConfig``, with its stored ``run_config`` document,
-and what the command line said, ``CliOptions``: made from ``uetf_core/settings.py`` by
-``python docs/gen_reference.py``. Edit the settings, not this file
-(tests/test_settings.py checks that it is current).
+what the command line said, ``CliOptions``, and what resolving them needs of the table
+of settings: made from ``uetf_core/settings.py`` by ``python docs/gen_reference.py``.
+Edit the settings, not this file (tests/test_settings.py checks that it is current).
 
-``uetf_core.config`` resolves a ``RunConfig`` from ``[tool.uetf]``, the environment
-and the options.
+Plain values, so that a run reads the table without importing it (each module
+imported costs every start). ``uetf_core.config`` resolves a ``RunConfig`` from
+``[tool.uetf]``, the environment and the options.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def run_config_module() -> str:
     keys = [key for key in stored() if key.field is not None]
     # Fields without a default come first, as a named tuple needs; the recorded
     # facts among them first.
-    first = [k for k in keys if k.initial is REQUIRED and not isinstance(k, Setting)]
-    first += [k for k in keys if k.initial is REQUIRED and isinstance(k, Setting)]
+    first = [k for k in keys if k.initial is REQUIRED and k.after is not None]
+    first += [k for k in keys if k.initial is REQUIRED and k.after is None]
     fields = first + [k for k in keys if k.initial is not REQUIRED]
     body = [
         "",
@@ -95,8 +96,54 @@ def run_config_module() -> str:
     for key in keys:
         body.append(f'            "{key.name}": {TO_JSON[key.to_json].format(key.field)},')
     body += ["        }", ""]
+    body += _plain_values()
     text = "\n".join(body)
     return HEADER + _imports(text) + text
+
+
+def _plain_values() -> list[str]:
+    """What resolving a configuration reads of the table, as literals."""
+    numbers = [s for s in SETTINGS if s.limits is not None]
+    rows = [
+        "",
+        "# Each [tool.uetf] key's TOML types.",
+        "KEYS: dict[str, type | tuple[type, ...]] = {",
+    ]
+    rows += [f"    {_literal(key)}: {_literal(kinds)}," for key, (kinds, _) in file_keys().items()]
+    rows += [
+        "}",
+        "# Each number's range: (lowest, whether the lowest itself is allowed, highest).",
+        "LIMITS: dict[str, tuple[float, bool, float]] = {",
+    ]
+    rows += [f"    {_literal(s.name)}: {_literal(s.limits)}," for s in numbers]
+    rows += [
+        "}",
+        "# Each number's [tool.uetf] key, RunConfig field, and CliOptions field and option",
+        "# if the command line gives it: resolved alike (uetf_core.config).",
+        "NUMBERS: tuple[tuple[str, str, str | None, str | None], ...] = (",
+    ]
+    rows += [
+        f"    {_literal((s.key, s.field, s.cli, s.option if s.cli else None))}," for s in numbers
+    ]
+    rows += [
+        ")",
+        "# Each CliOptions field and where pytest keeps its option's value.",
+        "OPTION_DESTS: dict[str, str] = {",
+    ]
+    rows += [f"    {_literal(s.cli)}: {_literal(s.dest)}," for s in options() if s.cli is not None]
+    rows += ["}", ""]
+    return rows
+
+
+def _literal(value: object) -> str:
+    """A plain value as Python source, as ruff formats it."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(_literal, value)) + ")"
+    return repr(value)
 
 
 def _cli_type(setting: Setting) -> str:
@@ -158,7 +205,7 @@ def run_config_schema(current: dict[str, Any]) -> dict[str, Any]:
         if name == "$id":
             schema["$comment"] = COMMENT
     schema["properties"] = {
-        key.name: _property(key) if isinstance(key, Setting) else written_by_hand[key.name]
+        key.name: written_by_hand[key.name] if key.schema is None else _property(key)
         for key in stored()
     }
     schema["required"] = [key.name for key in stored() if key.required]
@@ -186,7 +233,7 @@ def _property(setting: Setting) -> dict[str, Any]:
             "description": f"finite; {above} {low:,.0f} and at most {high:,.0f}"
             + ("; a whole number" if whole else ""),
         }
-    prop.update(setting.schema)
+    prop.update(setting.schema or {})
     choices = setting.flags.get("choices")
     if isinstance(choices, tuple):
         types = prop.get("type")

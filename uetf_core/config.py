@@ -21,9 +21,10 @@ from uetf_core.errors import ConfigError
 from uetf_core.gates.spec import MODES, parse_gate, parse_gate_table
 from uetf_core.lazy_pattern import LazyPattern
 from uetf_core.redact import redact
+from uetf_core.run_config import KEYS, NUMBERS
+from uetf_core.run_config import LIMITS as LIMITS
 from uetf_core.run_config import CliOptions as CliOptions
 from uetf_core.run_config import RunConfig as RunConfig
-from uetf_core.settings import SETTINGS, Setting, file_keys, number_limits
 from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
 from uetf_core.waivers import load_waivers
 
@@ -39,19 +40,16 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 DEFAULT_LEDGER = ".ledger/uetf.db"
 LEDGER_ENV = "UETF_LEDGER"
 
-# key -> (expected type(s), description), and each number's range: from the one table
-# of settings (``uetf_core.settings``), behind validation and docs.
-KEYS = file_keys()
+
+# Each [tool.uetf] key's types (KEYS) and each number's range (LIMITS) come from the
+# table of settings (``uetf_core.settings``), as the generated ``run_config`` holds them.
 # Numbers are always finite: a NaN interval never elapses (flush_interval = nan stopped
 # every write), an infinite one never comes, and a wait of 1e300 s overflows the timer;
 # the batch must fit in memory.
-LIMITS = number_limits()
-
-
 def allowed_range(key: str) -> str:
     """The values ``key`` allows, in words: ``a finite number > 0 and <= 3600``."""
     low, low_allowed, high = LIMITS[key]
-    kind = "a whole number" if KEYS[key][0] is int else "a finite number"
+    kind = "a whole number" if KEYS[key] is int else "a finite number"
     return f"{kind} {'>=' if low_allowed else '>'} {low:,.0f} and <= {high:,.0f}"
 
 
@@ -68,27 +66,26 @@ def check_number(key: str, value: float, where: str) -> float:
     except OverflowError:  # an integer too large for a float: out of range
         number = math.inf
     above = number >= low if low_allowed else number > low
-    whole = KEYS[key][0] is not int or number.is_integer()
+    whole = KEYS[key] is not int or number.is_integer()
     if not (math.isfinite(number) and above and number <= high and whole):
         source = where if where.startswith("--") else f"{where}: key {key!r}"
         raise ConfigError(f"{source} must be {allowed_range(key)}, got {value!r}")
     return number
 
 
-# The settings that are numbers: read alike, from the option if one is given, else
-# from the key, else RunConfig's default, and checked against the table's range.
-NUMBERS = tuple(setting for setting in SETTINGS if setting.limits is not None)
-
-
-def _number(setting: Setting, table: Mapping[str, Any], cli: CliOptions, where: str) -> float:
-    """A number setting's value, checked; a whole number's as an ``int``."""
-    given = getattr(cli, setting.cli) if setting.cli is not None else None
-    if given is not None:
-        value = check_number(setting.name, given, setting.option or "")
-    else:
-        default = RunConfig._field_defaults[setting.field or setting.name]
-        value = check_number(setting.name, table.get(setting.key or "", default), where)
-    return int(value) if setting.kinds is int else value
+def _numbers(table: Mapping[str, Any], cli: CliOptions, where: str) -> dict[str, Any]:
+    """Every number of the table, read alike: from its option if one is given, else from
+    its key, else RunConfig's default; checked against its range, and a whole number's
+    an ``int``. By RunConfig field."""
+    numbers: dict[str, Any] = {}
+    for key, field, cli_field, option in NUMBERS:
+        given = getattr(cli, cli_field) if cli_field is not None else None
+        if given is not None:
+            value = check_number(key, given, option or key)
+        else:
+            value = check_number(key, table.get(key, RunConfig._field_defaults[field]), where)
+        numbers[field] = int(value) if KEYS[key] is int else value
+    return numbers
 
 
 def _source(option: str, given: object, where: str, key: str) -> str:
@@ -118,7 +115,7 @@ def _check_keys(table: Mapping[str, Any], where: str) -> None:
             hint = f"did you mean {close[0]!r}? " if close else ""
             message = f"{where}: unknown key {key!r}; {hint}known keys: {', '.join(KEYS)}"
             raise ConfigError(message)
-        expected, _ = KEYS[key]
+        expected = KEYS[key]
         # bool is an int in Python; a number key given true/false is still wrong.
         wrong_bool = isinstance(value, bool) and expected is not bool
         if wrong_bool or not isinstance(value, expected):
@@ -215,8 +212,7 @@ def resolve_config(
             "(on GitHub Actions, GitLab CI, Buildkite, Azure Pipelines and Jenkins it is found)"
         )
 
-    # Typed by the table: a float, or an int where the key takes whole numbers.
-    numbers: dict[str, Any] = {s.field or s.name: _number(s, table, cli, where) for s in NUMBERS}
+    numbers = _numbers(table, cli, where)  # typed by the table: float, or int if whole
 
     sources: dict[str, str | list[str] | None] = {
         "pyproject": str(pyproject) if pyproject else None,

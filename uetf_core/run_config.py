@@ -1,10 +1,11 @@
 """The configuration of a run, ``RunConfig``, with its stored ``run_config`` document,
-and what the command line said, ``CliOptions``: made from ``uetf_core/settings.py`` by
-``python docs/gen_reference.py``. Edit the settings, not this file
-(tests/test_settings.py checks that it is current).
+what the command line said, ``CliOptions``, and what resolving them needs of the table
+of settings: made from ``uetf_core/settings.py`` by ``python docs/gen_reference.py``.
+Edit the settings, not this file (tests/test_settings.py checks that it is current).
 
-``uetf_core.config`` resolves a ``RunConfig`` from ``[tool.uetf]``, the environment
-and the options.
+Plain values, so that a run reads the table without importing it (each module
+imported costs every start). ``uetf_core.config`` resolves a ``RunConfig`` from
+``[tool.uetf]``, the environment and the options.
 """
 
 from __future__ import annotations
@@ -112,3 +113,66 @@ class RunConfig(NamedTuple):
             "stall_timeout": self.stall_timeout,
             "progress_interval": self.progress_interval,
         }
+
+
+# Each [tool.uetf] key's TOML types.
+KEYS: dict[str, type | tuple[type, ...]] = {
+    "enabled": bool,
+    "ledger": str,
+    "gate_mode": str,
+    "gates": dict,
+    "batch_size": int,
+    "flush_interval": (int, float),
+    "stale_after": (int, float),
+    "cov_source": list,
+    "base": str,
+    "min_patch_lines": int,
+    "reports": list,
+    "dist": str,
+    "order": str,
+    "select": str,
+    "impact_inputs": list,
+    "waivers": str,
+    "costs": dict,
+    "stall_timeout": (int, float),
+    "progress_interval": (int, float),
+}
+# Each number's range: (lowest, whether the lowest itself is allowed, highest).
+LIMITS: dict[str, tuple[float, bool, float]] = {
+    "batch_size": (1, True, 1000000),
+    "flush_interval": (0, False, 3600),
+    "stale_after": (0, False, 31536000),
+    "min_patch_lines": (0, True, 1000000),
+    "stall_timeout": (0, False, 604800),
+    "progress_interval": (0, False, 3600),
+}
+# Each number's [tool.uetf] key, RunConfig field, and CliOptions field and option
+# if the command line gives it: resolved alike (uetf_core.config).
+NUMBERS: tuple[tuple[str, str, str | None, str | None], ...] = (
+    ("batch_size", "batch_size", None, None),
+    ("flush_interval", "flush_interval", None, None),
+    ("stale_after", "stale_after", None, None),
+    ("min_patch_lines", "min_patch_lines", None, None),
+    ("stall_timeout", "stall_timeout", "stall_timeout", "--uetf-stall-timeout"),
+    ("progress_interval", "progress_interval", None, None),
+)
+# Each CliOptions field and where pytest keeps its option's value.
+OPTION_DESTS: dict[str, str] = {
+    "ledger": "uetf_ledger",
+    "gate_mode": "uetf_gate_mode",
+    "gates": "uetf_gate",
+    "cov_sources": "uetf_cov",
+    "base": "uetf_base",
+    "diff_file": "uetf_diff_file",
+    "baseline": "uetf_baseline",
+    "reports": "uetf_report",
+    "dist": "uetf_dist",
+    "order": "uetf_order",
+    "select": "uetf_select",
+    "shard": "uetf_shard",
+    "workstream": "uetf_workstream",
+    "phase": "uetf_phase",
+    "depends_on": "uetf_depends_on",
+    "progress": "uetf_progress",
+    "stall_timeout": "uetf_stall_timeout",
+}

@@ -1,16 +1,16 @@
 """Every setting of a run, spelled once: its ``[tool.uetf]`` key, its pytest option,
 its field of ``RunConfig`` and how the stored ``run_config`` document holds it.
 
-From this table come the keys and ranges ``uetf_core.config`` checks and, written by
-``docs/gen_reference.py``: ``RunConfig`` with its ``as_dict`` and ``CliOptions``
-(``uetf_core/run_config.py``), the settings' properties of
-``schema/run_config.v1.json``, docs/configuration.md and the plugin's options
-(``pytest_uetf/option_table.py``: plain values, so that pytest offers the options of
-a UETF that is off without importing uetf_core). ``tests/test_settings.py`` checks
+From this table ``docs/gen_reference.py`` writes ``uetf_core/run_config.py``
+(``RunConfig`` with its ``as_dict``, ``CliOptions``, and the keys' types, the numbers'
+ranges and the options' destinations ``uetf_core.config`` and the plugin read), the
+settings' properties of ``schema/run_config.v1.json``, docs/configuration.md and the
+plugin's options (``pytest_uetf/option_table.py``). ``tests/test_settings.py`` checks
 that the generated files are current.
 
-The stored form is written as source text and plain values (constants cost nothing
-to import: the plugin reads this table at every start).
+A run never imports this module: it reads the generated plain values, which cost
+less to import than the table (and pytest offers the options of a UETF that is off
+without importing uetf_core). The generator and the tests read the table.
 """
 
 from __future__ import annotations
@@ -29,35 +29,29 @@ TO_JSON = ("as is", "list", "dict", "redacted", "each as_dict", "str")
 NULLABLE_STRING: dict[str, object] = {"type": ["string", "null"]}
 
 
-class Stored:
-    """A key of the stored ``run_config`` document and the ``RunConfig`` field behind it."""
-
-    __slots__ = ("annotation", "field", "initial", "name", "required", "to_json")
-
-    def __init__(
-        self,
-        name: str,
-        field: str | None,
-        annotation: str,
-        initial: str | None,
-        to_json: str,
-        required: bool,
-    ) -> None:
-        self.name = name  # the key of the stored run_config document
-        self.field = field  # the RunConfig attribute; None: the document alone has it
-        self.annotation = annotation  # the field's type, as source
-        self.initial = initial  # the field's default, as source; REQUIRED: none
-        self.to_json = to_json  # one of TO_JSON
-        # Whether the schema requires the key: only for keys every UETF has stored (a
-        # run recorded before a setting existed lacks its key).
-        self.required = required
-
-
-class Setting(Stored):
+class Setting:
     """One setting: where the user gives it, what it is called inside UETF and how it
-    is stored."""
+    is stored; or, in ``RECORDED``, a fact the stored document holds besides."""
 
-    __slots__ = ("cli", "flags", "key", "kinds", "limits", "meaning", "option", "schema")
+    # One class for both, with its defaults in its signature: each class and each
+    # call through ``super()`` is paid at every start.
+    __slots__ = (
+        "after",
+        "annotation",
+        "cli",
+        "field",
+        "flags",
+        "initial",
+        "key",
+        "kinds",
+        "limits",
+        "meaning",
+        "name",
+        "option",
+        "required",
+        "schema",
+        "to_json",
+    )
 
     def __init__(
         self,
@@ -70,50 +64,40 @@ class Setting(Stored):
         option: str | None = None,
         cli: str | None = None,
         field: str | None = None,
-        annotation: str = "str | None",
+        annotation: str | None = "str | None",
         initial: str | None = "None",
         to_json: str = "as is",
-        schema: dict[str, object] = NULLABLE_STRING,
+        schema: dict[str, object] | None = NULLABLE_STRING,
         required: bool = False,
+        after: str | None = None,
         **flags: object,
     ) -> None:
-        super().__init__(name, field or name, annotation, initial, to_json, required)
+        self.name = name  # the key of the stored run_config document
         self.meaning = meaning  # what the [tool.uetf] key means, for the docs
         self.key = key  # the [tool.uetf] key, if the file can set it
         self.kinds = kinds  # the TOML value types the key takes
         self.limits = limits  # a number's range, in the key, the option and the schema
         self.option = option  # the pytest option, if the command line can set it
         self.cli = cli  # the option's CliOptions field
+        # The RunConfig attribute; None (no annotation) where the document alone has it.
+        self.field = (field or name) if annotation is not None else None
+        self.annotation = annotation  # the field's type, as source
+        self.initial = initial  # the field's default, as source; REQUIRED: none
+        self.to_json = to_json  # one of TO_JSON
         # The schema's property, but for what the table says elsewhere: a number's
         # type and range come from ``limits``, the allowed values from ``choices``.
+        # None: written by hand in the schema (a recorded fact's).
         self.schema = schema
+        # Whether the schema requires the key: only for keys every UETF has stored (a
+        # run recorded before a setting existed lacks its key).
+        self.required = required
+        self.after = after  # a recorded fact's place: the document key it follows
         self.flags = flags  # the option's argparse arguments: help, metavar, action...
 
     @property
     def dest(self) -> str:
         """Where pytest keeps the option's value: ``--uetf-gate-mode`` in ``uetf_gate_mode``."""
         return (self.option or "").removeprefix("--").replace("-", "_")
-
-
-class Recorded(Stored):
-    """A fact the stored document records besides the settings; its property in the
-    schema is written by hand there."""
-
-    __slots__ = ("after",)
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        after: str,
-        annotation: str = "",
-        initial: str | None = REQUIRED,
-        to_json: str = "as is",
-        required: bool = False,
-    ) -> None:
-        field = name if annotation else None
-        super().__init__(name, field, annotation, initial, to_json, required)
-        self.after = after  # the document key it follows
 
 
 NUMBER = (int, float)
@@ -478,25 +462,48 @@ SETTINGS: tuple[Setting, ...] = (
 # ran, where each setting came from, and, for a workstream's verdict run (which adds
 # them to its first step's document), the shards expected and the step runs combined.
 # Their properties in schema/run_config.v1.json are written there by hand.
-RECORDED: tuple[Recorded, ...] = (
-    Recorded("rootdir", after="stale_after", annotation="Path", to_json="str", required=True),
-    Recorded(
+RECORDED: tuple[Setting, ...] = (
+    Setting(
+        "rootdir",
+        "the folder the run ran in",
+        annotation="Path",
+        initial=REQUIRED,
+        to_json="str",
+        schema=None,
+        required=True,
+        after="stale_after",
+    ),
+    Setting(
         "sources",
-        after="rootdir",
+        "where the settings came from: the pyproject.toml, the options, the environment",
         annotation="Mapping[str, str | list[str] | None]",
         initial="NOTHING",
         to_json="dict",
+        schema=None,
         required=True,
+        after="rootdir",
     ),
-    Recorded("expect_shards", after="depends_on"),
-    Recorded("merged_steps", after="expect_shards"),
+    Setting(
+        "expect_shards",
+        "a workstream's verdict run: the shards expected",
+        annotation=None,
+        schema=None,
+        after="depends_on",
+    ),
+    Setting(
+        "merged_steps",
+        "a workstream's verdict run: the step runs combined",
+        annotation=None,
+        schema=None,
+        after="expect_shards",
+    ),
 )
 
 
-def stored() -> tuple[Stored, ...]:
+def stored() -> tuple[Setting, ...]:
     """The stored document's keys in its order: the settings in the table's, each
     recorded fact after the key it names."""
-    keys: list[Stored] = list(SETTINGS)
+    keys = list(SETTINGS)
     for fact in RECORDED:
         at = next(i for i, k in enumerate(keys) if k.name == fact.after)
         keys.insert(at + 1, fact)
