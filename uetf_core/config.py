@@ -2,8 +2,9 @@
 
 Precedence, highest first: command-line options, environment (``UETF_LEDGER``),
 ``[tool.uetf]``, defaults. The result is validated against ``run_config.v1.json``
-once, at configuration time. ``RunConfig`` and ``CliOptions`` are made from the table
-of settings (``uetf_core/run_config.py``) and imported from here as from their home.
+once, at configuration time. ``RunConfig``, ``CliOptions``, each key's types and each
+number's range are generated from the table of settings into ``uetf_core/run_config.py``;
+the first two are imported from here as before.
 """
 
 from __future__ import annotations
