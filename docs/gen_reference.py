@@ -1,6 +1,10 @@
-"""Regenerate docs/gates.md and docs/configuration.md from the code's own tables.
+"""Regenerate docs/gates.md and docs/configuration.md from the code's own tables, and,
+from the table of settings, the plugin's options (pytest_uetf/option_table.py),
+``RunConfig`` and ``CliOptions`` (uetf_core/run_config.py) and the settings' properties
+of schema/run_config.v1.json (the last two by docs/gen_run_config.py).
 
-Run: python docs/gen_reference.py   (tests/test_docs.py checks they are current)
+Run: python docs/gen_reference.py   (tests/test_docs.py and tests/test_settings.py
+check they are current)
 """
 
 from __future__ import annotations
@@ -9,9 +13,8 @@ import json
 import textwrap
 from pathlib import Path
 
-from uetf_core.config import KEYS, LIMITS, allowed_range
 from uetf_core.gates.catalog import GATES
-from uetf_core.settings import Setting, options
+from uetf_core.settings import Setting, file_keys, options
 
 HERE = Path(__file__).parent
 
@@ -56,6 +59,9 @@ def gates_md() -> str:
 
 
 def configuration_md() -> str:
+    # Imported here: uetf_core.config reads uetf_core/run_config.py, which main() writes first.
+    from uetf_core.config import LIMITS, allowed_range
+
     rows = [
         "# Configuration",
         "",
@@ -70,7 +76,7 @@ def configuration_md() -> str:
         "| key | type | meaning |",
         "| --- | --- | --- |",
     ]
-    for key, (kind, meaning) in KEYS.items():
+    for key, (kind, meaning) in file_keys().items():
         names = " or ".join(t.__name__ for t in kind) if isinstance(kind, tuple) else kind.__name__
         if key in LIMITS:
             meaning += f"; {allowed_range(key)}"
@@ -156,6 +162,9 @@ def _literal(value: object) -> str:
 
 
 def main() -> None:
+    import gen_run_config  # beside this file, on the path when it runs as a script
+
+    gen_run_config.write()  # first: uetf_core.config, read below, imports what it writes
     (HERE / "gates.md").write_text(gates_md())
     (HERE / "configuration.md").write_text(configuration_md())
     OPTION_TABLE.write_text(option_table())

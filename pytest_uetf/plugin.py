@@ -271,9 +271,9 @@ def _resolve_run_config(config: pytest.Config, options: Namespace) -> RunConfig 
 
 def _command_line(options: Namespace) -> dict[str, object]:
     """What the options said, by ``CliOptions`` field; a repeatable option as a tuple."""
-    from uetf_core.settings import options as settings
+    from uetf_core.run_config import OPTION_DESTS  # the table's, as plain values
 
-    said = {s.cli: getattr(options, s.dest) for s in settings() if s.cli is not None}
+    said = {field: getattr(options, dest) for field, dest in OPTION_DESTS.items()}
     return {name: tuple(v) if isinstance(v, list) else v for name, v in said.items()}
 
 

@@ -2,7 +2,9 @@
 
 Precedence, highest first: command-line options, environment (``UETF_LEDGER``),
 ``[tool.uetf]``, defaults. The result is validated against ``run_config.v1.json``
-once, at configuration time.
+once, at configuration time. ``RunConfig``, ``CliOptions``, each key's types and each
+number's range are generated from the table of settings into ``uetf_core/run_config.py``;
+the first two are imported from here as before.
 """
 
 from __future__ import annotations
@@ -11,26 +13,21 @@ import difflib
 import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from uetf_core.costs import check_prices
 from uetf_core.errors import ConfigError
-from uetf_core.gates.spec import MODES, GateSpec, parse_gate, parse_gate_table
+from uetf_core.gates.spec import MODES, parse_gate, parse_gate_table
 from uetf_core.lazy_pattern import LazyPattern
-from uetf_core.metrics import NOTHING
 from uetf_core.redact import redact
-from uetf_core.settings import file_keys, number_limits
+from uetf_core.run_config import KEYS, NUMBERS
+from uetf_core.run_config import LIMITS as LIMITS
+from uetf_core.run_config import CliOptions as CliOptions
+from uetf_core.run_config import RunConfig as RunConfig
 from uetf_core.waivers import DEFAULT_PATH as DEFAULT_WAIVERS
-from uetf_core.waivers import Waiver, load_waivers
-
-if TYPE_CHECKING:
-    from typing import NamedTuple
-
-    from uetf_core.documents import RunConfigDocument
-else:  # the same classes, defined at a fraction of the cost: see uetf_core.namedtuples
-    from uetf_core.namedtuples import NamedTuple
+from uetf_core.waivers import load_waivers
 
 # Test impact analysis (docs/impact.md): off by default, since recording costs
 # a coverage run time (a few per cent on 3.12+, about a third before).
@@ -44,19 +41,16 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 DEFAULT_LEDGER = ".ledger/uetf.db"
 LEDGER_ENV = "UETF_LEDGER"
 
-# key -> (expected type(s), description), and each number's range: from the one table
-# of settings (``uetf_core.settings``), behind validation and docs.
-KEYS = file_keys()
+
+# Each [tool.uetf] key's types (KEYS) and each number's range (LIMITS) come from the
+# table of settings (``uetf_core.settings``), as the generated ``run_config`` holds them.
 # Numbers are always finite: a NaN interval never elapses (flush_interval = nan stopped
 # every write), an infinite one never comes, and a wait of 1e300 s overflows the timer;
 # the batch must fit in memory.
-LIMITS = number_limits()
-
-
 def allowed_range(key: str) -> str:
     """The values ``key`` allows, in words: ``a finite number > 0 and <= 3600``."""
     low, low_allowed, high = LIMITS[key]
-    kind = "a whole number" if KEYS[key][0] is int else "a finite number"
+    kind = "a whole number" if KEYS[key] is int else "a finite number"
     return f"{kind} {'>=' if low_allowed else '>'} {low:,.0f} and <= {high:,.0f}"
 
 
@@ -73,104 +67,31 @@ def check_number(key: str, value: float, where: str) -> float:
     except OverflowError:  # an integer too large for a float: out of range
         number = math.inf
     above = number >= low if low_allowed else number > low
-    whole = KEYS[key][0] is not int or number.is_integer()
+    whole = KEYS[key] is not int or number.is_integer()
     if not (math.isfinite(number) and above and number <= high and whole):
         source = where if where.startswith("--") else f"{where}: key {key!r}"
         raise ConfigError(f"{source} must be {allowed_range(key)}, got {value!r}")
     return number
 
 
+def _numbers(table: Mapping[str, Any], cli: CliOptions, where: str) -> dict[str, Any]:
+    """Every number of the table, read alike: from its option if one is given, else from
+    its key, else RunConfig's default; checked against its range, and a whole number's
+    an ``int``. By RunConfig field."""
+    numbers: dict[str, Any] = {}
+    for key, field, cli_field, option in NUMBERS:
+        given = getattr(cli, cli_field) if cli_field is not None else None
+        if given is not None:
+            value = check_number(key, given, option or key)
+        else:
+            value = check_number(key, table.get(key, RunConfig._field_defaults[field]), where)
+        numbers[field] = int(value) if KEYS[key] is int else value
+    return numbers
+
+
 def _source(option: str, given: object, where: str, key: str) -> str:
     """Where a value came from, as the user wrote it: the option, or the table's key."""
     return option if given is not None else f"{where}: key {key!r}"
-
-
-class CliOptions(NamedTuple):
-    """What the command line (plugin options or CLI flags) said, ``None`` when silent."""
-
-    ledger: str | None = None
-    gates: Sequence[str] = ()
-    gate_mode: str | None = None
-    cov_sources: Sequence[str] = ()
-    base: str | None = None
-    diff_file: str | None = None
-    baseline: str | None = None
-    reports: Sequence[str] = ()
-    progress: str | None = None
-    stall_timeout: float | None = None
-    dist: str | None = None
-    order: str | None = None
-    select: str | None = None
-    shard: str | None = None
-    workstream: str | None = None
-    phase: str | None = None
-    depends_on: Sequence[str] = ()
-
-
-class RunConfig(NamedTuple):
-    """The resolved configuration of one run."""
-
-    rootdir: Path
-    ledger: str
-    enabled: bool = False
-    gate_mode: str = "fail"
-    gates: tuple[GateSpec, ...] = ()
-    batch_size: int = 500
-    flush_interval: float = 1.0
-    stale_after: float = 3600.0
-    sources: Mapping[str, Any] = NOTHING
-    cov_sources: tuple[str, ...] = ()
-    base: str | None = None
-    diff_file: str | None = None
-    baseline: str | None = None
-    min_patch_lines: int = 1
-    reports: tuple[str, ...] = ()
-    dist: str | None = None
-    order: str | None = None
-    select: str = "off"
-    impact_inputs: tuple[str, ...] = ()
-    shard: str | None = None
-    workstream: str | None = None
-    phase: str = "test"
-    depends_on: tuple[str, ...] = ()
-    waivers: tuple[Waiver, ...] = ()
-    prices: Mapping[str, Any] = NOTHING
-    progress_file: str | None = None
-    stall_timeout: float = 600.0
-    progress_interval: float = 5.0
-
-    def as_dict(self) -> RunConfigDocument:
-        """The ``run_config`` document."""
-        return {
-            "enabled": self.enabled,
-            "ledger": redact(self.ledger),  # the config is stored and shown: no password
-            "gate_mode": self.gate_mode,
-            "gates": [spec.as_dict() for spec in self.gates],
-            "batch_size": self.batch_size,
-            "flush_interval": self.flush_interval,
-            "stale_after": self.stale_after,
-            "rootdir": str(self.rootdir),
-            "sources": dict(self.sources),
-            "cov_source": list(self.cov_sources),
-            "base": self.base,
-            "diff_file": self.diff_file,
-            "baseline": self.baseline,
-            "min_patch_lines": self.min_patch_lines,
-            "reports": list(self.reports),
-            "dist": self.dist,
-            "order": self.order,
-            "select": self.select,
-            "impact_inputs": list(self.impact_inputs),
-            "shard": self.shard,
-            "workstream": self.workstream,
-            "phase": self.phase,
-            "depends_on": list(self.depends_on),
-            "waivers": [waiver.as_dict() for waiver in self.waivers],
-            "prices": dict(self.prices),
-            "progress_file": self.progress_file,
-            "stall_timeout": self.stall_timeout,
-            "progress_interval": self.progress_interval,
-        }
 
 
 def read_pyproject(rootdir: Path) -> tuple[dict[str, Any], Path | None]:
@@ -195,7 +116,7 @@ def _check_keys(table: Mapping[str, Any], where: str) -> None:
             hint = f"did you mean {close[0]!r}? " if close else ""
             message = f"{where}: unknown key {key!r}; {hint}known keys: {', '.join(KEYS)}"
             raise ConfigError(message)
-        expected, _ = KEYS[key]
+        expected = KEYS[key]
         # bool is an int in Python; a number key given true/false is still wrong.
         wrong_bool = isinstance(value, bool) and expected is not bool
         if wrong_bool or not isinstance(value, expected):
@@ -254,7 +175,6 @@ def resolve_config(
     base = cli.base or table.get("base")
     if base is not None:
         validate_ref(base, "--uetf-base" if cli.base else f"{where} base")
-    min_patch_lines = int(check_number("min_patch_lines", table.get("min_patch_lines", 1), where))
 
     reports = tuple(cli.reports) or tuple(table.get("reports", ()))
     if reports:
@@ -293,16 +213,9 @@ def resolve_config(
             "(on GitHub Actions, GitLab CI, Buildkite, Azure Pipelines and Jenkins it is found)"
         )
 
-    if cli.stall_timeout is not None:
-        stall_timeout = check_number("stall_timeout", cli.stall_timeout, "--uetf-stall-timeout")
-    else:
-        stall_timeout = check_number("stall_timeout", table.get("stall_timeout", 600.0), where)
-    progress_interval = check_number("progress_interval", table.get("progress_interval", 5), where)
-    batch_size = int(check_number("batch_size", table.get("batch_size", 500), where))
-    flush_interval = check_number("flush_interval", table.get("flush_interval", 1.0), where)
-    stale_after = check_number("stale_after", table.get("stale_after", 3600.0), where)
+    numbers = _numbers(table, cli, where)  # typed by the table: float, or int if whole
 
-    sources: dict[str, Any] = {
+    sources: dict[str, str | list[str] | None] = {
         "pyproject": str(pyproject) if pyproject else None,
         "cli": [*cli.gates] + ([f"ledger={redact(cli.ledger)}"] if cli.ledger else []),
         "env": [LEDGER_ENV] if env.get(LEDGER_ENV) and not cli.ledger else [],
@@ -313,15 +226,11 @@ def resolve_config(
         enabled=bool(table.get("enabled", False)),
         gate_mode=gate_mode,
         gates=merged,
-        batch_size=batch_size,
-        flush_interval=flush_interval,
-        stale_after=stale_after,
         sources=sources,
         cov_sources=cov_sources,
         base=base,
         diff_file=cli.diff_file,
         baseline=cli.baseline,
-        min_patch_lines=min_patch_lines,
         reports=reports,
         dist=dist,
         order=order,
@@ -334,8 +243,7 @@ def resolve_config(
         waivers=load_waivers(rootdir / table.get("waivers", DEFAULT_WAIVERS)),
         prices=check_prices(table.get("costs", {}), where),
         progress_file=cli.progress,
-        stall_timeout=stall_timeout,
-        progress_interval=progress_interval,
+        **numbers,
     )
 
 

@@ -1,12 +1,16 @@
-"""Every setting of a run, spelled once: its ``[tool.uetf]`` key, its pytest option and
-the name it has in ``RunConfig`` and the stored ``run_config`` document.
+"""Every setting of a run, spelled once: its ``[tool.uetf]`` key, its pytest option,
+its field of ``RunConfig`` and how the stored ``run_config`` document holds it.
 
-From this table come the keys and ranges ``uetf_core.config`` checks, the
-command line's ``CliOptions`` fields, and, written by ``docs/gen_reference.py``,
-docs/configuration.md and the plugin's options (``pytest_uetf/option_table.py``:
-plain values, so that pytest offers the options of a UETF that is off without
-importing uetf_core). ``tests/test_settings.py`` holds ``RunConfig``, its
-document, ``schema/run_config.v1.json`` and the generated options to it.
+From this table ``docs/gen_reference.py`` writes ``uetf_core/run_config.py``
+(``RunConfig`` with its ``as_dict``, ``CliOptions``, and the keys' types, the numbers'
+ranges and the options' destinations ``uetf_core.config`` and the plugin read), the
+settings' properties of ``schema/run_config.v1.json``, docs/configuration.md and the
+plugin's options (``pytest_uetf/option_table.py``). ``tests/test_settings.py`` checks
+that the generated files are current.
+
+A run never imports this module: it reads the generated plain values, which cost
+less to import than the table (and pytest offers the options of a UETF that is off
+without importing uetf_core). The generator and the tests read the table.
 """
 
 from __future__ import annotations
@@ -14,11 +18,40 @@ from __future__ import annotations
 # A number's range: (lowest, whether the lowest itself is allowed, highest).
 Limits = tuple[float, bool, float]
 
+# A RunConfig field that has no default: every RunConfig is made with it.
+REQUIRED = None
+
+# How a field's value becomes its JSON in the stored document (the expression each
+# names is in docs/gen_reference.py): as it is, a list or a dict of it, the ledger
+# location without its password, each item's own ``as_dict()``, or its text.
+TO_JSON = ("as is", "list", "dict", "redacted", "each as_dict", "str")
+
+NULLABLE_STRING: dict[str, object] = {"type": ["string", "null"]}
+
 
 class Setting:
-    """One setting: where the user gives it and what it is called inside UETF."""
+    """One setting: where the user gives it, what it is called inside UETF and how it
+    is stored; or, in ``RECORDED``, a fact the stored document holds besides."""
 
-    __slots__ = ("cli", "field", "flags", "key", "kinds", "limits", "meaning", "name", "option")
+    # One class for both, with its defaults in its signature: each class and each
+    # call through ``super()`` is paid at every start.
+    __slots__ = (
+        "after",
+        "annotation",
+        "cli",
+        "field",
+        "flags",
+        "initial",
+        "key",
+        "kinds",
+        "limits",
+        "meaning",
+        "name",
+        "option",
+        "required",
+        "schema",
+        "to_json",
+    )
 
     def __init__(
         self,
@@ -31,16 +64,34 @@ class Setting:
         option: str | None = None,
         cli: str | None = None,
         field: str | None = None,
+        annotation: str | None = "str | None",
+        initial: str | None = "None",
+        to_json: str = "as is",
+        schema: dict[str, object] | None = NULLABLE_STRING,
+        required: bool = False,
+        after: str | None = None,
         **flags: object,
     ) -> None:
         self.name = name  # the key of the stored run_config document
         self.meaning = meaning  # what the [tool.uetf] key means, for the docs
         self.key = key  # the [tool.uetf] key, if the file can set it
         self.kinds = kinds  # the TOML value types the key takes
-        self.limits = limits  # a number's range, in both the key and the option
+        self.limits = limits  # a number's range, in the key, the option and the schema
         self.option = option  # the pytest option, if the command line can set it
         self.cli = cli  # the option's CliOptions field
-        self.field = field or name  # the RunConfig attribute
+        # The RunConfig attribute; None (no annotation) where the document alone has it.
+        self.field = (field or name) if annotation is not None else None
+        self.annotation = annotation  # the field's type, as source
+        self.initial = initial  # the field's default, as source; REQUIRED: none
+        self.to_json = to_json  # one of TO_JSON
+        # The schema's property, but for what the table says elsewhere: a number's
+        # type and range come from ``limits``, the allowed values from ``choices``.
+        # None: written by hand in the schema (a recorded fact's).
+        self.schema = schema
+        # Whether the schema requires the key: only for keys every UETF has stored (a
+        # run recorded before a setting existed lacks its key).
+        self.required = required
+        self.after = after  # a recorded fact's place: the document key it follows
         self.flags = flags  # the option's argparse arguments: help, metavar, action...
 
     @property
@@ -51,10 +102,29 @@ class Setting:
 
 NUMBER = (int, float)
 
+# A waiver in force, as the stored document holds it (uetf_core.waivers.Waiver.as_dict).
+WAIVER: dict[str, object] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["gate", "test", "owner", "reason", "link", "expires"],
+    "properties": {
+        "gate": NULLABLE_STRING,
+        "test": NULLABLE_STRING,
+        "owner": {"type": "string", "minLength": 1},
+        "reason": {"type": "string", "minLength": 1},
+        "link": NULLABLE_STRING,
+        "expires": {"type": "string", "format": "date"},
+    },
+}
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "enabled",
         "record and gate every pytest run, as if --uetf were given",
+        annotation="bool",
+        initial="False",
+        schema={"type": "boolean"},
+        required=True,
         key="enabled",
         kinds=bool,
         option="--uetf",
@@ -65,6 +135,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ledger",
         "ledger path (relative to the rootdir) or URL",
+        annotation="str",
+        initial=REQUIRED,
+        to_json="redacted",  # the config is stored and shown: no password
+        schema={"type": "string", "minLength": 1},
+        required=True,
         key="ledger",
         option="--uetf-ledger",
         cli="ledger",
@@ -75,6 +150,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "gate_mode",
         "'fail' (a violated gate fails the run) or 'warn'",
+        annotation="str",
+        initial='"fail"',
+        schema={},
+        required=True,
         key="gate_mode",
         option="--uetf-gate-mode",
         cli="gate_mode",
@@ -85,6 +164,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "gates",
         "table of gate declarations, see docs/gates.md",
+        annotation="tuple[GateSpec, ...]",
+        initial="()",
+        to_json="each as_dict",
+        schema={"type": "array", "items": {"$ref": "#/$defs/gate_spec"}},
+        required=True,
         key="gates",
         kinds=dict,
         option="--uetf-gate",
@@ -98,6 +182,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "batch_size",
         "execution records written per transaction (default 500)",
+        annotation="int",
+        initial="500",
+        schema={},
+        required=True,
         key="batch_size",
         kinds=int,
         limits=(1, True, 1_000_000),
@@ -105,6 +193,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "flush_interval",
         "seconds between batch writes (default 1.0)",
+        annotation="float",
+        initial="1.0",
+        schema={},
+        required=True,
         key="flush_interval",
         kinds=NUMBER,
         limits=(0, False, 3600),
@@ -112,6 +204,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "stale_after",
         "seconds of silence before another host's run is abandoned",
+        annotation="float",
+        initial="3600.0",
+        schema={},
+        required=True,
         key="stale_after",
         kinds=NUMBER,
         limits=(0, False, 31_536_000),
@@ -119,6 +215,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "cov_source",
         "what coverage measures: packages or paths, as coverage.py's --source",
+        annotation="tuple[str, ...]",
+        initial="()",
+        to_json="list",
+        schema={"type": "array", "items": {"type": "string", "minLength": 1}},
+        required=True,
         key="cov_source",
         kinds=list,
         option="--uetf-cov",
@@ -133,6 +234,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "base",
         "the base ref a change is judged against (default: from CI, then origin/HEAD)",
+        required=True,
         key="base",
         option="--uetf-base",
         cli="base",
@@ -144,6 +246,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "diff_file",
         "the change under test as a unified diff instead of git's",
+        required=True,
         option="--uetf-diff-file",
         cli="diff_file",
         metavar="PATH",
@@ -153,6 +256,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "baseline",
         "the recorded run to compare with",
+        required=True,
         option="--uetf-baseline",
         cli="baseline",
         metavar="RUN",
@@ -162,6 +266,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "min_patch_lines",
         "below this many changed executable lines patch_coverage is skipped",
+        annotation="int",
+        initial="1",
+        schema={},
+        required=True,
         key="min_patch_lines",
         kinds=int,
         limits=(0, True, 1_000_000),
@@ -169,6 +277,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "reports",
         "reports written at the end of every run: FORMAT[:PATH], see docs/reports.md",
+        annotation="tuple[str, ...]",
+        initial="()",
+        to_json="list",
+        schema={
+            "type": "array",
+            "items": {
+                "type": "string",
+                "pattern": "^(markdown|github|json|html|junit|cobertura)(:.+)?$",
+            },
+            "description": "reports written at the end of the run, FORMAT[:PATH]; absent in runs"
+            " recorded before reports existed",
+        },
         key="reports",
         kinds=list,
         option="--uetf-report",
@@ -205,6 +325,9 @@ SETTINGS: tuple[Setting, ...] = (
         "test impact analysis: 'off', 'record' (record each test's code in coverage runs),"
         " 'shadow' (record, run all, note what selection would skip) or 'affected'"
         " (run only what the change can affect, carry the rest from the baseline)",
+        annotation="str",
+        initial='"off"',
+        schema={"type": "string"},
         key="select",
         option="--uetf-select",
         cli="select",
@@ -218,12 +341,17 @@ SETTINGS: tuple[Setting, ...] = (
         "impact_inputs",
         "globs of files the tests read that are not Python (data, templates, doctest"
         " documents): a change to one makes test selection run the whole suite",
+        annotation="tuple[str, ...]",
+        initial="()",
+        to_json="list",
+        schema={"type": "array", "items": {"type": "string"}},
         key="impact_inputs",
         kinds=list,
     ),
     Setting(
         "shard",
         "the shard of the suite this run is",
+        schema={"type": ["string", "null"], "pattern": "^[0-9]+/[0-9]+$"},
         option="--uetf-shard",
         cli="shard",
         metavar="K/N",
@@ -233,6 +361,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "workstream",
         "the CI build this run is a step of",
+        schema={"type": ["string", "null"], "minLength": 1},
         option="--uetf-workstream",
         cli="workstream",
         metavar="ID",
@@ -242,6 +371,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "phase",
         "the workstream phase of this run",
+        annotation="str",
+        initial='"test"',
+        schema={"type": "string", "minLength": 1},
         option="--uetf-phase",
         cli="phase",
         metavar="NAME",
@@ -251,6 +383,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "depends_on",
         "the phases this phase depends on",
+        annotation="tuple[str, ...]",
+        initial="()",
+        to_json="list",
+        schema={"type": "array", "items": {"type": "string", "minLength": 1}},
         option="--uetf-depends-on",
         cli="depends_on",
         metavar="PHASE",
@@ -261,11 +397,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "waivers",
         "the waivers file, relative to the rootdir (default .uetf/waivers.toml)",
+        annotation="tuple[Waiver, ...]",
+        initial="()",
+        to_json="each as_dict",
+        schema={
+            "type": "array",
+            "items": WAIVER,
+            "description": "the waivers in force when the run was configured (.uetf/waivers.toml)",
+        },
         key="waivers",
     ),
     Setting(
         "prices",
         "prices per unit of each cost, e.g. cpu_seconds = 0.00005; currency = 'usd'",
+        annotation="Mapping[str, float | str]",
+        initial="NOTHING",
+        to_json="dict",
+        schema={
+            "type": "object",
+            "additionalProperties": {"type": ["number", "string"]},
+            "description": "[tool.uetf.costs]: price per unit by cost name, and the currency",
+        },
         key="costs",
         kinds=dict,
     ),
@@ -281,6 +433,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "stall_timeout",
         "seconds without a finished test before a stall is reported",
+        annotation="float",
+        initial="600.0",
+        schema={},
         key="stall_timeout",
         kinds=NUMBER,
         limits=(0, False, 604_800),
@@ -294,6 +449,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "progress_interval",
         "seconds between progress snapshots (default 5)",
+        annotation="float",
+        initial="5.0",
+        schema={},
         key="progress_interval",
         kinds=NUMBER,
         limits=(0, False, 3600),
@@ -301,9 +459,55 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 # What a run's stored configuration records besides its settings: where the run
-# ran, where each setting came from, and, for a workstream's verdict run, the
-# shards expected and the step runs combined.
-RECORDED = ("rootdir", "sources", "expect_shards", "merged_steps")
+# ran, where each setting came from, and, for a workstream's verdict run (which adds
+# them to its first step's document), the shards expected and the step runs combined.
+# Their properties in schema/run_config.v1.json are written there by hand.
+RECORDED: tuple[Setting, ...] = (
+    Setting(
+        "rootdir",
+        "the folder the run ran in",
+        annotation="Path",
+        initial=REQUIRED,
+        to_json="str",
+        schema=None,
+        required=True,
+        after="stale_after",
+    ),
+    Setting(
+        "sources",
+        "where the settings came from: the pyproject.toml, the options, the environment",
+        annotation="Mapping[str, str | list[str] | None]",
+        initial="NOTHING",
+        to_json="dict",
+        schema=None,
+        required=True,
+        after="rootdir",
+    ),
+    Setting(
+        "expect_shards",
+        "a workstream's verdict run: the shards expected",
+        annotation=None,
+        schema=None,
+        after="depends_on",
+    ),
+    Setting(
+        "merged_steps",
+        "a workstream's verdict run: the step runs combined",
+        annotation=None,
+        schema=None,
+        after="expect_shards",
+    ),
+)
+
+
+def stored() -> tuple[Setting, ...]:
+    """The stored document's keys in its order: the settings in the table's, each
+    recorded fact after the key it names."""
+    keys = list(SETTINGS)
+    for fact in RECORDED:
+        at = next(i for i, k in enumerate(keys) if k.name == fact.after)
+        keys.insert(at + 1, fact)
+    return tuple(keys)
 
 
 def file_keys() -> dict[str, tuple[type | tuple[type, ...], str]]:
