@@ -41,14 +41,22 @@ def error_capture(
         exc_type, message = "Error", first
     context = getattr(report, "context", None)  # a subtest's: its message and parameters
     if context is not None:
-        message = f"subtest {subtest_description(context)}: {message}"
+        message = f"subtest {subtest_description(report, context)}: {message}"
     return ErrorCapture.bounded(
         report.nodeid, attempt, phase, exc_type, message, path, lineno, text
     )
 
 
-def subtest_description(context: object) -> str:
+def subtest_description(report: object, context: object) -> str:
     """A subtest as pytest names it in its summary: ``[message] (key=value, ...)``."""
+    # pytest's own wording where it has one (its parameters are repr'd before or
+    # after they travel from an xdist worker, depending on pytest's version).
+    describe = getattr(report, "_sub_test_description", None)
+    if callable(describe):
+        try:
+            return str(describe())
+        except Exception:  # a private method whose shape may change: fall back
+            pass
     msg = getattr(context, "msg", None)
     kwargs = getattr(context, "kwargs", None) or {}
     parts = [f"[{msg}]"] if msg is not None else []

@@ -18,5 +18,8 @@ def iso(moment: dt.datetime | float) -> str:
 
 
 def parse_iso(text: str) -> dt.datetime:
-    """An ISO 8601 string written by :func:`iso` back as a datetime."""
+    """An ISO 8601 string written by :func:`iso` back as a datetime; a trailing ``Z``
+    (UTC) is read on every supported Python, not only from 3.11."""
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
     return dt.datetime.fromisoformat(text)

@@ -29,8 +29,10 @@ def _positive_int(text: str) -> int:
 def _date(text: str) -> float:
     import datetime as dt
 
+    from uetf_core.timeutil import parse_iso
+
     try:
-        moment = dt.datetime.fromisoformat(text)
+        moment = parse_iso(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an ISO 8601 date, got {text!r}") from None
     if moment.tzinfo is None:
