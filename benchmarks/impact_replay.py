@@ -173,6 +173,9 @@ def pytest(
     if ledger is not None:
         argv += ["-p", "pytest_uetf.plugin", "--uetf", f"--uetf-ledger={ledger}"]
     if env and "REPLAY_OUTCOMES" in env:
+        # A run that ends before writing its outcomes must read as nothing run, never as
+        # the outcomes an earlier run left.
+        Path(env["REPLAY_OUTCOMES"]).unlink(missing_ok=True)
         argv += ["-p", "replay_outcomes"]
     argv += [*args, *spec["tests"]]
     started = time.perf_counter()
@@ -324,8 +327,15 @@ class Testmon:
 
     def run(self, repo: Path, variant: str, *args: str) -> tuple[float, dict[str, Any]]:
         """One run without UETF: its wall seconds and what it executed."""
-        wall, _ = pytest(repo, self.spec, None, *args, env=self.env(variant))
-        return wall, replay_testmon.read_outcomes(self.outcomes)
+        wall, done = pytest(repo, self.spec, None, *args, env=self.env(variant))
+        # pytest's last line, to check the outcomes against: "3 passed, 9 deselected in ...".
+        lines = done.stdout.strip().splitlines() or [""]
+        if done.returncode not in (0, 1, 5):  # not: passed, failed, nothing collected
+            problem = (done.stderr.strip().splitlines() or lines)[0]
+            raise SystemExit(f"impact_replay: {variant} run {' '.join(args)}: {problem}")
+        outcomes = replay_testmon.read_outcomes(self.outcomes)
+        outcomes["summary"] = lines[-1]
+        return wall, outcomes
 
     def record(self, repo: Path) -> None:
         """The first step's databases."""
@@ -373,7 +383,7 @@ def replay(
         selection = selected["selection"] or {}
         tm_selected = None
         if side:
-            wall, tm_selected = side.run(repo, "testmon", "--testmon")
+            wall, tm_selected = side.run(repo, "testmon", *replay_testmon.SELECT)
             tm_selected["wall"] = wall
         # The mutants are judged against the same baseline as the selected run.
         would_run = selected_by_impact(repo, spec, ledger, base) if mutants else None
@@ -441,6 +451,7 @@ def testmon_row(
         "seconds_selected": round(chosen["seconds"], 3),
         "seconds_full": round(full["seconds"], 3),
         "wall_selected": round(chosen["wall"], 2),
+        "summary": chosen["summary"],
         "missed": sorted(failed - chosen["ran"]),
         "only_uetf": len(only_uetf),
         "only_testmon": len(only_testmon),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 TESTMON = ["-p", "testmon.pytest_testmon"]
+SELECT = [*TESTMON, "--testmon"]  # a selected run: the tests it selects, and it records them
 # The full-suite runs timed at each step, in the order of the first step; the
 # order turns by one at every step so that no variant always runs first.
 FULL_RUNS = ("plain", "uetf", "testmon", "pytest-cov", "testmon+pytest-cov")
