@@ -155,3 +155,23 @@ def test_overhead_is_the_median_of_paired_ratios() -> None:
     assert figures["plain"]["median_seconds"] == 2.0
     table = replay_testmon.side_by_side({"steps": steps})
     assert "| `pytest --testmon-noselect` | 2.80 | 1.30x | 0.87x |" in table
+
+
+def test_testmon_row_compares_the_two_choices() -> None:
+    """A step's pytest-testmon part counts the tests each tool ran alone and the full suite's
+    failures pytest-testmon did not run."""
+    import impact_replay
+
+    chosen = {
+        "ran": {"t::a", "t::b", "t::c"},
+        "seconds": 0.3,
+        "wall": 1.234,
+        "summary": "3 passed, 5 deselected in 0.30s",
+    }
+    row = impact_replay.testmon_row(
+        chosen, {"seconds": 0.8}, uetf_ran={"t::b", "t::c", "t::d"}, failed={"t::a", "t::d"}
+    )
+    assert (row["selected"], row["only_uetf"], row["only_testmon"]) == (3, 1, 1)
+    assert row["only_uetf_sample"] == ["t::d"]
+    assert row["missed"] == ["t::d"]
+    assert row["wall_selected"] == 1.23
