@@ -128,6 +128,8 @@ def test_tool_figures_sum_the_steps() -> None:
     figures = replay_testmon.tool_figures(steps)
     assert figures["uetf"]["median_share"] == pytest.approx(0.2)
     assert figures["testmon"]["median_share"] == pytest.approx(0.1)
+    assert figures["uetf"]["share_all"] == pytest.approx(230 / 400)
+    assert figures["testmon"]["share_all"] == pytest.approx(65 / 400)
     assert figures["uetf"]["median_time_share"] == pytest.approx(0.2)
     assert figures["uetf"]["missed_full"] == 0
     assert figures["testmon"]["missed_full"] == 1
