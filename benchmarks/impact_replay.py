@@ -2,7 +2,7 @@
 
 Run: python benchmarks/impact_replay.py PROJECT [--releases 21] [--mutants 3]
                                         [--work DIR] [--cache DIR] [--json OUT]
-                                        [--git REPO]
+                                        [--git REPO] [--testmon]
 
 PROJECT is a PyPI name whose source distributions ship their tests (cachetools,
 attrs, boltons). The newest ``--releases`` sdists are downloaded once into ``--cache``
