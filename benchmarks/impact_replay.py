@@ -2,7 +2,7 @@
 
 Run: python benchmarks/impact_replay.py PROJECT [--releases 21] [--mutants 3]
                                         [--work DIR] [--cache DIR] [--json OUT]
-                                        [--git REPO]
+                                        [--git REPO] [--testmon]
 
 PROJECT is a PyPI name whose source distributions ship their tests (cachetools,
 attrs, boltons). The newest ``--releases`` sdists are downloaded once into ``--cache``
@@ -20,6 +20,23 @@ release to this one would be tested:
    (the function's body starts by raising), the full suite runs without UETF, and
    every test it newly fails must be one selection would run (``uetf impact``
    lists them; a test the baseline did not have always runs).
+
+With ``--testmon`` pytest-testmon runs the same steps beside UETF
+(replay_testmon.py): at each step ``pytest --testmon`` with the database its
+previous step recorded, the tests it selects judged against the same full-suite
+failures and the same mutants; then five full-suite runs, their order turned by
+one at every step, timed in wall seconds on this machine: plain ``pytest``,
+UETF's recording run above, ``pytest --testmon-noselect`` (which records the
+database for the next step), and, for what measuring coverage costs each,
+``pytest --cov=SRC --cov-report=`` and ``pytest --testmon-noselect --cov=SRC
+--cov-report=`` (pytest-testmon 2.2 measures its dependencies beside
+pytest-cov's measurement; it has its own database chain). pytest-testmon is not
+one of UETF's dependencies: install it where the replay runs, a virtual
+environment made with ``--system-site-packages`` and ``pip install
+pytest-testmon==2.2.0``, and run this script with that environment's python.
+Every run loads replay_outcomes.py, which writes the node ids and outcomes of
+what it executed; pytest's cache is kept outside the work tree (pytest-testmon
+needs the cache plugin's options).
 
 With ``--git REPO`` the steps are the newest commits of the repository's first-parent
 line instead (a clone of REPO; the same three runs per commit), as a team's pull
@@ -52,6 +69,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE / "benchmarks"))  # replay_testmon, and replay_outcomes for pytest
+
+import replay_testmon  # noqa: E402
 
 from uetf_core.impact.blocks import blocks_of_source  # noqa: E402
 from uetf_core.ledger import open_ledger  # noqa: E402
@@ -131,7 +151,7 @@ def build_history(repo: Path, releases: list[tuple[str, Path]]) -> None:
 
 
 def environment(repo: Path, spec: dict[str, Any]) -> dict[str, str]:
-    paths = [str(repo / p) for p in spec["path"]] + [str(HERE)]
+    paths = [str(repo / p) for p in spec["path"]] + [str(HERE), str(HERE / "benchmarks")]
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "UETF_", "COV_"))}
     return clean | {
         "PYTHONPATH": os.pathsep.join(paths),
@@ -141,15 +161,31 @@ def environment(repo: Path, spec: dict[str, Any]) -> dict[str, str]:
 
 
 def pytest(
-    repo: Path, spec: dict[str, Any], ledger: Path | None, *args: str
+    repo: Path,
+    spec: dict[str, Any],
+    ledger: Path | None,
+    *args: str,
+    env: dict[str, str] | None = None,
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
-    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-o", "addopts="]
+    # pytest's cache outside the work tree: an untracked file there is a change to UETF.
+    cache = f"cache_dir={repo.parent / 'pytest-cache'}"
+    argv = [sys.executable, "-m", "pytest", "-o", cache, "-q", "-o", "addopts="]
     if ledger is not None:
         argv += ["-p", "pytest_uetf.plugin", "--uetf", f"--uetf-ledger={ledger}"]
+    if env and "REPLAY_OUTCOMES" in env:
+        # A run that ends before writing its outcomes must read as nothing run, never as
+        # the outcomes an earlier run left.
+        Path(env["REPLAY_OUTCOMES"]).unlink(missing_ok=True)
+        argv += ["-p", "replay_outcomes"]
     argv += [*args, *spec["tests"]]
     started = time.perf_counter()
     done = subprocess.run(
-        argv, cwd=repo, capture_output=True, text=True, env=environment(repo, spec), timeout=1800
+        argv,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=environment(repo, spec) | (env or {}),
+        timeout=1800,
     )
     return time.perf_counter() - started, done
 
@@ -271,6 +307,42 @@ def commit_history(mirror: Path, repo: Path, count: int) -> list[tuple[str, str]
     return [(h[:10], h) for h in reversed(hashes)]
 
 
+class Testmon:
+    """pytest-testmon's runs at each step: two database chains (recording alone, and beside
+    pytest-cov), carried from step to step in the work folder."""
+
+    def __init__(self, work: Path, project: str, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.outcomes = work / f"{project}.outcomes.json"
+        self.data = {
+            "testmon": work / f"{project}.testmondata",
+            "testmon+pytest-cov": work / f"{project}.cov.testmondata",
+        }
+        for path in self.data.values():
+            path.unlink(missing_ok=True)
+
+    def env(self, variant: str = "testmon") -> dict[str, str]:
+        chain = self.data.get(variant, self.data["testmon"])
+        return {"REPLAY_OUTCOMES": str(self.outcomes), "TESTMON_DATAFILE": str(chain)}
+
+    def run(self, repo: Path, variant: str, *args: str) -> tuple[float, dict[str, Any]]:
+        """One run without UETF: its wall seconds and what it executed."""
+        wall, done = pytest(repo, self.spec, None, *args, env=self.env(variant))
+        # pytest's last line, to check the outcomes against: "3 passed, 9 deselected in ...".
+        lines = done.stdout.strip().splitlines() or [""]
+        if done.returncode not in (0, 1, 5):  # not: passed, failed, nothing collected
+            problem = (done.stderr.strip().splitlines() or lines)[0]
+            raise SystemExit(f"impact_replay: {variant} run {' '.join(args)}: {problem}")
+        outcomes = replay_testmon.read_outcomes(self.outcomes)
+        outcomes["summary"] = lines[-1]
+        return wall, outcomes
+
+    def record(self, repo: Path) -> None:
+        """The first step's databases."""
+        for variant in self.data:
+            self.run(repo, variant, *replay_testmon.full_run_arguments(variant, self.spec["cov"]))
+
+
 def replay(
     project: str,
     releases: int,
@@ -278,6 +350,7 @@ def replay(
     work: Path,
     cache: Path,
     history: Path | None = None,
+    testmon: bool = False,
 ) -> dict[str, Any]:
     spec = PROJECTS[project]
     repo = work / project
@@ -290,24 +363,44 @@ def replay(
         chosen = [(version, f"v{version}") for version, _ in files]
     ledger = work / f"{project}.db"
     ledger.unlink(missing_ok=True)
+    side = Testmon(work, project, spec) if testmon else None
+    # With pytest-testmon beside it, UETF's runs load the same outcomes plugin.
+    uetf_env = side.env() if side else None
     cov = f"--uetf-cov={spec['cov']}"
     record = "--uetf-select=record"  # every full run is a baseline for the next step
     git(repo, "checkout", "-q", chosen[0][1])
-    pytest(repo, spec, ledger, cov, record)  # the first release's baseline
+    pytest(repo, spec, ledger, cov, record, env=uetf_env)  # the first release's baseline
+    if side:
+        side.record(repo)
     known = last_run(ledger)["ran"]  # the baseline's tests: any other test is new, and runs
     rows = []
-    for (before, base), (version, ref) in itertools.pairwise(chosen):
+    for step, ((before, base), (version, ref)) in enumerate(itertools.pairwise(chosen)):
         git(repo, "checkout", "-q", ref)
         wall_selected, _ = pytest(
-            repo, spec, ledger, cov, "--uetf-select=affected", f"--uetf-base={base}"
+            repo, spec, ledger, cov, "--uetf-select=affected", f"--uetf-base={base}", env=uetf_env
         )
         selected = last_run(ledger)
         selection = selected["selection"] or {}
+        tm_selected = None
+        if side:
+            wall, tm_selected = side.run(repo, "testmon", *replay_testmon.SELECT)
+            tm_selected["wall"] = wall
         # The mutants are judged against the same baseline as the selected run.
         would_run = selected_by_impact(repo, spec, ledger, base) if mutants else None
-        wall_full, _ = pytest(repo, spec, ledger, cov, record)
-        full = last_run(ledger)
-        missed = sorted(full["failed"] - selected["ran"])
+        walls: dict[str, float] = {}
+        fulls: dict[str, dict[str, Any]] = {}
+        for variant in replay_testmon.turned(step) if side else ["uetf"]:
+            if variant == "uetf":
+                walls[variant], _ = pytest(repo, spec, ledger, cov, record, env=uetf_env)
+                fulls[variant] = last_run(ledger)
+            else:
+                assert side is not None
+                arguments = replay_testmon.full_run_arguments(variant, spec["cov"])
+                walls[variant], fulls[variant] = side.run(repo, variant, *arguments)
+        full = fulls["uetf"]
+        # A test that failed in any full run at this commit is one selection must run.
+        failed = set().union(*(f["failed"] for f in fulls.values()))
+        missed = sorted(failed - selected["ran"])
         new_tests = len(full["ran"] - known)
         mutant_rows = []
         for name, qualname in changed_functions(repo, base, spec)[:mutants]:
@@ -315,32 +408,57 @@ def replay(
                 continue
             _, broken = pytest(repo, spec, None, "-rfE", "-p", "no:randomly")
             git(repo, "checkout", "-q", "--", name)
-            newly = failing_ids(broken.stdout) - full["failed"]
+            newly = failing_ids(broken.stdout) - failed
             escaped = sorted((newly - would_run) & known) if would_run is not None else []
-            mutant_rows.append(
-                {"function": f"{name}::{qualname}", "failing": len(newly), "missed": escaped}
-            )
-        rows.append(
-            {
-                "from": before,
-                "to": version,
-                "tests": full["tests"],
-                "selected": len(selected["ran"]),
-                "whole_suite": selection.get("whole_reason"),
-                "whole_detail": selection.get("whole_detail"),
-                "seconds_full": round(full["seconds"], 3),
-                "seconds_selected": round(selected["seconds"], 3),
-                "wall_full": round(wall_full, 2),
-                "wall_selected": round(wall_selected, 2),
-                "new_tests": new_tests,
-                "failures_full": len(full["failed"]),
-                "missed": missed,
-                "mutants": mutant_rows,
-            }
-        )
+            mutant = {"function": f"{name}::{qualname}", "failing": len(newly), "missed": escaped}
+            if tm_selected is not None:
+                # pytest-testmon's selection is the tests its selected run executed.
+                mutant["missed_testmon"] = sorted((newly - tm_selected["ran"]) & known)
+            mutant_rows.append(mutant)
+        row: dict[str, Any] = {
+            "from": before,
+            "to": version,
+            "tests": full["tests"],
+            "selected": len(selected["ran"]),
+            "whole_suite": selection.get("whole_reason"),
+            "whole_detail": selection.get("whole_detail"),
+            "seconds_full": round(full["seconds"], 3),
+            "seconds_selected": round(selected["seconds"], 3),
+            "wall_full": round(walls["uetf"], 2),
+            "wall_selected": round(wall_selected, 2),
+            "new_tests": new_tests,
+            "failures_full": len(failed),
+            "missed": missed,
+            "mutants": mutant_rows,
+        }
+        if side and tm_selected is not None:
+            row["testmon"] = testmon_row(tm_selected, fulls["testmon"], selected["ran"], failed)
+            row["walls"] = {k: round(v, 2) for k, v in walls.items()}
+            row["order"] = list(walls)
+        rows.append(row)
         print(json.dumps(rows[-1]), flush=True)
         known = full["ran"]  # the next step's baseline
     return {"project": project, "python": sys.version.split()[0], "steps": rows}
+
+
+def testmon_row(
+    chosen: dict[str, Any], full: dict[str, Any], uetf_ran: set[str], failed: set[str]
+) -> dict[str, Any]:
+    """pytest-testmon's part of a step's row, and where its choice and UETF's differ."""
+    only_uetf, only_testmon = sorted(uetf_ran - chosen["ran"]), sorted(chosen["ran"] - uetf_ran)
+    return {
+        "selected": len(chosen["ran"]),
+        "seconds_selected": round(chosen["seconds"], 3),
+        "seconds_full": round(full["seconds"], 3),
+        "wall_selected": round(chosen["wall"], 2),
+        "summary": chosen["summary"],
+        "missed": sorted(failed - chosen["ran"]),
+        "only_uetf": len(only_uetf),
+        "only_testmon": len(only_testmon),
+        # A few of each, to look at why the two disagree.
+        "only_uetf_sample": only_uetf[:10],
+        "only_testmon_sample": only_testmon[:10],
+    }
 
 
 def summary(result: dict[str, Any]) -> str:
@@ -398,6 +516,11 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/uetf-impact-replay/sdists"))
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument(
+        "--testmon",
+        action="store_true",
+        help="run pytest-testmon on the same steps, side by side (it must be importable)",
+    )
+    parser.add_argument(
         "--git",
         type=Path,
         metavar="REPO",
@@ -408,14 +531,25 @@ def main() -> int:
     if args.project.endswith(".json"):
         result = json.loads(Path(args.project).read_text())
         print(summary(result) + "\n\n" + markdown(result))
+        if result["steps"] and "testmon" in result["steps"][0]:
+            print("\n" + replay_testmon.side_by_side(result))
+            print("\n" + replay_testmon.disagreements(result))
         return 0
     if args.project not in PROJECTS:
         parser.error(f"unknown project {args.project!r}")
-    result = replay(args.project, args.releases, args.mutants, args.work, args.cache, args.git)
+    missing = replay_testmon.testmon_missing() if args.testmon else None
+    if missing:
+        print(f"impact_replay: {missing}", file=sys.stderr)
+        return 2
+    result = replay(
+        args.project, args.releases, args.mutants, args.work, args.cache, args.git, args.testmon
+    )
     result["source"] = "commits" if args.git else "releases"
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     print(summary(result))
+    if args.testmon:
+        print("\n" + replay_testmon.side_by_side(result))
     return 0
 
 
