@@ -216,10 +216,48 @@ def likely_flaky(
         return []
     passes = ledger.last_passes(failed, environment.python, environment.distributions, run_id)
     found = []
+    recorded: dict[str, RecordedRun | None] = {}  # the runs where they passed, read once
     for node_id, (since, blocks) in sorted(passes.items()):
-        if blocks and all(_unchanged(block, index) for block in blocks):
-            found.append((node_id, since, len(blocks)))
+        if not blocks or not all(_unchanged(block, index) for block in blocks):
+            continue
+        if since not in recorded:
+            recorded[since] = ledger.recorded_dependencies(since)
+        passed_run = recorded[since]
+        if passed_run is None:
+            continue
+        # Code that runs on import (a module's constants, a class body) is no block a
+        # test enters: a test reading a changed constant fails with every block it ran
+        # unchanged. Compared as selection compares it (Reason.IMPORT_TIME_CHANGED).
+        imported = _import_time_unchanged(node_id, blocks, passed_run, index)
+        if imported is not None:
+            found.append((node_id, since, len(blocks) + imported))
     return found
+
+
+def _import_time_unchanged(
+    node_id: str, blocks: Iterable[BlockDependency], passed: RecordedRun, index: BlockIndex
+) -> int | None:
+    """How many import-time blocks the test relied on, all as in the run where it
+    passed; None when one changed. It relied on those of every project file its test
+    file or the code it entered imports, directly or not."""
+    reached = {block.path for block in blocks} | {node_id.split("::", 1)[0]}
+    frontier = sorted(reached)
+    while frontier:
+        for imported in sorted(passed.imports.get(frontier.pop(), ())):
+            if imported not in reached:
+                reached.add(imported)
+                frontier.append(imported)
+    before: dict[str, dict[str, str]] = {}
+    for dep in passed.import_time:
+        if dep.path in reached:
+            before.setdefault(dep.path, {})[dep.qualname] = dep.fingerprint
+    for path, then in before.items():
+        current = index.file_blocks(path)
+        blocks_now = current.blocks if current is not None else ()
+        now = {b.qualname: b.fingerprint for b in blocks_now if b.import_time}
+        if now != then:
+            return None
+    return sum(len(then) for then in before.values())
 
 
 def _unchanged(block: BlockDependency, index: BlockIndex) -> bool:

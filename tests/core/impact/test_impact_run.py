@@ -118,13 +118,25 @@ def test_a_run_records_then_a_change_selects_and_carries(repo: Path) -> None:
 
 
 def test_a_failure_of_unchanged_code_is_likely_flaky(repo: Path) -> None:
-    """A test failing with the same blocks as when it passed is named likely flaky."""
+    """A test failing with the same blocks as when it passed, the code its files run on
+    import included, is named likely flaky; a change of either is a reason to fail."""
     _, first = run(repo, None, [ADD, SUB])
     impact, _ = run(repo, None, [ADD, SUB], failing=[SUB])
-    assert impact.likely_flaky == [(SUB, first, 2)]
+    # sub and test_sub, and the top levels of a.py and test_a.py (run on import)
+    assert impact.likely_flaky == [(SUB, first, 4)]
     (repo / "a.py").write_text(SOURCE.replace("x - y", "y - x"))
     changed, _ = run(repo, None, [ADD, SUB], failing=[SUB])
     assert changed.likely_flaky == []
+
+
+def test_a_changed_constant_its_test_reads_is_no_flaky_evidence(repo: Path) -> None:
+    """A module constant is read, not entered: a test failing after it changed ran the
+    same blocks, yet its failure comes from the change, and is no likely flaky one."""
+    (repo / "a.py").write_text("LIMIT = 3\n\n\n" + SOURCE)
+    run(repo, None, [ADD, SUB])
+    (repo / "a.py").write_text("LIMIT = 2\n\n\n" + SOURCE)
+    impact, _ = run(repo, None, [ADD, SUB], failing=[SUB])
+    assert impact.likely_flaky == []
 
 
 def test_shadow_runs_everything_and_feeds_the_stats(
