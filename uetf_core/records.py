@@ -250,6 +250,20 @@ PASSED_WORKER: Final = 2
 PASSED_FINISHED_AT: Final = 7
 
 
+def essentials(record: AnyRecord) -> tuple[str, str, str, float, ErrorCapture | None]:
+    """Node id, worker, outcome, end and error of a record in either form: the one
+    place outside the ledger's row layouts that tells a PassedRow apart."""
+    if isinstance(record, tuple):
+        return (
+            record[PASSED_NODE_ID],
+            record[PASSED_WORKER],
+            "passed",
+            record[PASSED_FINISHED_AT],
+            None,
+        )
+    return record.node_id, record.worker, record.outcome, record.finished_at, record.error
+
+
 def full_record(record: AnyRecord) -> ExecutionRecord:
     """The ExecutionRecord of a record in either form."""
     if not isinstance(record, tuple):

@@ -30,11 +30,11 @@ from uetf_core.ids import host_name, new_run_id
 from uetf_core.judge import judge_gates, test_waivers
 from uetf_core.ledger.base import Batch, Ledger, NewRun
 from uetf_core.records import (
-    PASSED_WORKER,
     AnyRecord,
     ErrorCapture,
     Event,
     ExecutionRecord,
+    essentials,
     full_record,
 )
 from uetf_core.schemas import digest, validation_record
@@ -266,16 +266,22 @@ class RunRecorder:
         self.flush()
         self._write(lambda ledger: ledger.add_tasks(self.run_id, node_ids))
 
-    def add_record(self, record: AnyRecord) -> None:
-        """Append one test attempt to the batch; write the batch when it is due."""
+    def add_record(
+        self, record: AnyRecord, known: tuple[str, ErrorCapture | None] | None = None
+    ) -> None:
+        """Append one test attempt to the batch; write the batch when it is due.
+
+        ``known``: the record's worker and error, when the caller has read them already
+        (the session, once per test)."""
         batch = self._batch
         batch.records.append(record)
-        if isinstance(record, tuple):  # a PassedRow: no error
-            worker = self._workers.get(record[PASSED_WORKER])
+        if known is None:
+            _, name, _, _, error = essentials(record)
         else:
-            if record.error is not None:
-                batch.errors.append(record.error)
-            worker = self._workers.get(record.worker)
+            name, error = known
+        if error is not None:
+            batch.errors.append(error)
+        worker = self._workers.get(name)
         if worker is not None:
             worker["tests_run"] += 1
         if self._publish_records:

@@ -32,7 +32,7 @@ from uetf_core.ledger.base import Ledger
 from uetf_core.monitor import Progress, RunMonitor
 from uetf_core.patch import commit_and_tree_state, detect_patch, patch_from_diff_file
 from uetf_core.preflight import check_options
-from uetf_core.records import PASSED_FINISHED_AT, PASSED_NODE_ID, PASSED_WORKER, AnyRecord
+from uetf_core.records import AnyRecord, essentials
 from uetf_core.run import CONTROLLER, Outcome, RunRecorder
 from uetf_core.states import RunState, WorkerState
 
@@ -243,12 +243,7 @@ class RunSession:
         recorder = self.recorder
         if recorder is None:
             return
-        if isinstance(record, tuple):  # a PassedRow
-            node_id, worker = record[PASSED_NODE_ID], record[PASSED_WORKER]
-            outcome, finished_at = "passed", record[PASSED_FINISHED_AT]
-        else:
-            node_id, worker = record.node_id, record.worker
-            outcome, finished_at = record.outcome, record.finished_at
+        node_id, worker, outcome, finished_at, error = essentials(record)
         if worker not in self._settled_workers:
             state = recorder.worker_state(worker)
             # A crashed worker's last test is reported after the worker is recorded down.
@@ -259,7 +254,7 @@ class RunSession:
         if self.monitor is not None and self.monitor.stalls:
             self._drain_stalls()
         try:
-            recorder.add_record(record)
+            recorder.add_record(record, (worker, error))
         except UetfError as exc:
             self.stopped_by = exc
             raise
