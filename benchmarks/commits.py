@@ -6,7 +6,8 @@ Each commit's sources are taken with ``git archive`` into a folder of their own
 and put first on ``PYTHONPATH``; a fresh suite of the chosen shape is generated at
 one fixed path for each commit in turn, run once (bytecode, page cache, the
 ledger), then counted under cachegrind (``pytest --uetf``, one hash seed), and
-``pytest -p no:uetf`` is counted once at the same path to give the ratio.
+``pytest -p no:uetf`` is counted once at the same path, with the first commit's
+sources on ``PYTHONPATH`` too, to give the ratio.
 
 Counts of one commit made by two invocations of ``targets.py`` differ by more
 than a commit usually changes (each invocation's suite sits at a path of its
@@ -45,16 +46,13 @@ def sources(commit: str, into: Path) -> Path:
 
 
 def count(
-    argv: list[str], root: Path, make: Callable[[Path, int], None], tests: int, tree: Path | None
+    argv: list[str], root: Path, make: Callable[[Path, int], None], tests: int, tree: Path
 ) -> int:
     """One warm run, then the count, on a suite made afresh at ``root``."""
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     make(root, tests)
-    if tree is None:
-        os.environ.pop("PYTHONPATH", None)
-    else:
-        os.environ["PYTHONPATH"] = str(tree)
+    os.environ["PYTHONPATH"] = str(tree)
     run_once(argv, root)
     return instructions_once(argv, root)
 
@@ -69,10 +67,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="uetf-commits-") as scratch:
         work = Path(scratch)
         root = work / "suite"
-        plain = count([*BASE, "-p", "no:uetf"], root, make, args.tests, None)
+        trees = [sources(commit, work / "trees") for commit in args.commits]
+        # With the same PYTHONPATH: each import looks in its folder first, at a cost.
+        plain = count([*BASE, "-p", "no:uetf"], root, make, args.tests, trees[0])
         print(f"{args.shape}, {args.tests} tests; pytest -p no:uetf: {plain / 1e6:,.1f} M")
-        for commit in args.commits:
-            tree = sources(commit, work / "trees")
+        for commit, tree in zip(args.commits, trees, strict=True):
             counted = count([*BASE, "--uetf"], root, make, args.tests, tree)
             extra = (counted - plain) / 1e6
             print(f"{commit:<12} {counted / 1e6:>10,.1f} M  +{extra:,.1f}  {counted / plain:.4f}")
