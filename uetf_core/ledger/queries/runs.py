@@ -11,7 +11,6 @@ from uetf_core.errors import RunNotFoundError
 from uetf_core.ledger.base import Pruned
 from uetf_core.ledger.connection import Row, in_chunks
 from uetf_core.ledger.core import LedgerCore
-from uetf_core.ledger.orphans import delete_orphans
 from uetf_core.timeutil import iso
 
 if TYPE_CHECKING:
@@ -193,6 +192,9 @@ class RunQueries(LedgerCore):
         deleted: dict[str, int] = {}
         pks = [pk for pk, _ in doomed]
         if pks and not dry_run:
+            # Only prune deletes shared rows: a run does not import it.
+            from uetf_core.ledger.orphans import delete_orphans
+
             with self.db.transaction() as db:
                 for runs, marks in in_chunks(doomed):
                     chunk = [pk for pk, _ in runs]
