@@ -9,12 +9,11 @@ check they are current)
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
 from uetf_core.gates.catalog import GATES
-from uetf_core.settings import Setting, file_keys, options
+from uetf_core.settings import Setting, file_keys, literal, options
 
 HERE = Path(__file__).parent
 
@@ -133,32 +132,21 @@ def option_table() -> str:
         "OPTIONS = (",
     ]
     for setting in options():
-        rows += ["    (", f"        {_literal(setting.option)},", "        {"]
+        rows += ["    (", f"        {literal(setting.option)},", "        {"]
         for name, value in setting.flags.items():
-            line = f"            {_literal(name)}: {_literal(value)},"
+            line = f"            {literal(name)}: {literal(value)},"
             if len(line) <= LINE or not isinstance(value, str):
                 rows.append(line)
                 continue
             # Too long for a line: in parentheses, in pieces if need be, as ruff keeps it.
-            whole = len(_literal(value)) + 16 <= LINE
+            whole = len(literal(value)) + 16 <= LINE
             parts = [value] if whole else textwrap.wrap(value, 80, drop_whitespace=False)
-            rows.append(f"            {_literal(name)}: (")
-            rows += [f"                {_literal(part)}" for part in parts]
+            rows.append(f"            {literal(name)}: (")
+            rows += [f"                {literal(part)}" for part in parts]
             rows.append("            ),")
         rows += ["        },", "    ),"]
     rows += [")", ""]
     return "\n".join(rows)
-
-
-def _literal(value: object) -> str:
-    """A value as Python source, as ruff formats it (double quotes, a type by its name)."""
-    if isinstance(value, type):
-        return value.__name__
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, tuple):
-        return "(" + ", ".join(map(_literal, value)) + ")"
-    return repr(value)
 
 
 def main() -> None:

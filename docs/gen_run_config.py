@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from uetf_core.settings import REQUIRED, SETTINGS, Setting, file_keys, options, stored
+from uetf_core.settings import REQUIRED, SETTINGS, Setting, file_keys, literal, options, stored
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "uetf_core" / "run_config.py"
@@ -109,13 +109,13 @@ def _plain_values() -> list[str]:
         "# Each [tool.uetf] key's TOML types.",
         "KEYS: dict[str, type | tuple[type, ...]] = {",
     ]
-    rows += [f"    {_literal(key)}: {_literal(kinds)}," for key, (kinds, _) in file_keys().items()]
+    rows += [f"    {literal(key)}: {literal(kinds)}," for key, (kinds, _) in file_keys().items()]
     rows += [
         "}",
         "# Each number's range: (lowest, whether the lowest itself is allowed, highest).",
         "LIMITS: dict[str, tuple[float, bool, float]] = {",
     ]
-    rows += [f"    {_literal(s.name)}: {_literal(s.limits)}," for s in numbers]
+    rows += [f"    {literal(s.name)}: {literal(s.limits)}," for s in numbers]
     rows += [
         "}",
         "# Each number's [tool.uetf] key, RunConfig field, and CliOptions field and option",
@@ -123,27 +123,16 @@ def _plain_values() -> list[str]:
         "NUMBERS: tuple[tuple[str, str, str | None, str | None], ...] = (",
     ]
     rows += [
-        f"    {_literal((s.key, s.field, s.cli, s.option if s.cli else None))}," for s in numbers
+        f"    {literal((s.key, s.field, s.cli, s.option if s.cli else None))}," for s in numbers
     ]
     rows += [
         ")",
         "# Each CliOptions field and where pytest keeps its option's value.",
         "OPTION_DESTS: dict[str, str] = {",
     ]
-    rows += [f"    {_literal(s.cli)}: {_literal(s.dest)}," for s in options() if s.cli is not None]
+    rows += [f"    {literal(s.cli)}: {literal(s.dest)}," for s in options() if s.cli is not None]
     rows += ["}", ""]
     return rows
-
-
-def _literal(value: object) -> str:
-    """A plain value as Python source, as ruff formats it."""
-    if isinstance(value, type):
-        return value.__name__
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, tuple):
-        return "(" + ", ".join(map(_literal, value)) + ")"
-    return repr(value)
 
 
 def _cli_type(setting: Setting) -> str:

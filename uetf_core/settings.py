@@ -15,6 +15,8 @@ without importing uetf_core). The generator and the tests read the table.
 
 from __future__ import annotations
 
+import json
+
 # A number's range: (lowest, whether the lowest itself is allowed, highest).
 Limits = tuple[float, bool, float]
 
@@ -523,3 +525,15 @@ def number_limits() -> dict[str, Limits]:
 def options() -> tuple[Setting, ...]:
     """The settings the command line gives, as pytest options."""
     return tuple(s for s in SETTINGS if s.option is not None)
+
+
+def literal(value: object) -> str:
+    """One of the table's plain values as Python source, as ruff formats it (double
+    quotes, a type by its name): what the generators write into the modules they make."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(literal, value)) + ")"
+    return repr(value)
