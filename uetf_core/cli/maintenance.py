@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from uetf_core.cli.common import (
     NoLedgerError,
@@ -26,6 +27,9 @@ from uetf_core.judge import find_baseline
 from uetf_core.ledger import SCHEMA_VERSION, Ledger, open_ledger
 from uetf_core.ledger.base import Pruned
 from uetf_core.ledger.sqlite import SqliteLedger
+
+if TYPE_CHECKING:
+    from uetf_core.ledger.copy import CopyResult
 
 
 def doctor(args: argparse.Namespace) -> int:
@@ -124,46 +128,42 @@ def _after_prune(ledger: Ledger, freed: Pruned, vacuum: bool) -> None:
         )
 
 
-def push(args: argparse.Namespace) -> int:
-    """Send the runs a spool holds (recorded while the shared ledger was away) to the ledger."""
+def _copy_whole(path: Path, location: str) -> CopyResult:
+    """Copy the runs of the SQLite ledger at ``path`` into the ledger at ``location``,
+    both checked whole first: damage is never copied on."""
     from uetf_core.ledger.copy import copy_runs
 
-    spool = Path(args.spool)
-    if not spool.is_file():
-        raise NoLedgerError(f"no spool file {spool}")
-    location, _ = locate_ledger(args.ledger)
-    source = SqliteLedger(spool, check="whole")  # damage is never copied on
+    source = SqliteLedger(path, check="whole")
     try:
         target = open_ledger(location)
         try:
             target.check_whole()
-            result = copy_runs(source, target)
+            return copy_runs(source, target)
         finally:
             target.close()
     finally:
         source.close()
+
+
+def push(args: argparse.Namespace) -> int:
+    """Send the runs a spool holds (recorded while the shared ledger was away) to the ledger."""
+    spool = Path(args.spool)
+    if not spool.is_file():
+        raise NoLedgerError(f"no spool file {spool}")
+    location, _ = locate_ledger(args.ledger)
+    result = _copy_whole(spool, location)
     print(f"pushed {spool}: {result.added} runs sent, {result.present} already there")
     return int(ExitCode.OK)
 
 
 def migrate(args: argparse.Namespace) -> int:
     """Copy a local SQLite ledger into another ledger (a team's PostgreSQL)."""
-    from uetf_core.ledger.copy import copy_runs
     from uetf_core.redact import redact
 
     path = Path(args.source.removeprefix("sqlite:").removeprefix("//"))
     if not path.is_file():
         raise NoLedgerError(f"no ledger file {path}")
-    source = SqliteLedger(path, check="whole")  # damage is never copied on
-    try:
-        target = open_ledger(args.target)
-        try:
-            target.check_whole()
-            result = copy_runs(source, target)
-        finally:
-            target.close()
-    finally:
-        source.close()
+    result = _copy_whole(path, args.target)
     print(
         f"migrated {path} to {redact(args.target)}: {result.added} runs copied,"
         f" {result.present} already there"
