@@ -73,7 +73,9 @@ class FileBlocks:
 
     path: str
     blocks: tuple[Block, ...]
-    imports: tuple[str, ...]  # absolute module names the file imports, anywhere in it
+    imports: tuple[str, ...]  # absolute module names its import-time code imports
+    # A function's own imports run when it is called: block key -> module names.
+    deferred_imports: tuple[tuple[str, tuple[str, ...]], ...]
     _owner: tuple[int, ...] = field(repr=False, compare=False)  # block index by line - 1
     _order: tuple[int, ...] = field(repr=False, compare=False)  # block indexes by first line
     _starts: tuple[int, ...] = field(repr=False, compare=False)  # their first lines
@@ -132,6 +134,7 @@ def blocks_of_source(source: str | bytes, path: str) -> FileBlocks:
     spans: list[tuple[int, int]] = []
     names: dict[str, int] = {}
     imports: list[str] = []
+    deferred: list[tuple[str, tuple[str, ...]]] = []
     package = module_name(path)
     if not path.endswith("__init__.py"):
         package = package.rpartition(".")[0]
@@ -148,7 +151,10 @@ def blocks_of_source(source: str | bytes, path: str) -> FileBlocks:
         walk = _BlockWalk(node, package)
         found.append((key, kind, first, last, walk.fingerprint, at_import))
         spans.append((first, last))
-        imports.extend(walk.imports)
+        if at_import:
+            imports.extend(walk.imports)
+        elif walk.imports:
+            deferred.append((key, tuple(dict.fromkeys(walk.imports))))
         for child, prefix, child_import in _children(walk.nested, qualname, kind, at_import):
             child_kind = BlockKind.CLASS if isinstance(child, ast.ClassDef) else BlockKind.FUNCTION
             add(child, prefix + child.name, child_kind, child_import)
@@ -163,6 +169,7 @@ def blocks_of_source(source: str | bytes, path: str) -> FileBlocks:
         path,
         blocks,
         tuple(dict.fromkeys(imports)),
+        tuple(deferred),
         tuple(owner),
         tuple(order),
         tuple(blocks[i].first_line for i in order),

@@ -18,7 +18,7 @@ from pathlib import Path
 from uetf_core.impact.blocks import FileBlocks, blocks_of_file, module_name
 from uetf_core.impact.environment import Environment
 from uetf_core.impact.recorder import EnteredCode, ScopeDependencies
-from uetf_core.impact.selection import Baseline, BlockDependency, TestDependencies
+from uetf_core.impact.selection import Baseline, BlockDependency, TestDependencies, block_node
 
 
 class BlockIndex:
@@ -64,20 +64,28 @@ class BlockIndex:
         return frozenset(found)
 
     def imports(self, paths: Iterable[str]) -> dict[str, frozenset[str]]:
-        """For each of ``paths``, the ones among ``paths`` it imports (statically)."""
+        """For each of ``paths``, the ones among ``paths`` its import-time code imports
+        (statically); and, under ``path::block``, those a function imports when it is
+        called, which only the tests that entered that function rely on."""
         wanted = sorted(set(paths))
         by_name = _module_names(wanted)
         graph: dict[str, frozenset[str]] = {}
+
+        def add(node: str, path: str, names: Iterable[str]) -> None:
+            targets: set[str] = set()
+            for name in names:
+                targets.update(by_name.get(name, ()))
+            targets.discard(path)
+            if targets:
+                graph[node] = frozenset(targets)
+
         for path in wanted:
             blocks = self.file_blocks(path)
             if blocks is None:
                 continue
-            targets: set[str] = set()
-            for name in blocks.imports:
-                targets.update(by_name.get(name, ()))
-            targets.discard(path)
-            if targets:
-                graph[path] = frozenset(targets)
+            add(path, path, blocks.imports)
+            for key, names in blocks.deferred_imports:
+                add(block_node(path, key), path, names)
         return graph
 
 

@@ -21,7 +21,7 @@ from uetf_core.impact.dependencies import BlockIndex
 from uetf_core.impact.environment import Environment, current_environment
 from uetf_core.impact.planner import SelectionPlan, plan_selection, source_at
 from uetf_core.impact.recorder import EnteredCode
-from uetf_core.impact.selection import BlockDependency, Reason, select_tests
+from uetf_core.impact.selection import BlockDependency, Reason, relied_on, select_tests
 from uetf_core.impact.stored import RecordedRun, SelectionRecord
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ def _import_time_unchanged(
     """How many import-time blocks the test relied on, all as in the run where it
     passed; None when one changed. It relied on those of every project file its test
     file or the code it entered imports, directly or not."""
-    reached = {block.path for block in blocks} | {node_id.split("::", 1)[0]}
+    reached = relied_on(node_id, blocks)
     frontier = sorted(reached)
     while frontier:
         for imported in sorted(passed.imports.get(frontier.pop(), ())):

@@ -302,7 +302,9 @@ def _import_time_hits(baseline: Baseline, change: Change) -> dict[str, str]:
 
     A file's import-time code changed when one of its import-time blocks has another
     fingerprint, appeared or went away. Tests rely on it when they entered code in
-    that file or in a project file that imports it, directly or not.
+    that file or in a project file whose import-time code imports it, directly or
+    not, or entered a function that imports it when called (an import inside a
+    function: only the tests that called the function ran it).
     """
     before: dict[str, dict[str, str]] = defaultdict(dict)
     for dep in baseline.import_time:
@@ -320,12 +322,25 @@ def _import_time_hits(baseline: Baseline, change: Change) -> dict[str, str]:
     reached = _importers(changed_files, baseline.imports)
     hits: dict[str, str] = {}
     for node_id, deps in baseline.tests.items():
-        test_file = node_id.split("::", 1)[0]
-        paths = {dep.path for dep in deps.blocks} | {test_file}
-        for path in sorted(paths & reached.keys()):
+        for path in sorted(relied_on(node_id, deps.blocks) & reached.keys()):
             hits[node_id] = reached[path]
             break
     return hits
+
+
+def block_node(path: str, qualname: str) -> str:
+    """A block's name in the import graph (a file's name is its path)."""
+    return f"{path}::{qualname}"
+
+
+def relied_on(node_id: str, blocks: Iterable[BlockDependency]) -> set[str]:
+    """Where a test's imports start in the import graph: its test file, every file it
+    entered code in, and every block it entered (for the imports a function makes)."""
+    found = {node_id.split("::", 1)[0]}
+    for block in blocks:
+        found.add(block.path)
+        found.add(block_node(block.path, block.qualname))
+    return found
 
 
 def _importers(changed: set[str], imports: Mapping[str, frozenset[str]]) -> dict[str, str]:

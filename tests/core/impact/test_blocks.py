@@ -244,3 +244,15 @@ def test_a_large_standard_library_module_is_fast() -> None:
     elapsed = time.process_time() - start
     assert len(found.blocks) > 200
     assert elapsed < 2.0, elapsed
+
+
+def test_a_functions_imports_are_its_own_not_the_files() -> None:
+    """An import inside a function runs when the function is called: it is kept apart
+    from the file's import-time imports (top level and class bodies), under the block."""
+    source = (
+        "import os\n\n\ndef f():\n    import json\n    from . import sib\n    return 1\n\n\n"
+        "class C:\n    import re\n\n    def m(self):\n        import csv\n"
+    )
+    found = blocks_of_source(source, "pkg/mod.py")
+    assert found.imports == ("os", "re")
+    assert dict(found.deferred_imports) == {"f": ("json", "pkg", "pkg.sib"), "C.m": ("csv",)}

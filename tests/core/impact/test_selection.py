@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -338,3 +339,41 @@ def test_only_collected_tests_are_selected() -> None:
 def test_module_block_key_is_stable() -> None:
     """The module block is keyed <module> in every file."""
     assert BASE_BLOCKS["shop/rates.py"].blocks[0].qualname == MODULE
+
+
+def test_an_import_inside_a_function_reaches_only_the_tests_that_called_it(
+    tmp_path: Path,
+) -> None:
+    """A module imported inside a function is relied on by the tests that entered that
+    function, not by every test of the file: its constant changed, the others stay out."""
+    from uetf_core.impact.dependencies import BlockIndex
+
+    lazy = PRICES.replace("from shop import rates\n", "").replace(
+        "    def tax(self, items):\n", "    def tax(self, items):\n        from shop import rates\n"
+    )
+    files = {"shop/__init__.py": "", "shop/prices.py": lazy, "shop/rates.py": RATES}
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    graph = BlockIndex(tmp_path).imports(files)
+    # `from shop import rates` imports the package and the module.
+    assert graph == {"shop/prices.py::Cart.tax": frozenset({"shop/__init__.py", "shop/rates.py"})}
+    every = blocks({"shop/prices.py": lazy, "shop/rates.py": RATES})
+    tests = {
+        node: TestDependencies(
+            node, frozenset(dep(p, q, every) for p, q in pairs if p.startswith("shop/"))
+        )
+        for node, pairs in TESTS.items()
+    }
+    import_time = frozenset(
+        BlockDependency(path, b.qualname, b.fingerprint)
+        for path, found in every.items()
+        for b in found.blocks
+        if b.import_time
+    )
+    base = baseline(tests=tests, import_time=import_time, imports=graph)
+    reasons = selected(select_tests(base, change({"shop/rates.py": RATES.replace("0.2", "0.3")})))
+    assert reasons["tests/test_cart.py::test_tax"] is Reason.IMPORT_TIME_CHANGED
+    assert "tests/test_cart.py::test_total" not in reasons  # prices.py, not Cart.tax
+    assert "tests/test_discount.py::test_discount" not in reasons
+    assert reasons["tests/test_rates.py::test_rate"] is Reason.IMPORT_TIME_CHANGED
