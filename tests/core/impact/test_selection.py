@@ -78,6 +78,16 @@ TESTS = {
 }
 
 
+def import_time_blocks(files: dict[str, FileBlocks]) -> frozenset[BlockDependency]:
+    """The import-time blocks of ``files``, as a run records them."""
+    return frozenset(
+        BlockDependency(path, b.qualname, b.fingerprint)
+        for path, found in files.items()
+        for b in found.blocks
+        if b.import_time
+    )
+
+
 def baseline(**overrides: object) -> Baseline:
     test_files = {node.split("::")[0] for node in TESTS}
     test_blocks = {
@@ -96,12 +106,7 @@ def baseline(**overrides: object) -> Baseline:
         node: TestDependencies(node, frozenset(dep(p, q, every) for p, q in pairs))
         for node, pairs in TESTS.items()
     }
-    import_time = frozenset(
-        BlockDependency(path, b.qualname, b.fingerprint)
-        for path, found in every.items()
-        for b in found.blocks
-        if b.import_time
-    )
+    import_time = import_time_blocks(every)
     imports = {
         "shop/prices.py": frozenset({"shop/rates.py"}),
         "tests/test_cart.py": frozenset({"shop/prices.py"}),
@@ -365,12 +370,7 @@ def test_an_import_inside_a_function_reaches_only_the_tests_that_called_it(
         )
         for node, pairs in TESTS.items()
     }
-    import_time = frozenset(
-        BlockDependency(path, b.qualname, b.fingerprint)
-        for path, found in every.items()
-        for b in found.blocks
-        if b.import_time
-    )
+    import_time = import_time_blocks(every)
     base = baseline(tests=tests, import_time=import_time, imports=graph)
     reasons = selected(select_tests(base, change({"shop/rates.py": RATES.replace("0.2", "0.3")})))
     assert reasons["tests/test_cart.py::test_tax"] is Reason.IMPORT_TIME_CHANGED
