@@ -122,13 +122,30 @@ INERT_TOOLS = frozenset(
         "vulture",
     }
 )
+# Keys of pyproject.toml's [project] table that describe the project to people and
+# package indexes alone. Like the version, they reach a test only through what is
+# installed (the distribution's metadata), never through the source tree.
+INERT_PROJECT_KEYS = frozenset(
+    {
+        "authors",
+        "classifiers",
+        "description",
+        "keywords",
+        "license",
+        "license-files",
+        "maintainers",
+        "readme",
+        "urls",
+    }
+)
 
 
 def inert_edits(root: Path, commit: str, changed: Sequence[str]) -> list[str]:
     """The packaging files among ``changed`` whose edit since ``commit`` no test can see:
     version numbers alone (a release's bump, a dependency's pin: seen only through what
     is installed, which the environment's digest compares) and, in pyproject.toml,
-    the settings of linters and release tools."""
+    the settings of linters and release tools and the project's descriptive metadata
+    (its links, description, authors, classifiers)."""
     found = []
     for path in changed:
         if path not in VERSIONED_FILES:
@@ -159,11 +176,12 @@ def _comparable(path: str, data: bytes) -> str | None:
             table = tomllib.loads(text)
         except tomllib.TOMLDecodeError:
             return None
-        tools = table.get("tool")
-        if isinstance(tools, dict):
-            table["tool"] = {k: v for k, v in tools.items() if k not in INERT_TOOLS}
-            if not table["tool"]:
-                del table["tool"]
+        for name, inert in (("tool", INERT_TOOLS), ("project", INERT_PROJECT_KEYS)):
+            kept = table.get(name)
+            if isinstance(kept, dict):
+                table[name] = {k: v for k, v in kept.items() if k not in inert}
+                if not table[name]:
+                    del table[name]
         text = json.dumps(table, sort_keys=True, default=str)
     return _VERSION.sub("#", text)
 

@@ -40,6 +40,10 @@ def test_changed_files_include_untracked_and_leave_out_caches(repo: Path) -> Non
         (('name = "p"', 'name = "q"'), False),
         ((DEPS, DEPS + '[tool.ruff.lint]\nignore = ["E501"]\n'), True),
         ((DEPS, DEPS + '[tool.pytest.ini_options]\naddopts = "-x"\n'), False),
+        ((DEPS, DEPS + '[project.urls]\nSource = "https://example.org/p"\n'), True),
+        ((DEPS, DEPS + 'description = "Quick tools"\nclassifiers = ["Typing :: Typed"]\n'), True),
+        ((DEPS, DEPS + '[project.scripts]\np = "p.cli:main"\n'), False),
+        ((DEPS, DEPS + 'requires-python = ">=3.10"\n'), False),
     ],
 )
 def test_version_only_edits_of_packaging_files(
