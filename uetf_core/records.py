@@ -61,8 +61,15 @@ class PhaseResult(_Value):
 
 
 def storable(text: str) -> str:
-    """``text`` with NUL shown as ``\\x00``: PostgreSQL's text cannot hold it, and one
-    rule for both back ends keeps a message the same wherever it is read."""
+    """``text`` as both back ends can hold it, the same wherever it is read: NUL shown
+    as ``\\x00`` (PostgreSQL's text cannot hold it), and what UTF-8 cannot encode
+    (the lone surrogates Python decodes an undecodable file name's bytes to, as in
+    ``FileNotFoundError: 'caf\\udce9.txt'``) shown as its escape."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
@@ -132,7 +139,7 @@ class ErrorCapture(_Value):
             phase,
             exc_type or "Error",
             message[:MAX_MESSAGE],
-            path,
+            path and storable(path),
             lineno,
             traceback,
             truncated,

@@ -519,3 +519,26 @@ def test_a_nul_in_a_message_is_stored_on_both_back_ends(ledger_location: str) ->
     (stored,) = ledger.error_captures(new_run().run_id)
     ledger.close()
     assert stored["message"] == "bad\\x00byte" and stored["traceback"] == "tb\\x00"
+
+
+def test_text_utf8_cannot_encode_is_stored_escaped_on_both_back_ends(ledger_location: str) -> None:
+    """A lone surrogate (an undecodable file name's bytes as Python decodes them) in a
+    message, a path or a node id is stored escaped; the batch and its tests are kept."""
+    ledger = open_ledger(ledger_location)
+    run_id = new_run().run_id
+    ledger.create_run(new_run())
+    node_id = "t_caf\udce9.py::x"
+    ledger.add_tasks(run_id, [node_id, "t.py::ok"])
+    error = ErrorCapture.bounded(
+        node_id, 1, "call", "FileNotFoundError", "no 'caf\udce9.txt'", "t_caf\udce9.py", 1, "tb"
+    )
+    ok, bad = PhaseResult("passed", 0.01), PhaseResult("failed", 0.01)
+    failed = ExecutionRecord(node_id, 1, "c", "failed", ok, bad, ok, 0.03, 1.0, 1.1, error=error)
+    passed = ("t.py::ok", 1, "c", 0.01, 0.01, 0.01, 1.0, 1.1, None)
+    ledger.write_batch(run_id, Batch(records=[failed, passed], errors=[error]), time.time())
+    (stored,) = ledger.error_captures(run_id)
+    totals = ledger.totals(run_id)
+    ledger.close()
+    assert stored["message"] == "no 'caf\\udce9.txt'"
+    assert stored["node_id"] == "t_caf\\udce9.py::x" and stored["path"] == "t_caf\\udce9.py"
+    assert (totals.failed, totals.passed) == (1, 1)

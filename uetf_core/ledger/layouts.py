@@ -5,11 +5,11 @@ into rows. The write path (``writes.py``) and the queries that write their own r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from uetf_core.ids import test_key
 from uetf_core.ledger.connection import Constant
-from uetf_core.records import PASSED_NODE_ID, AnyRecord, ErrorCapture
+from uetf_core.records import PASSED_NODE_ID, AnyRecord, ErrorCapture, storable
 
 # The columns of an execution record, as an ExecutionRecord binds them all.
 EXECUTION_COLUMNS = (
@@ -65,6 +65,15 @@ ERROR_COLUMNS = (
     "truncated",
 )
 TEST_COLUMNS = ("test_key", "node_id")
+
+
+def test_rows(tests: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Rows of ``tests`` from (key, node id) pairs, each node id as both back ends can
+    hold it: a test file named with bytes the file system's encoding cannot decode gives
+    a node id UTF-8 cannot encode, stored escaped (its key is the node id's own)."""
+    return [(key, storable(node_id)) for key, node_id in tests]
+
+
 COVERAGE_TOTAL_COLUMNS = (
     "run_pk",
     "percent",
@@ -178,7 +187,7 @@ def execution_rows(
 def error_row(pk: int, e: ErrorCapture) -> tuple[object, ...]:
     return (
         pk,
-        e.node_id,
+        storable(e.node_id),
         e.attempt,
         e.phase,
         e.exc_type,

@@ -27,8 +27,10 @@ from uetf_core.ledger.layouts import (
     UPDATE_STATE,
     error_row,
     execution_rows,
+    test_rows,
 )
 from uetf_core.ledger.migrations import index_documents, keys_of, keys_text
+from uetf_core.records import storable
 
 if TYPE_CHECKING:
     from uetf_core.documents import DocumentMetadata
@@ -122,7 +124,7 @@ class Writes(LedgerCore):
                 stored = set(keys_of(row))
                 unseen = [(key, node_id) for key, node_id in tests.items() if key not in stored]
                 unseen.sort()  # after the filter: sorting every key of a large run costs
-                db.insert_rows("tests", TEST_COLUMNS, unseen, ignore=True)
+                db.insert_rows("tests", TEST_COLUMNS, test_rows(unseen), ignore=True)
             # The list as collected; a repeated key is one task, at its first place.
             db.execute(
                 "INSERT INTO tasks (run_pk, size, test_keys, collection_digest)"
@@ -149,13 +151,16 @@ class Writes(LedgerCore):
                 db.insert_rows(
                     "tests",
                     TEST_COLUMNS,
-                    [(key, node_id) for node_id, key in new.items()],
+                    test_rows((key, node_id) for node_id, key in new.items()),
                     ignore=True,
                 )
             if batch.costs:
                 db.executemany(
                     "INSERT INTO costs VALUES (?, ?, ?, ?, ?, ?)",
-                    [(pk, *cost) for cost in batch.costs],
+                    [
+                        (pk, scope, storable(subject), storable(name), amount, unit)
+                        for scope, subject, name, amount, unit in batch.costs
+                    ],
                 )
             if batch.errors:
                 db.executemany(
@@ -173,7 +178,7 @@ class Writes(LedgerCore):
                             seq,
                             e.at,
                             e.kind,
-                            e.subject,
+                            e.subject and storable(e.subject),
                             e.from_state,
                             e.to_state,
                             _json(e.data) if e.data else None,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from uetf_core.ids import test_key
 from uetf_core.ledger.connection import in_chunks
 from uetf_core.ledger.core import LedgerCore
+from uetf_core.ledger.layouts import TEST_COLUMNS, test_rows
 from uetf_core.ledger.migrations import keys_of, keys_text
 
 if TYPE_CHECKING:
@@ -46,17 +47,17 @@ class ImpactQueries(LedgerCore):
             sets.setdefault(key, encoded)
             return key
 
-        test_rows = []
+        dependency_rows = []
         names = []
         for node_id, deps in sorted(recorded.tests.items()):
             key = test_key(node_id)
             names.append((key, node_id))
-            test_rows.append((key, intern(deps) if deps is not None else None))
+            dependency_rows.append((key, intern(deps) if deps is not None else None))
         import_set = intern(recorded.import_time)
         imports = {path: sorted(found) for path, found in sorted(recorded.imports.items())}
         with self.db.transaction() as db:
             pk = self._run_pk(run_id)
-            db.insert_rows("tests", ("test_key", "node_id"), sorted(names), ignore=True)
+            db.insert_rows("tests", TEST_COLUMNS, test_rows(sorted(names)), ignore=True)
             db.insert_rows(
                 "impact_blocks",
                 ("block_key", "path", "qualname", "fingerprint"),
@@ -92,7 +93,10 @@ class ImpactQueries(LedgerCore):
             )
             db.execute("DELETE FROM impact_tests WHERE run_pk = ?", (pk,))
             db.insert_rows(
-                "impact_tests", ("test_key", "set_key"), test_rows, constants=(("run_pk", pk),)
+                "impact_tests",
+                ("test_key", "set_key"),
+                dependency_rows,
+                constants=(("run_pk", pk),),
             )
 
     def find_dependency_baseline(
