@@ -68,6 +68,35 @@ def test_insert_ignoring_conflicts_keeps_the_first_row(ledger: Ledger) -> None:
     assert [tuple(row) for row in stored] == [(1, "a"), (2, "b"), (3, "c")]
 
 
+def test_text_utf8_cannot_encode_is_escaped_by_every_write(ledger: Ledger) -> None:
+    """A lone surrogate (a folder or argument named in bytes that were not UTF-8) is
+    written escaped by ``execute``, ``executemany`` and ``insert_rows``, each row once;
+    the other rows and the rest of the transaction are kept as they are."""
+    odd = "proj\udce9"
+    ledger.create_run(NewRun("20261207T000000-bbbbbb", "pending", 0.0, 1, "h", odd, "0", {}))
+    with ledger.transaction() as db:
+        db.insert_rows("tests", ("test_key", "node_id"), [(1, "a"), (2, odd), (3, "é")])
+        db.executemany(
+            "INSERT INTO tests (test_key, node_id) VALUES (?, ?)",
+            [(4, "b"), (5, "ü"), (6, odd + "/t.py"), (7, "c"), (8, odd)],
+        )
+        db.execute("INSERT INTO tests (test_key, node_id) VALUES (?, ?)", (9, odd))
+    stored = ledger.db.query("SELECT test_key, node_id FROM tests ORDER BY test_key")
+    escaped = "proj\\udce9"
+    assert [tuple(row) for row in stored] == [
+        (1, "a"),
+        (2, escaped),
+        (3, "é"),
+        (4, "b"),
+        (5, "ü"),
+        (6, escaped + "/t.py"),
+        (7, "c"),
+        (8, escaped),
+        (9, escaped),
+    ]
+    assert ledger.db.query("SELECT rootdir FROM runs")[0][0] == escaped
+
+
 def test_upsert_replaces_the_row_of_the_same_key(ledger: Ledger) -> None:
     """An upsert of a key that is there replaces its row; of a new key, adds one."""
     columns = ("key", "statements", "excluded", "multiline_json", "used_at")

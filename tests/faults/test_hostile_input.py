@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -320,3 +321,22 @@ def test_an_ascii_only_output_gets_names_escaped_not_a_traceback(tmp_path: Path)
         assert "Traceback" not in shown.stderr, args
     listed = run_uetf(root, "history", "test_u", env=ascii_only).stdout
     assert "test_caf\\xe9[\\u2603]" in listed
+
+
+def test_a_project_in_a_folder_named_in_bytes_utf8_cannot_decode(tmp_path: Path) -> None:
+    """A project under a folder whose name is not UTF-8 (Latin-1 bytes, as an old archive
+    unpacks): the run is recorded with the folder's name escaped, no traceback, and the
+    ledger reads back."""
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    tests = "def test_a():\n    pass\n\n\ndef test_b():\n    assert 0\n"
+    root = make_repo(folder, {"test_a.py": tests})
+    # -q --tb=no: pytest itself prints the folder's bytes as they are in its header and
+    # tracebacks, which this test's pipe (UTF-8) would not decode.
+    done = run_pytest(root, "-p", "pytest_uetf.plugin", "--uetf", "-q", "--tb=no", env=FAST)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "INTERNALERROR" not in done.stdout and "Traceback" not in done.stderr
+    assert "1 failed, 1 passed" in done.stdout
+    shown = run_uetf(root, "show", "last", "--json")
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["state"] == "failed" and document["exit_status"] == 1

@@ -29,6 +29,29 @@ Constant = tuple[str, "int | str | None"]
 Params = Sequence[object]
 
 
+def encodable(params: Params) -> Params:
+    """``params`` with each text UTF-8 cannot encode shown as its escapes (``\\udce9``);
+    ``params`` itself when there is none.
+
+    Such text is a lone surrogate: what Python makes of bytes that were not UTF-8 in
+    a file or folder name, a command-line argument or an environment variable (a
+    project under a folder named in Latin-1, ``-k`` given such bytes). Neither back
+    end can store it, and refusing it would lose a run over its name.
+    """
+    if all(not isinstance(value, str) or value.isascii() for value in params):
+        return params
+    escaped = tuple(_escaped(value) if isinstance(value, str) else value for value in params)
+    return params if escaped == tuple(params) else escaped  # the same object: nothing to escape
+
+
+def _escaped(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 class Row(Protocol):
     """A result row read by position or by column name (``sqlite3.Row`` is one)."""
 

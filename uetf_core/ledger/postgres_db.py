@@ -16,7 +16,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from uetf_core.errors import ConfigError, LedgerError, LedgerUnreachableError
-from uetf_core.ledger.connection import Connection, Constant, Cursor, Params, Row, literal
+from uetf_core.ledger.connection import (
+    Connection,
+    Constant,
+    Cursor,
+    Params,
+    Row,
+    encodable,
+    literal,
+)
 from uetf_core.ledger.postgres_schema import migrate
 from uetf_core.redact import redact, scrub
 
@@ -168,13 +176,15 @@ class PostgresDb(Connection):
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         cursor = self.raw.cursor(row_factory=_row_factory)
-        params = tuple(params)
+        # psycopg may have sent part of a statement when text fails to encode: escape
+        # such text first (connection.encodable), as SQLite's connection does on failure.
+        params = tuple(encodable(params))
         cursor.execute(marked(sql) if params else sql, params or None)
         return _Cursor(cursor)
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:
         cursor = self.raw.cursor()
-        rows = list(rows)
+        rows = [encodable(row) for row in rows]
         if rows:
             cursor.executemany(marked(sql), rows)
         return _Cursor(cursor)
@@ -219,7 +229,7 @@ class PostgresDb(Connection):
         may already be there (``ignore``) are copied into a temporary table of
         this connection first, then inserted from it with ON CONFLICT DO NOTHING.
         """
-        rows = list(rows)
+        rows = [encodable(row) for row in rows]
         if not rows:  # four round trips for nothing, on every batch of known tests
             return
         types = self._column_types(table)

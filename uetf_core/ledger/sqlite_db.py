@@ -18,7 +18,15 @@ from pathlib import Path
 
 from uetf_core.errors import LedgerCorruptError, LedgerError
 from uetf_core.ledger import sqlite_file
-from uetf_core.ledger.connection import Connection, Constant, Cursor, Params, Row, literal
+from uetf_core.ledger.connection import (
+    Connection,
+    Constant,
+    Cursor,
+    Params,
+    Row,
+    encodable,
+    literal,
+)
 from uetf_core.ledger.migrations import AFTER, MIGRATIONS, SCHEMA_VERSION
 from uetf_core.ledger.sqlite_file import (
     APPLICATION_ID,
@@ -109,11 +117,24 @@ class SqliteDb(Connection):
         with self.guard():
             self.raw.execute("BEGIN IMMEDIATE")
 
+    # Text UTF-8 cannot encode fails as it is bound, before the statement runs: the
+    # statement is run again with it escaped (connection.encodable), at no cost to
+    # the statements that bind none.
+
     def execute(self, sql: str, params: Params = ()) -> Cursor:
-        return self.raw.execute(sql, params)
+        try:
+            return self.raw.execute(sql, params)
+        except UnicodeEncodeError:
+            return self.raw.execute(sql, encodable(params))
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:
-        return self.raw.executemany(sql, rows)
+        rows = rows if isinstance(rows, list) else list(rows)
+        try:
+            return self.raw.executemany(sql, rows)
+        except UnicodeEncodeError:
+            # The rows before the first that failed to bind were written: go on from it.
+            first = next(i for i, row in enumerate(rows) if encodable(row) is not row)
+            return self.raw.executemany(sql, [encodable(row) for row in rows[first:]])
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
         with self.guard():
@@ -150,7 +171,11 @@ class SqliteDb(Connection):
             sql = self._statements.get(shape)
             if sql is None:
                 sql = self._statements[shape] = self._multi_row(shape)
-            execute(sql, list(chain.from_iterable(chunk)))
+            params = list(chain.from_iterable(chunk))
+            try:
+                execute(sql, params)
+            except UnicodeEncodeError:
+                execute(sql, encodable(params))
 
     @staticmethod
     def _multi_row(shape: Shape) -> str:
