@@ -128,6 +128,8 @@ class Git:
                 check=False,
                 errors="replace",
             )
+        except FileNotFoundError:
+            done = subprocess.CompletedProcess(argv, 127, "", GIT_MISSING)
         except (OSError, subprocess.TimeoutExpired) as exc:
             done = subprocess.CompletedProcess(argv, 127, "", str(exc))
         if self.sink is not None:
@@ -236,6 +238,8 @@ def _tree_digest(git: Git, cwd: Path, changed: list[str], untracked: list[str]) 
 
 
 _DUBIOUS = "dubious ownership in repository at '"
+# What Git.run says when git cannot be started at all.
+GIT_MISSING = "git: not found on PATH"
 
 
 def git_refusal(stderr: str) -> str | None:
@@ -282,10 +286,11 @@ def detect_patch(
     git = Git(cwd, sink)
     inside = git.run("rev-parse", "--is-inside-work-tree")
     if inside.returncode != 0:
+        where = "git is not installed (not on PATH)" if inside.stderr == GIT_MISSING else None
         return PatchEntry(
             base or "?",
             problem=git_refusal(inside.stderr)
-            or f"{cwd} is not a git work tree; patch gates need "
+            or f"{where or f'{cwd} is not a git work tree'}; patch gates need "
             "git, or a diff given with --uetf-diff-file",
         )
     chosen = base or base_from_ci(env)

@@ -536,6 +536,22 @@ def test_a_repository_git_refuses_says_how_to_trust_it(tmp_path: Path) -> None:
     assert hint in gate(summary, "new_failures")["reason"]
 
 
+def test_a_machine_without_git_is_told_so(tmp_path: Path) -> None:
+    """git not installed (a slim container): the patch gate's error says git is missing,
+    not that the checkout is no git work tree; the tests' own verdict is unchanged."""
+    files = {"app.py": "def f():\n    return 1\n", "tests/test_a.py": TEST_A}
+    root = make_repo(tmp_path / "project", files)
+    bare = tmp_path / "bin"  # a PATH without git
+    bare.mkdir()
+    done = pytest_uetf(
+        root, "--uetf-cov=app", "--uetf-gate=patch_coverage>=80", env={"PATH": str(bare)}
+    )
+    assert done.returncode == 6, done.stdout + done.stderr
+    reason = gate(uetf_summary(root), "patch_coverage")["reason"]
+    assert reason.startswith("git is not installed (not on PATH)"), reason
+    assert "1 passed" in done.stdout
+
+
 def test_a_run_stopped_at_its_first_failure_is_partial(tmp_path: Path) -> None:
     """``-x`` (or ``--maxfail``) stopping before the last test leaves the run partial:
     the whole-suite gates skip it and it is no baseline. Stopped at the last test, every
