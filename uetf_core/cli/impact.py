@@ -112,6 +112,11 @@ def _selection(ledger: Ledger, args: argparse.Namespace) -> int:
         return int(ExitCode.OK)
     baseline = document["baseline"]
     if baseline is None:
+        whole = document["whole_suite"]
+        if whole and whole["detail"]:  # no commit to look for one at: git says why
+            say(f"uetf impact: no baseline run to select from ({whole['detail']});")
+            say("  the whole suite would run")
+            return int(ExitCode.OK)
         say("uetf impact: no baseline run with dependency data; the whole suite would run")
         say("  record one with: pytest --uetf --uetf-cov SOURCE (on a clean work tree)")
         return int(ExitCode.OK)

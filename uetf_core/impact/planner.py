@@ -13,15 +13,22 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uetf_core.impact.change import change_of_work_tree
 from uetf_core.impact.environment import Environment
-from uetf_core.impact.selection import Baseline, Change, Selection, select_tests
+from uetf_core.impact.selection import (
+    Baseline,
+    Change,
+    Selection,
+    WholeSuite,
+    WholeSuiteReason,
+    select_tests,
+)
 from uetf_core.impact.stored import RecordedRun
-from uetf_core.patch import FALLBACK_BASES, Git, _volatile, base_from_ci
+from uetf_core.patch import FALLBACK_BASES, GIT_MISSING, Git, _volatile, base_from_ci, git_refusal
 
 if TYPE_CHECKING:
     from uetf_core.ledger.base import Ledger
@@ -71,6 +78,16 @@ def candidate_commits(
     if head not in found:
         found.append(head)
     return found
+
+
+def no_commit_reason(root: Path) -> str:
+    """Why ``root`` has no commit a baseline could be at, in a few words."""
+    inside = Git(root).run("rev-parse", "--is-inside-work-tree")
+    if inside.stderr == GIT_MISSING:
+        return "git is not installed (not on PATH)"
+    if inside.returncode != 0:
+        return git_refusal(inside.stderr) or "not a git work tree"
+    return "no commit yet"
 
 
 def changed_files(root: Path, commit: str) -> list[str]:
@@ -229,6 +246,9 @@ def plan_selection(
         inert_edits=inert_edits(root, found[1], files) if found else (),
     )
     selection = select_tests(baseline, change)
+    if not commits:  # say why no baseline could be looked for
+        why = WholeSuite(WholeSuiteReason.NO_BASELINE, no_commit_reason(root))
+        selection = replace(selection, whole_suite=why)
     return SelectionPlan(
         found[0] if found else None, found[1] if found else None, recorded, change, selection
     )

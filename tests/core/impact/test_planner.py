@@ -8,7 +8,7 @@ import pytest
 
 from conftest import git, make_repo
 from uetf_core.impact.environment import current_environment
-from uetf_core.impact.planner import changed_files, inert_edits
+from uetf_core.impact.planner import changed_files, inert_edits, no_commit_reason
 from uetf_core.impact.selection import Baseline, Change, WholeSuiteReason, select_tests
 
 DEPS = 'dependencies = ["attrs>=21.3"]\n'
@@ -71,3 +71,17 @@ def test_a_version_bump_does_not_send_selection_to_the_whole_suite() -> None:
         inert_edits=frozenset({"pyproject.toml"}),
     )
     assert select_tests(baseline, bumped).whole_suite is None
+
+
+def test_why_no_baseline_could_be_looked_for(
+    tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No commit to look for a baseline at: git missing, no work tree, or no commit yet,
+    told apart (the whole suite runs with that reason)."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert no_commit_reason(plain) == "not a git work tree"
+    git(plain, "init", "-q")
+    assert no_commit_reason(plain) == "no commit yet"
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    assert no_commit_reason(repo) == "git is not installed (not on PATH)"
