@@ -73,6 +73,7 @@ class UetfController:
         # The first failed subtest of a test in flight, until its teardown is recorded.
         self._failed_subtests: dict[str, pytest.TestReport] = {}
         self._tasks_recorded = False
+        self._deselected = 0  # tests pytest deselected in this process (-k, -m, plugins)
         self._xdist = False
         self._cpu_mark = process_time()
         self._record = self.run.record  # bound once: the per-test path calls it
@@ -150,12 +151,29 @@ class UetfController:
         elif report.skipped and report.nodeid:  # a module that skipped itself on import
             self.run.collection_skipped(collection_skip_record(report, CONTROLLER))
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self._deselected += len(items)
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self._xdist:
-            return
+            return  # collected, and deselected, on the workers
         # Node ids only: item.location runs reportinfo() and path arithmetic per
         # item, a measurable cost on large suites; the ledger takes the file part.
         self._collected([item.nodeid for item in session.items])
+        selection = self.selection
+        narrowed = self._deselected or self._failures_to_rerun()
+        if selection and selection.undone_if_nothing_deselected and not narrowed:
+            self.run.narrowed_nothing()
+
+    def _failures_to_rerun(self) -> bool:
+        """Whether ``--lf`` had failures to rerun (the files it then skips collecting are
+        not deselected, so a deselection count cannot tell)."""
+        if not self.config.getoption("lf", False):
+            return False
+        cache = getattr(self.config, "cache", None)
+        if cache is None or self.config.getoption("last_failed_no_failures", "all") != "all":
+            return True
+        return bool(cache.get("cache/lastfailed", {}))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: WorkerNode, ids: list[str]) -> None:

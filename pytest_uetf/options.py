@@ -40,11 +40,20 @@ _NO_TESTS: tuple[tuple[str, str], ...] = (
 )
 
 
+# The narrowing options whose effect a serial session sees whole: what -k, -m and
+# --deselect take away pytest reports as deselected; --lf narrows only when pytest
+# has failures to rerun (otherwise it runs everything, "not deselecting items").
+_DESELECTING = frozenset({"keyword", "markexpr", "deselect", "lf"})
+
+
 class Selection(NamedTuple):
     """How this session selects its tests: why it is partial, and which suite it runs."""
 
     partial: str | None  # None: the whole suite as the project defines it
     suite_key: str  # a digest of that definition; a baseline must have the same
+    # Partial by -k, -m, --deselect or --lf alone, over an ini file that narrows by
+    # none of them: if they take no test away, the run is whole after all.
+    undone_if_nothing_deselected: bool = False
 
 
 def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[str]) -> Selection:
@@ -64,10 +73,14 @@ def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[
         # set costs a few million instructions, at every start.
         ini, cli = None, config.known_args_namespace
     reasons = []
+    narrowing = set()
     for dest, text in _NARROWING:
         value = getattr(cli, dest, None)
         if value and value != getattr(ini, dest, None):
             reasons.append(text.format(" ".join(value) if isinstance(value, list) else value))
+            narrowing.add(dest)
+    undone = bool(narrowing) and narrowing <= _DESELECTING
+    undone = undone and not any(getattr(ini, dest, None) for dest, _ in _NARROWING)
     known = config.known_args_namespace  # the ini file's addopts and the command line
     reasons.extend(text for dest, text in _NO_TESTS if getattr(known, dest, False))
     positional = [str(arg) for arg in getattr(cli, "file_or_dir", None) or []]
@@ -77,13 +90,14 @@ def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[
         positional = [str(config.invocation_params.dir)]
     if any("::" in arg for arg in positional):
         reasons.append("node ids")
+    undone = undone and len(reasons) == len(narrowing)  # nothing but those options
     definition = {
         "ini": {dest: getattr(ini, dest, None) or None for dest, _ in _NARROWING},
         "testpaths": list(config.getini("testpaths") or []),
         "paths": sorted(_relative(arg, config) for arg in positional if "::" not in arg),
     }
     key = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
-    return Selection(", ".join(reasons) or None, key)
+    return Selection(", ".join(reasons) or None, key, undone)
 
 
 def _below_rootdir(config: pytest.Config) -> bool:

@@ -315,8 +315,9 @@ class RunRecorder:
 
     # -- the end ----------------------------------------------------------
 
-    def mark_partial(self, reason: str) -> None:
-        """Record that this run covers part of the suite (-k, -m, --lf, node ids)."""
+    def mark_partial(self, reason: str | None) -> None:
+        """Record that this run covers part of the suite (-k, -m, --lf, node ids), or,
+        with ``None``, that it covers the whole suite after all."""
         self.note("note", self.run_id, partial=reason)
         self._write(lambda ledger: ledger.set_partial(self.run_id, reason))
 

@@ -131,6 +131,17 @@ class RunSession:
             self.partial = f"{self.partial}, {stop}" if self.partial else stop
             recorder.mark_partial(self.partial)
 
+    def narrowed_nothing(self) -> None:
+        """The options that made the run partial took no test away (``-k`` matching
+        every test, ``--lf`` with no failure to rerun): the run is whole after all,
+        unless it is a shard."""
+        recorder = self.recorder
+        if recorder is None or self.finished:
+            return
+        shard = self.config.shard and f"shard {self.config.shard}"
+        self.partial = shard or None
+        recorder.mark_partial(self.partial)
+
     # -- collection -------------------------------------------------------------
 
     def collected(self, node_ids: list[str]) -> None:

@@ -577,3 +577,45 @@ def test_a_run_stopped_at_its_first_failure_is_partial(tmp_path: Path) -> None:
     assert pytest_uetf(root, "-x", "--uetf-gate=min_tests>=3").returncode == 1
     summary = uetf_summary(root)
     assert summary["partial"] is False and gate(summary, "min_tests")["verdict"] == "passed"
+
+
+@pytest.mark.parametrize(
+    ("narrowing", "partial"),
+    [
+        (["--lf"], False),  # nothing failed last time: pytest runs every test
+        (["--deselect", "tests/test_x.py::test_gone"], False),
+        (["-k", "test_"], False),  # matches every test
+        (["-k", "test_a"], True),
+        (["--deselect", "tests/test_x.py::test_b"], True),
+    ],
+)
+def test_narrowing_that_takes_no_test_away_leaves_the_run_whole(
+    tmp_path: Path, narrowing: list[str], partial: bool
+) -> None:
+    """-k, --deselect or --lf that take away no test (a habit of the command line, a
+    deselected test since removed, --lf after a green run): the run is whole, its
+    whole-suite gates judge it. Once they take one away, it is partial."""
+    tests = "def test_a():\n    pass\n\n\ndef test_b():\n    pass\n"
+    root = make_repo(tmp_path / "p", {"tests/test_x.py": tests})
+    gate_arg = "--uetf-gate=min_tests>=2"
+    assert pytest_uetf(root, "-p", "cacheprovider", gate_arg).returncode == 0
+    done = pytest_uetf(root, "-p", "cacheprovider", *narrowing, gate_arg)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = uetf_summary(root)
+    assert summary["partial"] is partial
+    assert gate(summary, "min_tests")["verdict"] == ("skipped" if partial else "passed")
+
+
+def test_last_failed_with_a_failure_to_rerun_is_partial(tmp_path: Path) -> None:
+    """--lf after a failure reruns it alone, and skips collecting the files with none (no
+    test of theirs is deselected): the run is partial."""
+    files = {
+        "tests/test_x.py": "def test_a():\n    pass\n",
+        "tests/test_y.py": "def test_c():\n    assert False\n",
+    }
+    root = make_repo(tmp_path / "p", files)
+    assert pytest_uetf(root, "-p", "cacheprovider").returncode == 1
+    done = pytest_uetf(root, "-p", "cacheprovider", "--lf", "--uetf-gate=min_tests>=2")
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = uetf_summary(root)
+    assert summary["partial"] is True and gate(summary, "min_tests")["verdict"] == "skipped"
