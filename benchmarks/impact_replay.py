@@ -3,6 +3,8 @@
 Run: python benchmarks/impact_replay.py PROJECT [--releases 21] [--mutants 3]
                                         [--work DIR] [--cache DIR] [--json OUT]
                                         [--git REPO] [--testmon]
+     python benchmarks/impact_replay.py RESULT.json [MORE.json ...]   (tables again; the
+                                        steps of several replays pooled)
 
 PROJECT is a PyPI name whose source distributions ship their tests (cachetools,
 attrs, boltons). The newest ``--releases`` sdists are downloaded once into ``--cache``
@@ -484,6 +486,19 @@ def summary(result: dict[str, Any]) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def pooled(results: list[dict[str, Any]]) -> str:
+    """The summary of several replays' steps taken together (a median over every step of
+    every project), and both tools' figures when every step ran pytest-testmon too."""
+    steps = [s for r in results for s in r["steps"]]
+    names = " + ".join(r["project"] for r in results)
+    sources = {r.get("source", "releases") for r in results}
+    together = {"project": f"pooled ({names})", "python": results[0]["python"], "steps": steps}
+    text = summary(together | {"source": " and ".join(sorted(sources))})
+    if steps and all("testmon" in s for s in steps):
+        text += "\n\n" + replay_testmon.side_by_side({"steps": steps}).split("\n\n")[0]
+    return text
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The steps as a markdown table, for docs/impact.md."""
     lines = [
@@ -510,6 +525,13 @@ def main() -> int:
         help=f"one of {', '.join(sorted(PROJECTS))}, or a JSON"
         " file a replay wrote (--json): its summary and table are printed",
     )
+    parser.add_argument(
+        "more",
+        nargs="*",
+        metavar="MORE.json",
+        help="after a JSON file, further ones: each is printed, then the medians of all"
+        " their steps pooled",
+    )
     parser.add_argument("--releases", type=int, default=21)
     parser.add_argument("--mutants", type=int, default=3, help="per release (0: none)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/uetf-impact-replay"))
@@ -529,12 +551,17 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.project.endswith(".json"):
-        result = json.loads(Path(args.project).read_text())
-        print(summary(result) + "\n\n" + markdown(result))
-        if result["steps"] and "testmon" in result["steps"][0]:
-            print("\n" + replay_testmon.side_by_side(result))
-            print("\n" + replay_testmon.disagreements(result))
+        results = [json.loads(Path(p).read_text()) for p in [args.project, *args.more]]
+        for result in results:
+            print(summary(result) + "\n\n" + markdown(result))
+            if result["steps"] and "testmon" in result["steps"][0]:
+                print("\n" + replay_testmon.side_by_side(result))
+                print("\n" + replay_testmon.disagreements(result))
+        if len(results) > 1:
+            print("\n" + pooled(results))
         return 0
+    if args.more:
+        parser.error("more than one argument: only JSON files a replay wrote")
     if args.project not in PROJECTS:
         parser.error(f"unknown project {args.project!r}")
     missing = replay_testmon.testmon_missing() if args.testmon else None
