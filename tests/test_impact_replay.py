@@ -177,3 +177,26 @@ def test_testmon_row_compares_the_two_choices() -> None:
     assert row["only_uetf_sample"] == ["t::d"]
     assert row["missed"] == ["t::d"]
     assert row["wall_selected"] == 1.23
+
+
+def test_pooled_median_is_over_every_step_of_every_replay() -> None:
+    """Several replays pooled: one median over all their steps, not a median of medians."""
+    import impact_replay
+
+    def step(tests: int, selected: int) -> dict[str, Any]:
+        return {
+            "tests": tests,
+            "selected": selected,
+            "seconds_full": 1.0,
+            "seconds_selected": selected / tests,
+            "whole_suite": None,
+            "missed": [],
+            "mutants": [],
+        }
+
+    one = {"project": "a", "python": "3.11", "steps": [step(100, 10), step(100, 90)]}
+    two = {"project": "b", "python": "3.11", "steps": [step(10, 2), step(10, 3), step(10, 4)]}
+    assert "median share of tests selected: 50.0%" in impact_replay.summary(one)
+    text = impact_replay.pooled([one, two])
+    # 10%, 20%, 30%, 40%, 90%: the median step is 30% (the medians' median would be 40%).
+    assert "pooled (a + b)" in text and "median share of tests selected: 30.0%" in text
