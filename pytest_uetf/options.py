@@ -40,10 +40,11 @@ _NO_TESTS: tuple[tuple[str, str], ...] = (
 )
 
 
-# The narrowing options whose effect a serial session sees whole: what -k, -m and
-# --deselect take away pytest reports as deselected; --lf narrows only when pytest
-# has failures to rerun (otherwise it runs everything, "not deselecting items").
-_DESELECTING = frozenset({"keyword", "markexpr", "deselect", "lf"})
+# The narrowing options whose effect a serial session sees whole: what -k, -m,
+# --deselect and --sw take away pytest reports as deselected (--sw with no earlier
+# failure runs everything, "not skipping"); --lf narrows only when pytest has
+# failures to rerun (otherwise it runs everything, "not deselecting items").
+_DESELECTING = frozenset({"keyword", "markexpr", "deselect", "lf", "stepwise"})
 
 
 class Selection(NamedTuple):
@@ -91,10 +92,15 @@ def read_selection(config: pytest.Config, parser: pytest.Parser, args: Sequence[
     if any("::" in arg for arg in positional):
         reasons.append("node ids")
     undone = undone and len(reasons) == len(narrowing)  # nothing but those options
+    # The folders collected define the suite, however they were named: `pytest` with
+    # testpaths = ["tests"], `pytest tests`, `pytest ./tests` and `cd tests; pytest`
+    # run one suite, and find each other's runs as baselines.
+    paths = [arg for arg in positional if "::" not in arg]
+    if not positional:
+        paths = list(config.getini("testpaths") or []) or ["."]
     definition = {
         "ini": {dest: getattr(ini, dest, None) or None for dest, _ in _NARROWING},
-        "testpaths": list(config.getini("testpaths") or []),
-        "paths": sorted(_relative(arg, config) for arg in positional if "::" not in arg),
+        "paths": sorted({_relative(arg, config) for arg in paths}),
     }
     key = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
     return Selection(", ".join(reasons) or None, key, undone)

@@ -90,7 +90,7 @@ def test_without_ini_options_the_command_line_alone_narrows(git_project) -> None
     )
     expected = {
         ("-q",): False,
-        ("-k", "test_a"): True,
+        ("-k", "test_b"): True,  # (test_a matches the module's name: both tests run)
         ("tests/test_a.py::test_b",): True,
         ("tests",): False,
     }

@@ -583,6 +583,7 @@ def test_a_run_stopped_at_its_first_failure_is_partial(tmp_path: Path) -> None:
     ("narrowing", "partial"),
     [
         (["--lf"], False),  # nothing failed last time: pytest runs every test
+        (["-p", "stepwise", "--sw"], False),  # no earlier failure to step from: all run
         (["--deselect", "tests/test_x.py::test_gone"], False),
         (["-k", "test_"], False),  # matches every test
         (["-k", "test_a"], True),
@@ -619,3 +620,41 @@ def test_last_failed_with_a_failure_to_rerun_is_partial(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     summary = uetf_summary(root)
     assert summary["partial"] is True and gate(summary, "min_tests")["verdict"] == "skipped"
+
+
+def test_one_suite_however_its_folders_are_named(tmp_path: Path) -> None:
+    """``pytest`` with testpaths = ["tests"], ``pytest tests``, ``pytest ./tests`` and
+    ``pytest`` started in tests/ run one suite: each finds the others' runs as its
+    baseline, so the baseline gates judge."""
+    files = {
+        "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+        "tests/test_a.py": "def test_a():\n    pass\n",
+    }
+    root = make_repo(tmp_path / "p", files)
+    assert pytest_uetf(root).returncode == 0
+    for spelling in (["tests"], ["./tests"], [str(root / "tests")]):
+        done = pytest_uetf(root, *spelling, "--uetf-gate=test_count_drop<=0")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert gate(uetf_summary(root), "test_count_drop")["verdict"] == "passed", spelling
+
+
+def test_a_slice_of_the_suite_does_not_judge_the_change_s_coverage(tmp_path: Path) -> None:
+    """patch_coverage judges the suite's coverage of the change: a run narrowed by -k or
+    node ids skips it (it would fail a change the whole suite covers), as coverage does."""
+    files = {
+        "app.py": "def f(x):\n    return x + 1\n",
+        "tests/test_a.py": TEST_A.replace("f() == 1", "f(0) == 1"),
+        "tests/test_b.py": "import sys\n\nsys.path.insert(0, '.')\n\n\ndef test_b():\n    pass\n",
+    }
+    root = make_repo(tmp_path / "p", files)
+    assert pytest_uetf(root, "--uetf-cov=app").returncode == 0
+    git(root, "checkout", "-q", "-b", "feature")
+    (root / "app.py").write_text("def f(x):\n    y = x\n    return y + 1\n")
+    git(root, "commit", "-q", "-am", "change")
+    args = ("--uetf-cov=app", "--uetf-base=main", "--uetf-gate=patch_coverage>=90")
+    assert pytest_uetf(root, *args).returncode == 0
+    assert gate(uetf_summary(root), "patch_coverage")["verdict"] == "passed"
+    for narrowing in (["-k", "test_b"], ["tests/test_b.py::test_b"]):
+        done = pytest_uetf(root, *args, *narrowing)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert gate(uetf_summary(root), "patch_coverage")["verdict"] == "skipped", narrowing

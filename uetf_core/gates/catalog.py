@@ -315,6 +315,9 @@ GATES: dict[str, GateKind] = {
             "%",
             _patch_coverage,
             "coverage of the executable lines the change adds or modifies",
+            # The suite's coverage of the change: a slice of the suite (-k, node ids)
+            # covers a slice of it, and would fail a change the suite covers.
+            whole_suite=True,
         ),
         GateKind(
             "coverage_drop",
