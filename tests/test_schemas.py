@@ -219,6 +219,7 @@ VALID: dict[str, dict[str, Any]] = {
         },
         "pass_rate": 50.0,
         "gates": [GATE],
+        "gates_not_judged": None,
         "failures": [
             {
                 "node_id": "t.py::b",

@@ -147,6 +147,16 @@ def coverage_line(summary: RunSummary) -> str | None:
     return text
 
 
+def gates_not_judged(summary: RunSummary) -> str | None:
+    """Why a run that declared gates has none judged ("2 declared, not judged: 1 error
+    during collection; no test ran"); None when it judged them or declared none."""
+    declared = (summary.get("config") or {}).get("gates") or []
+    if summary["gates"] or not declared:
+        return None
+    # The run ended before its gates could judge it: its reason says why.
+    return f"{len(declared)} declared, not judged: {summary.get('end_reason') or 'ended early'}"
+
+
 def verdict_lines(summary: RunSummary, ledger: str, width: int = 80) -> list[str]:
     """The verdict: final state, gate counts, exit status, run id and ledger.
 
@@ -159,15 +169,10 @@ def verdict_lines(summary: RunSummary, ledger: str, width: int = 80) -> list[str
     counts: dict[str, int] = {}
     for gate in gates:
         counts[gate["verdict"]] = counts.get(gate["verdict"], 0) + 1
-    declared = (summary.get("config") or {}).get("gates") or []
     if gates:
         gate_part = ", ".join(f"{n} {v}" for v, n in counts.items())
-    elif declared:  # the run ended before its gates could judge it (its reason says why)
-        gate_part = (
-            f"{len(declared)} declared, not judged: {summary.get('end_reason') or 'ended early'}"
-        )
     else:
-        gate_part = "no gates declared"
+        gate_part = gates_not_judged(summary) or "no gates declared"
     head = f"uetf: run {summary['run_id']} {summary['state']}"
     status = f"exit {summary['exit_status']}"
     where = f"ledger {_near(ledger)}"

@@ -174,6 +174,7 @@ class GateReport(TypedDict):
     totals: Counts
     pass_rate: float | None
     gates: list[GateDocument]
+    gates_not_judged: str | None  # declared gates a run that ended early never judged
     failures: list[ReportFailure]
     coverage: CoverageSummary | None
     patch: ReportPatch | None

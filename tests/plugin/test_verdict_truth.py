@@ -658,3 +658,27 @@ def test_a_slice_of_the_suite_does_not_judge_the_change_s_coverage(tmp_path: Pat
         done = pytest_uetf(root, *args, *narrowing)
         assert done.returncode == 0, done.stdout + done.stderr
         assert gate(uetf_summary(root), "patch_coverage")["verdict"] == "skipped", narrowing
+
+
+def test_gates_a_collection_error_left_unjudged_are_named_in_every_format(
+    tmp_path: Path,
+) -> None:
+    """A collection error ends the run before its declared gates judge: the terminal and
+    every report say they were declared and not judged, and why, never "no gates"."""
+    files = {
+        "pyproject.toml": "[tool.uetf.gates]\npass_rate = 100\nmin_tests = 1\n",
+        "tests/test_a.py": "def test_a():\n    pass\n",
+        "tests/test_bad.py": "def test_x(:\n",
+    }
+    root = make_repo(tmp_path / "p", files)
+    out = tmp_path / "out"
+    formats = ("markdown", "html", "github", "json")
+    done = pytest_uetf(root, *(f"--uetf-report={f}:{out / f}" for f in formats))
+    assert done.returncode == 2, done.stdout + done.stderr
+    said = "2 declared, not judged: 1 error during collection"
+    assert said in done.stdout
+    for fmt in ("markdown", "html", "github"):
+        text = (out / fmt).read_text("utf-8").replace("\\:", ":")  # markdown's escape
+        assert said in text and "No gates declared" not in text, fmt
+    report = json.loads((out / "json").read_text("utf-8"))
+    assert report["gates"] == [] and report["gates_not_judged"].startswith(said)

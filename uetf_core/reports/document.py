@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from uetf_core.judge import find_baseline
 from uetf_core.ledger.base import Ledger
+from uetf_core.render import gates_not_judged
 from uetf_core.summary import build_summary, ranges
 from uetf_core.timeutil import parse_iso
 
@@ -94,6 +95,7 @@ def build_report(ledger: Ledger, run_id: str) -> GateReport:
             sum(1 for f in summary["failures"] if f["classification"] == "waived"),
         ),
         "gates": summary["gates"],
+        "gates_not_judged": gates_not_judged(summary),
         "failures": failures,
         "coverage": summary["coverage"],
         "patch": patch_lines(

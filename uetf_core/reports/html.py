@@ -88,7 +88,7 @@ def render_html(report: GateReport, rootdir: str) -> str:
         f'<p class="facts">{_facts(report)}</p>',
         *_selection(report),
         "<h2>Gates</h2>",
-        _gates(report["gates"]),
+        _gates(report["gates"], report["gates_not_judged"]),
         *_failures(report["failures"], anchors),
         *_patch(report, rootdir, anchors),
         *_coverage(report, anchors),
@@ -140,9 +140,9 @@ def _value(value: float | None, unit: str | None) -> str:
     return h(figure(value, unit))
 
 
-def _gates(gates: Sequence[GateDocument]) -> str:
+def _gates(gates: Sequence[GateDocument], not_judged: str | None = None) -> str:
     if not gates:
-        return "<p>No gates declared.</p>"
+        return f"<p>Gates: {h(not_judged)}.</p>" if not_judged else "<p>No gates declared.</p>"
     rows = [
         "<table><thead><tr><th>gate</th><th>threshold</th><th>measured</th><th>verdict</th>"
         "</tr></thead><tbody>"

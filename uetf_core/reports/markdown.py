@@ -87,7 +87,9 @@ def headline(report: GateReport) -> str:
         parts.append(f"all {len(gates)} gates held")
     if new:
         parts.append(f"{new} new failure{'s' if new != 1 else ''}")
-    detail = "; ".join(parts) or "no gates declared"
+    detail = "; ".join(parts) or (
+        "gates not judged" if report["gates_not_judged"] else "no gates declared"
+    )
     return f"### {ICONS.get(verdict, '')} UETF: {verdict} ({detail})"
 
 
@@ -117,7 +119,8 @@ def _facts(report: GateReport) -> str:
 def _gate_rows(report: GateReport) -> list[str]:
     gates = report["gates"]
     if not gates:
-        return ["_No gates declared._"]
+        why = report["gates_not_judged"]
+        return [f"_Gates: {markdown_inline(why)}._" if why else "_No gates declared._"]
     rows = ["| gate | threshold | measured | verdict |", "|---|---|---|---|"]
     for gate in gates:
         name = gate["name"] + (f"[{gate['path']}]" if gate.get("path") else "")
