@@ -85,9 +85,11 @@ class UetfController:
         self._bridge_hooks()
         selection = self.selection
         try:
+            xml = getattr(self.config.option, "xmlpath", None)  # pytest's --junitxml
             self.run.begin(
                 suite_key=selection.suite_key if selection else None,
                 partial=selection.partial if selection else None,
+                also_written=[xml] if xml else (),
             )
         except UetfError as exc:
             exit_on(exc)

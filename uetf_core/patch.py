@@ -12,7 +12,7 @@ import hashlib
 import os
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,8 +152,12 @@ class Git:
 
 
 # Files a test run itself leaves in a work tree: they say nothing of the code.
-_VOLATILE_PARTS = frozenset({"__pycache__", ".pytest_cache", ".hypothesis", ".ledger", ".uetf"})
+# (coverage.py's own reports too, where it writes them unless told otherwise.)
+_VOLATILE_PARTS = frozenset(
+    {"__pycache__", ".pytest_cache", ".hypothesis", ".ledger", ".uetf", "htmlcov"}
+)
 _VOLATILE_SUFFIXES = (".pyc", ".pyo")
+_VOLATILE_NAMES = frozenset({"coverage.xml", "coverage.json", "coverage.lcov"})
 
 
 def _volatile(name: str) -> bool:
@@ -162,6 +166,7 @@ def _volatile(name: str) -> bool:
         any(part in _VOLATILE_PARTS for part in parts)
         or name.endswith(_VOLATILE_SUFFIXES)
         or parts[-1].startswith(".coverage")
+        or (len(parts) == 1 and name in _VOLATILE_NAMES)
     )
 
 
@@ -176,11 +181,15 @@ def work_tree_state(cwd: Path) -> str | None:
     return commit_and_tree_state(cwd)[2]
 
 
-def commit_and_tree_state(cwd: Path) -> tuple[str | None, str | None, str | None]:
+def commit_and_tree_state(
+    cwd: Path, outputs: Collection[Path] = ()
+) -> tuple[str | None, str | None, str | None]:
     """HEAD's commit and branch name, and ``work_tree_state``, from one git call.
 
     A run records the three at its start; one git process fewer there is work a
     short suite notices. ``(None, None, None)`` outside a git work tree.
+    ``outputs``: files the run itself writes (its reports, pytest's JUnit XML),
+    left out of the digest: the last run's copy differs from run to run.
     """
     git = Git(cwd)
     status = git.run(
@@ -210,10 +219,12 @@ def commit_and_tree_state(cwd: Path) -> tuple[str | None, str | None, str | None
         elif kind == "? ":
             untracked.append(entry[2:])
     # Without a commit there is no HEAD to name a branch of.
-    return head, branch if head else None, _tree_digest(git, cwd, changed, untracked)
+    return head, branch if head else None, _tree_digest(git, cwd, changed, untracked, outputs)
 
 
-def _tree_digest(git: Git, cwd: Path, changed: list[str], untracked: list[str]) -> str:
+def _tree_digest(
+    git: Git, cwd: Path, changed: list[str], untracked: list[str], outputs: Collection[Path]
+) -> str:
     """The digest of ``changed`` tracked and ``untracked`` files (paths from the top)."""
     changed = [name for name in changed if not _volatile(name)]
     untracked = sorted(name for name in untracked if not _volatile(name))
@@ -221,6 +232,12 @@ def _tree_digest(git: Git, cwd: Path, changed: list[str], untracked: list[str]) 
         return ""
     # Porcelain paths are from the top of the work tree; so are git's from there.
     top = Path(git.run("rev-parse", "--show-toplevel").stdout.strip() or cwd)
+    if outputs:
+        written = {path.resolve() for path in outputs}
+        changed = [name for name in changed if (top / name).resolve() not in written]
+        untracked = [name for name in untracked if (top / name).resolve() not in written]
+        if not changed and not untracked:
+            return ""
     digest = hashlib.sha256()
     if changed:
         diff = Git(top).run(

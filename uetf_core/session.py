@@ -86,11 +86,18 @@ class RunSession:
 
     # -- the start --------------------------------------------------------------
 
-    def begin(self, suite_key: str | None = None, partial: str | None = None) -> RunRecorder:
+    def begin(
+        self,
+        suite_key: str | None = None,
+        partial: str | None = None,
+        also_written: Sequence[str] = (),
+    ) -> RunRecorder:
         """Create the run and check everything the options name before any test runs.
 
         ``suite_key`` identifies the suite's definition (a baseline must share it);
-        ``partial`` says why this run covers only part of it (``-k``, node ids).
+        ``partial`` says why this run covers only part of it (``-k``, node ids);
+        ``also_written``: files the test runner writes besides UETF's reports (pytest's
+        JUnit XML), which say nothing of the code under test.
         """
         try:
             ledger, self.spooled = _open_or_spool(self.config)
@@ -98,7 +105,11 @@ class RunSession:
             recorder = self.recorder = RunRecorder(ledger, self.config, self.bus)
             recorder.start()
             config = self.config
-            head, branch, tree = commit_and_tree_state(config.rootdir)  # one git process
+            outputs = [*_report_files(config.reports), *also_written]
+            where = self.invocation_dir
+            head, branch, tree = commit_and_tree_state(  # one git process
+                config.rootdir, [where / path for path in outputs]
+            )
             recorder.set_commit(head, branch, tree_state=tree, suite_key=suite_key)
             why = ", ".join(r for r in (partial, config.shard and f"shard {config.shard}") if r)
             if why:
@@ -470,6 +481,16 @@ def _detect_patch(
             # a branch to fetch; either way, say so before running the tests.
             raise ConfigError(f"{entry.problem} (--uetf-base or [tool.uetf] base)")
     return entry.as_dict(recorder.run_id)
+
+
+def _report_files(reports: Sequence[str]) -> list[str]:
+    """The paths of the files the run's reports are written to (``FORMAT:PATH``)."""
+    files = []
+    for text in reports:
+        _, sep, path = text.partition(":")
+        if sep and path.strip() not in ("", "-"):
+            files.append(path.strip())
+    return files
 
 
 def _interrupted(record: ExecutionRecord) -> ExecutionRecord:

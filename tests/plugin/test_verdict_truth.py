@@ -682,3 +682,19 @@ def test_gates_a_collection_error_left_unjudged_are_named_in_every_format(
         assert said in text and "No gates declared" not in text, fmt
     report = json.loads((out / "json").read_text("utf-8"))
     assert report["gates"] == [] and report["gates_not_judged"].startswith(said)
+
+
+def test_reports_written_in_the_work_tree_leave_the_code_the_same(tmp_path: Path) -> None:
+    """A report the run writes into the work tree (the README's pr.md), pytest's JUnit XML
+    and coverage.py's own reports differ from run to run, but are no change of the code: a
+    test that flips between two such runs of one commit is flaky, not new."""
+    flip = "import os\n\n\ndef test_flip():\n    assert os.environ.get('FLIP') != '1'\n"
+    root = make_repo(tmp_path / "p", {"tests/test_f.py": flip})
+    args = ("--uetf-report=markdown:pr.md", "--junitxml=out/junit.xml")
+    assert pytest_uetf(root, *args).returncode == 0
+    (root / "coverage.xml").write_text("<coverage/>")  # another tool's report, untracked
+    assert pytest_uetf(root, *args).returncode == 0
+    done = pytest_uetf(root, *args, env={"FLIP": "1"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    (failure,) = uetf_summary(root)["failures"]
+    assert failure["classification"] == "flaky"
