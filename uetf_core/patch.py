@@ -223,7 +223,7 @@ def commit_and_tree_state(
 
 
 def _tree_digest(
-    git: Git, cwd: Path, changed: list[str], untracked: list[str], outputs: Collection[Path]
+    git: Git, cwd: Path, changed: list[str], untracked: list[str], outputs: Collection[Path] = ()
 ) -> str:
     """The digest of ``changed`` tracked and ``untracked`` files (paths from the top)."""
     changed = [name for name in changed if not _volatile(name)]
