@@ -375,7 +375,7 @@ def last_markdown(text: str) -> str:
 
 def markdown_totals(text: str) -> dict[str, int]:
     """The facts line of the markdown report: ``10 tests (2 passed, 3 failed) · ...``."""
-    match = re.search(r"^(\d+) tests(?: \(([^)]*)\))?", text, re.MULTILINE)
+    match = re.search(r"^(\d+) tests?(?: \(([^)]*)\))?", text, re.MULTILINE)
     assert match, f"no facts line in the markdown report:\n{text[:1500]}"
     return {"collected": int(match.group(1)), **counts_of(match.group(2) or "")}
 

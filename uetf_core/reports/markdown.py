@@ -84,7 +84,7 @@ def headline(report: GateReport) -> str:
     if violated:
         parts.append(f"{len(violated)} of {len(gates)} gates violated")
     elif gates:
-        parts.append(f"all {len(gates)} gates held")
+        parts.append("its gate held" if len(gates) == 1 else f"all {len(gates)} gates held")
     if new:
         parts.append(f"{new} new failure{'s' if new != 1 else ''}")
     detail = "; ".join(parts) or (
@@ -100,7 +100,8 @@ def _facts(report: GateReport) -> str:
         for name in ("passed", "failed", "errors", "skipped", "xfailed", "xpassed")
         if totals.get(name)
     )
-    facts = [f"{totals['collected']} tests" + (f" ({counts})" if counts else "")]
+    tests = "1 test" if totals["collected"] == 1 else f"{totals['collected']} tests"
+    facts = [tests + (f" ({counts})" if counts else "")]
     if report["coverage"] is not None:
         facts.append(f"coverage {report['coverage']['percent']:.2f} %")
     if report["duration_seconds"] is not None:
