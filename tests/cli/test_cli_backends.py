@@ -181,7 +181,7 @@ def test_every_subcommand_on_both_back_ends(
     assert "75.00% covered" in ok("coverage", "export", second, str(data), *at)
     assert data.is_file()
     assert "integrity       ok" in ok("doctor", *at)
-    assert "no baseline run with dependency data" in ok("impact", *at)
+    assert "no baseline run to select from (not a git work tree)" in ok("impact", *at)
     assert "no run has selected yet" in ok("impact", "stats", *at)
 
     assert "1 runs added" in ok("merge", "--into", recorded["location"], str(recorded["other"]))
