@@ -99,13 +99,19 @@ class RunSession:
             recorder.start()
             config = self.config
             head, branch, tree = commit_and_tree_state(config.rootdir)  # one git process
-            recorder.set_commit(head, branch, tree_state=tree, suite_key=suite_key)
             why = ", ".join(r for r in (partial, config.shard and f"shard {config.shard}") if r)
             if why:
                 recorder.mark_partial(why)
             self.partial = why or None
-            check_options(ledger, config, self.invocation_dir)
-            self.patch = _detect_patch(config, self.invocation_dir, recorder)
+            code = {"tree_state": tree, "suite_key": suite_key, "python": _python()}
+            try:
+                check_options(ledger, config, self.invocation_dir)
+                self.patch = _detect_patch(config, self.invocation_dir, recorder)
+            except UetfError:
+                recorder.set_commit(head, branch, **code)  # what the errored run was to test
+                raise
+            # The code under test in one write, with the merge-base its change starts from.
+            recorder.set_commit(head, branch, merge_base=self._merge_base(head, branch), **code)
             if config.workstream:
                 step = (config.phase, recorder.run_id, config.shard, config.depends_on)
                 ledger.add_step(config.workstream, *step)
@@ -118,6 +124,16 @@ class RunSession:
                 self.recorder.abort(str(exc).removeprefix("uetf: "), int(exc.exit_code))
             raise
         return recorder
+
+    def _merge_base(self, head: str | None, branch: str | None) -> str | None:
+        """The merge-base of the run's change: the detected patch's, else looked up
+        (a failure is new or pre-existing whatever gates are declared)."""
+        if self.patch is not None:
+            return self.patch.get("merge_base")
+        from uetf_core.merge_base import find_merge_base
+
+        sink = self.recorder.record_tool if self.recorder is not None else None
+        return find_merge_base(self.config.rootdir, head, branch, sink=sink)
 
     def stopped_early(self, why: str) -> None:
         """The session stopped before its last test (``-x``, ``--maxfail``, ``--sw``):
@@ -470,6 +486,15 @@ def _detect_patch(
             # a branch to fetch; either way, say so before running the tests.
             raise ConfigError(f"{entry.problem} (--uetf-base or [tool.uetf] base)")
     return entry.as_dict(recorder.run_id)
+
+
+def _python() -> str:
+    """The interpreter as a baseline and a flip must share it: implementation and
+    major.minor version ("cpython 3.12"); a test may pass on one and fail on another."""
+    import sys
+
+    version = sys.version_info
+    return f"{sys.implementation.name} {version.major}.{version.minor}"
 
 
 def _interrupted(record: ExecutionRecord) -> ExecutionRecord:

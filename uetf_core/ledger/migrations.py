@@ -428,6 +428,16 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS document_runs_run ON document_runs (run_id);
     """,
+    # 16: the rest of what a run judged. ``python``: the interpreter's
+    # implementation and major.minor version ("cpython 3.12"), so a baseline and a
+    # flip are only taken from a run on the same Python; ``merge_base``: the
+    # commit the run's change starts from, recorded even when no gate asks for the
+    # change itself, so a failure is new or pre-existing whatever gates are
+    # declared. Older runs have neither: any Python, and their patch's merge-base.
+    """
+    ALTER TABLE runs ADD COLUMN python TEXT;
+    ALTER TABLE runs ADD COLUMN merge_base TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
