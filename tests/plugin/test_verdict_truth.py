@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -396,21 +397,26 @@ def test_a_collection_error_says_the_gates_were_not_judged(tmp_path: Path) -> No
 
 
 def test_clean_runs_record_the_work_tree_as_clean(tmp_path: Path) -> None:
-    """The ledger keeps the code a run tested: the commit, and whether uncommitted changes
-    were there (only a digest of them)."""
+    """The ledger keeps the code a run tested: the commit, whether uncommitted changes
+    were there (only a digest of them), the merge-base of its change and the Python
+    (implementation and major.minor), with no gate declared."""
     root = marker_project(tmp_path)
     assert pytest_uetf(root).returncode == 0
     (root / "notes.txt").write_text("untracked")
     assert pytest_uetf(root).returncode == 0
     ledger = open_ledger(str(root / ".ledger" / "uetf.db"))
     try:
-        states = [
-            row[0]
-            for row in ledger._query("SELECT tree_state FROM runs ORDER BY pk")  # type: ignore[attr-defined]
-        ]
+        rows = ledger._query(  # type: ignore[attr-defined]
+            "SELECT tree_state, python, merge_base, head_commit FROM runs ORDER BY pk"
+        )
     finally:
         ledger.close()
+    states = [row[0] for row in rows]
     assert states[0] == "" and len(states[1]) == 16
+    version = sys.version_info
+    assert {row[1] for row in rows} == {f"{sys.implementation.name} {version[0]}.{version[1]}"}
+    head = git(root, "rev-parse", "HEAD").strip()
+    assert [(row[2], row[3]) for row in rows] == [(head, head)] * 2  # on main: itself
     assert os.path.exists(root / "ran")
 
 
