@@ -53,27 +53,37 @@ def patch_figures(stored: PatchEntry | None) -> PatchFigures | None:
 def find_baseline(
     ledger: Ledger, run_id: str, explicit: str | None, patch: PatchEntry | PatchSummary | None
 ) -> tuple[Baseline | None, str]:
-    """The baseline run and, when there is none, why."""
+    """The baseline run and, when there is none, why.
+
+    The newest completed whole-suite run at the merge-base of the run's change that
+    tested that commit clean, of the same suite, on the same Python. The merge-base
+    is the patch's, else the one the run recorded: every run looks for its baseline,
+    whatever gates it declares."""
+    code = ledger.code_under_test(run_id)
+    merge_base = (patch.get("merge_base") if patch is not None else None) or code.merge_base
     if explicit:
         try:
             base_id = ledger.find_run(explicit)["run_id"]
         except RunNotFoundError:  # checked when the run started; gone since (pruned)
             return None, f"the baseline run {explicit!r} is not in the ledger"
-    elif patch is None or not patch.get("merge_base"):
+    elif not merge_base:
         problem = patch.get("problem") if patch is not None else None
         return None, f"no baseline: {problem or 'the merge-base with the base branch is unknown'}"
     else:
-        merge_base = str(patch["merge_base"])
-        found = ledger.find_baseline(merge_base, exclude=run_id, suite_key=ledger.suite_key(run_id))
+        found = ledger.find_baseline(
+            merge_base, exclude=run_id, suite_key=code.suite_key, python=code.python
+        )
         if found is None:
             short = merge_base[:12]
-            if patch.get("head") == merge_base:  # this run tests the base itself
+            head = (patch.get("head") if patch is not None else None) or code.head
+            on = f" on {code.python}" if code.python else ""
+            if head == merge_base:  # this run tests the base itself
                 return None, (
-                    f"no earlier whole-suite run of {short} in the ledger: this run becomes "
-                    "the baseline of the changes made on it"
+                    f"no earlier whole-suite run of {short}{on} in the ledger: this run "
+                    "becomes the baseline of the changes made on it"
                 )
             return None, (
-                f"no completed whole-suite run at the merge-base {short} in the ledger; "
+                f"no completed whole-suite run at the merge-base {short}{on} in the ledger; "
                 "run pytest --uetf on the base branch first"
             )
         base_id = found

@@ -327,11 +327,16 @@ class RunRecorder:
         branch: str | None,
         tree_state: str | None = None,
         suite_key: str | None = None,
+        python: str | None = None,
+        merge_base: str | None = None,
     ) -> None:
-        """Record the code under test (commit, uncommitted changes) and the suite's definition,
-        by which later runs find their baseline and tell a flaky test from a changed one."""
+        """Record the code under test (commit, uncommitted changes, the merge-base of its
+        change), the suite's definition and the interpreter, by which later runs find
+        their baseline and tell a flaky test from a changed one."""
         self._write(
-            lambda ledger: ledger.set_commit(self.run_id, head, branch, tree_state, suite_key)
+            lambda ledger: ledger.set_commit(
+                self.run_id, head, branch, tree_state, suite_key, python, merge_base
+            )
         )
 
     def record_tool(self, result: dict[str, Any]) -> None:

@@ -110,13 +110,19 @@ class RunSession:
             head, branch, tree = commit_and_tree_state(  # one git process
                 config.rootdir, [where / path for path in outputs]
             )
-            recorder.set_commit(head, branch, tree_state=tree, suite_key=suite_key)
             why = ", ".join(r for r in (partial, config.shard and f"shard {config.shard}") if r)
             if why:
                 recorder.mark_partial(why)
             self.partial = why or None
-            check_options(ledger, config, self.invocation_dir)
-            self.patch = _detect_patch(config, self.invocation_dir, recorder)
+            code = {"tree_state": tree, "suite_key": suite_key, "python": _python()}
+            try:
+                check_options(ledger, config, self.invocation_dir)
+                self.patch = _detect_patch(config, self.invocation_dir, recorder)
+            except UetfError:
+                recorder.set_commit(head, branch, **code)  # what the errored run was to test
+                raise
+            # The code under test in one write, with the merge-base its change starts from.
+            recorder.set_commit(head, branch, merge_base=self._merge_base(head, branch), **code)
             if config.workstream:
                 step = (config.phase, recorder.run_id, config.shard, config.depends_on)
                 ledger.add_step(config.workstream, *step)
@@ -129,6 +135,16 @@ class RunSession:
                 self.recorder.abort(str(exc).removeprefix("uetf: "), int(exc.exit_code))
             raise
         return recorder
+
+    def _merge_base(self, head: str | None, branch: str | None) -> str | None:
+        """The merge-base of the run's change: the detected patch's, else looked up
+        (a failure is new or pre-existing whatever gates are declared)."""
+        if self.patch is not None:
+            return self.patch.get("merge_base")
+        from uetf_core.merge_base import find_merge_base
+
+        sink = self.recorder.record_tool if self.recorder is not None else None
+        return find_merge_base(self.config.rootdir, head, branch, sink=sink)
 
     def stopped_early(self, why: str) -> None:
         """The session stopped before its last test (``-x``, ``--maxfail``, ``--sw``):
@@ -491,6 +507,15 @@ def _report_files(reports: Sequence[str]) -> list[str]:
         if sep and path.strip() not in ("", "-"):
             files.append(path.strip())
     return files
+
+
+def _python() -> str:
+    """The interpreter as a baseline and a flip must share it: implementation and
+    major.minor version ("cpython 3.12"); a test may pass on one and fail on another."""
+    import sys
+
+    version = sys.version_info
+    return f"{sys.implementation.name} {version.major}.{version.minor}"
 
 
 def _interrupted(record: ExecutionRecord) -> ExecutionRecord:

@@ -130,8 +130,18 @@ def gate_workstream(
         step_runs,
         _labels(steps),
     )
-    head = runs[0]["head_commit"]
-    ledger.set_commit(run_id, head, None)
+    # What the steps tested, where they agree: the combined run is a baseline, and
+    # compared for flips, only as the code, suite and Python its steps had.
+    codes = [ledger.code_under_test(step) for step in step_runs]
+    ledger.set_commit(
+        run_id,
+        runs[0]["head_commit"],
+        None,
+        tree_state=_agreed([c.tree_state for c in codes]),
+        suite_key=_agreed([c.suite_key for c in codes]),
+        python=_agreed([c.python for c in codes]),
+        merge_base=codes[0].merge_base,  # as the patch, taken from the first step
+    )
     coverage = combined_coverage(ledger, step_runs)
     if coverage is not None:
         ledger.save_coverage(run_id, coverage)
@@ -166,6 +176,15 @@ def gate_workstream(
         workstream_id, "passed" if status == 0 else "failed", expect_shards=expect_shards
     )
     return run_id, results, problems, status
+
+
+def _agreed(values: Sequence[str | None]) -> str | None:
+    """The steps' common value; for steps that differ (a work tree edited between
+    shards, two Pythons), a value no single run has, so none matches it."""
+    distinct = set(values)
+    if len(distinct) == 1:
+        return values[0]
+    return "mixed: " + ", ".join(sorted("-" if v is None else v for v in distinct))
 
 
 def _labels(steps: Sequence[StepDocument]) -> list[str]:

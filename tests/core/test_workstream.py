@@ -120,3 +120,26 @@ def test_shards_merge_and_gate_as_one(tmp_path: Path, validate) -> None:  # type
         assert missing.verdict.value == "failed" and "ran 2 times" in (missing.reason or "")
     finally:
         target.close()
+
+
+def test_the_combined_run_tested_what_its_steps_tested(tmp_path: Path) -> None:
+    """The workstream's verdict run records its steps' commit, work tree, suite and Python
+    where they agree, so it is a baseline as they were; steps on two Pythons make it the
+    baseline of neither."""
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    try:
+        steps = [shard_run(ledger, tmp_path, f"{k}/2", [f"t.py::{k}"], [k]) for k in (1, 2)]
+        for k, step in enumerate(steps, start=1):
+            ledger.set_commit(step, "c1", "main", "", "suite", "cpython 3.11", "c0")
+            ledger.set_partial(step, f"shard {k}/2")  # as a shard's session records it
+        run_id = gate_workstream(ledger, "build-9", 2)[0]
+        code = ledger.code_under_test(run_id)
+        assert code == ("c1", "", "suite", "cpython 3.11", "c0")
+        assert ledger.find_baseline("c1", suite_key="suite", python="cpython 3.11") == run_id
+        ledger.set_commit(steps[1], "c1", "main", "", "suite", "cpython 3.12", "c0")
+        second = gate_workstream(ledger, "build-9", 2)[0]
+        assert ledger.code_under_test(second).python == "mixed: cpython 3.11, cpython 3.12"
+        assert ledger.find_baseline("c1", python="cpython 3.11") == run_id
+        assert ledger.find_baseline("c1", python="cpython 3.12") is None
+    finally:
+        ledger.close()

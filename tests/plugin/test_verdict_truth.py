@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,99 @@ def test_the_same_code_changing_outcome_is_still_flaky(tmp_path: Path) -> None:
     assert [f["node_id"] for f in flaky] == ["tests/test_coin.py::test_coin"]
 
 
+COIN = {
+    "tests/test_coin.py": (
+        "import os\n\n\ndef test_coin():\n"
+        "    path = os.environ['COIN']\n"
+        "    if os.path.exists(path):\n        os.remove(path)\n        assert False\n"
+    ),
+    "pyproject.toml": "[tool.pytest.ini_options]\npythonpath = ['.']\n",
+}
+
+
+def test_the_first_flip_is_flaky_for_the_gate_as_for_the_reports(tmp_path: Path) -> None:
+    """A test that fails on the code it passed on is flaky at once: the gates judged while
+    the run is still being judged count it as its report and ``uetf gate`` later do."""
+    flag = tmp_path / "fail-once"
+    root = make_repo(tmp_path / "coin", COIN)
+    env = {"COIN": str(flag)}
+    assert pytest_uetf(root, env=env).returncode == 0
+    flag.write_text("")
+    report = tmp_path / "pr.md"
+    flipped = pytest_uetf(
+        root,
+        "--uetf-gate=new_failures<=0",
+        "--uetf-gate=max_flaky<=5",
+        f"--uetf-report=markdown:{report}",
+        env=env,
+    )
+    assert flipped.returncode == 1, flipped.stdout + flipped.stderr  # the test failed
+    summary = uetf_summary(root)
+    assert [f["classification"] for f in summary["failures"]] == ["flaky"]
+    assert gate(summary, "new_failures")["value"] == 0
+    assert gate(summary, "new_failures")["verdict"] == "passed"
+    assert gate(summary, "max_flaky")["value"] == 1
+    assert "0 new, 0 pre-existing, 1 flaky" in report.read_text()
+    again = run_uetf(root, "gate", "last").stdout.splitlines()
+    rows = {line.split()[0]: line.split()[3] for line in again if line[:1].isalpha()}
+    assert (rows["new_failures"], rows["max_flaky"]) == ("0", "1"), again
+
+
+def test_a_run_with_uncommitted_changes_is_nobody_s_baseline(tmp_path: Path) -> None:
+    """A run of main with an edit left uncommitted tested other code than main's: a
+    branch that commits the same edit is judged against main's clean run, and the
+    failure the edit makes is new, not pre-existing."""
+    files = {
+        "mod.py": "def f(x):\n    return x + 1\n",
+        "test_f.py": "from mod import f\n\n\ndef test_f():\n    assert f(1) == 2\n",
+        "pyproject.toml": "[tool.pytest.ini_options]\npythonpath = ['.']\n",
+    }
+    root = make_repo(tmp_path / "dirty", files)
+    assert pytest_uetf(root).returncode == 0
+    clean = uetf_summary(root)["run_id"]
+    (root / "mod.py").write_text("def f(x):\n    return x + 2\n")
+    assert pytest_uetf(root).returncode == 1  # the experiment, never committed on main
+    git(root, "checkout", "-q", "-b", "feature")
+    git(root, "commit", "-q", "-am", "the same edit, committed")
+    done = pytest_uetf(root, "--uetf-gate=new_failures<=0")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "new_failures" in done.stdout and "failed" in done.stdout
+    summary = uetf_summary(root)
+    assert summary["baseline_run_id"] == clean
+    assert [f["classification"] for f in summary["failures"]] == ["new"]
+    assert gate(summary, "new_failures")["value"] == 1
+
+
+def test_failures_are_judged_against_the_baseline_whatever_gates_are_declared(
+    tmp_path: Path, validate
+) -> None:  # type: ignore[no-untyped-def]
+    """Without any gate, a test that failed in the run of the merge-base too is
+    pre-existing, in the summary, ``uetf show`` and the markdown report, as it is with
+    ``new_failures`` declared."""
+    files = {
+        "test_a.py": "def test_ok():\n    pass\n\n\ndef test_broken():\n    assert 0\n",
+        "pyproject.toml": "[tool.pytest.ini_options]\npythonpath = ['.']\n",
+    }
+    root = make_repo(tmp_path / "nogates", files)
+    assert pytest_uetf(root).returncode == 1
+    first = uetf_summary(root)
+    assert [f["classification"] for f in first["failures"]] == ["new"]
+    report = tmp_path / "pr.md"
+    assert pytest_uetf(root, f"--uetf-report=markdown:{report}").returncode == 1
+    second = uetf_summary(root)
+    validate("run_summary", second)
+    assert second["gates"] == []
+    assert second["baseline_run_id"] == first["run_id"]
+    assert [f["classification"] for f in second["failures"]] == ["pre-existing"]
+    assert "new failure" not in report.read_text().splitlines()[1]
+    shown = run_uetf(root, "show", "last").stdout
+    assert f"baseline  {first['run_id']}" in shown and "pre-existing failures (1)" in shown
+    assert pytest_uetf(root, "--uetf-gate=new_failures<=0").returncode == 1
+    gated = uetf_summary(root)
+    assert gated["baseline_run_id"] == second["run_id"]
+    assert [f["classification"] for f in gated["failures"]] == ["pre-existing"]
+
+
 def test_a_shard_defers_the_whole_suite_gates_to_the_workstream(tmp_path: Path, validate) -> None:  # type: ignore[no-untyped-def]
     """Each shard of a healthy change passes on its own tests; coverage and the suite's
     size are judged once, over every shard, by ``uetf gate --workstream``."""
@@ -303,21 +397,26 @@ def test_a_collection_error_says_the_gates_were_not_judged(tmp_path: Path) -> No
 
 
 def test_clean_runs_record_the_work_tree_as_clean(tmp_path: Path) -> None:
-    """The ledger keeps the code a run tested: the commit, and whether uncommitted changes
-    were there (only a digest of them)."""
+    """The ledger keeps the code a run tested: the commit, whether uncommitted changes
+    were there (only a digest of them), the merge-base of its change and the Python
+    (implementation and major.minor), with no gate declared."""
     root = marker_project(tmp_path)
     assert pytest_uetf(root).returncode == 0
     (root / "notes.txt").write_text("untracked")
     assert pytest_uetf(root).returncode == 0
     ledger = open_ledger(str(root / ".ledger" / "uetf.db"))
     try:
-        states = [
-            row[0]
-            for row in ledger._query("SELECT tree_state FROM runs ORDER BY pk")  # type: ignore[attr-defined]
-        ]
+        rows = ledger._query(  # type: ignore[attr-defined]
+            "SELECT tree_state, python, merge_base, head_commit FROM runs ORDER BY pk"
+        )
     finally:
         ledger.close()
+    states = [row[0] for row in rows]
     assert states[0] == "" and len(states[1]) == 16
+    version = sys.version_info
+    assert {row[1] for row in rows} == {f"{sys.implementation.name} {version[0]}.{version[1]}"}
+    head = git(root, "rev-parse", "HEAD").strip()
+    assert [(row[2], row[3]) for row in rows] == [(head, head)] * 2  # on main: itself
     assert os.path.exists(root / "ran")
 
 

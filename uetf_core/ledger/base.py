@@ -92,6 +92,21 @@ class Pruned(NamedTuple):
     reusable_bytes: int  # space free for new records after
 
 
+class CodeUnderTest(NamedTuple):
+    """What a run tested, recorded at its start: the code, the suite and the interpreter.
+
+    A baseline must share the suite and the interpreter and have tested its commit
+    clean; a flip is only a flip between runs of the same code on the same Python.
+    ``None``: not recorded (a run of an older UETF, or outside a git work tree).
+    """
+
+    head: str | None  # the commit checked out
+    tree_state: str | None  # digest of the uncommitted changes; "" when clean
+    suite_key: str | None  # digest of the selection that defines the suite
+    python: str | None  # implementation and major.minor version: "cpython 3.12"
+    merge_base: str | None  # the commit the change under test starts from
+
+
 class NewRun(NamedTuple):
     """The row a run starts with."""
 
@@ -179,6 +194,8 @@ class Ledger(Protocol):
         branch: str | None,
         tree_state: str | None = None,
         suite_key: str | None = None,
+        python: str | None = None,
+        merge_base: str | None = None,
     ) -> None: ...
 
     def save_coverage(self, run_id: str, coverage: Mapping[str, Any]) -> None: ...
@@ -194,10 +211,14 @@ class Ledger(Protocol):
     def patch(self, run_id: str) -> PatchEntry | None: ...
 
     def find_baseline(
-        self, commit: str, exclude: str | None = None, suite_key: str | None = None
+        self,
+        commit: str,
+        exclude: str | None = None,
+        suite_key: str | None = None,
+        python: str | None = None,
     ) -> str | None: ...
 
-    def suite_key(self, run_id: str) -> str | None: ...
+    def code_under_test(self, run_id: str) -> CodeUnderTest: ...
 
     def outcomes(self, run_id: str) -> dict[str, str]: ...
 

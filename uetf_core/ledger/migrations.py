@@ -428,6 +428,15 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS document_runs_run ON document_runs (run_id);
     """,
+    # 16: the rest of what a run judged. ``python``: the interpreter's
+    # implementation and major.minor version ("cpython 3.12"), so a baseline and a
+    # flip are only taken from a run on the same Python; ``merge_base``: the
+    # commit the run's change starts from, recorded even when no gate asks for the
+    # change itself, so a failure is new or pre-existing whatever gates are
+    # declared. Older runs have neither: any Python, and their patch's merge-base.
+    # Added by ``add_run_columns``: SQLite has no ADD COLUMN IF NOT EXISTS, and a
+    # ledger set back to an older version by hand takes the migrations again.
+    "",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -495,8 +504,26 @@ def index_documents(db: Connection) -> None:
         db.executemany("INSERT INTO document_runs (document_pk, run_id) VALUES (?, ?)", pairs)
 
 
+def add_run_columns(db: Connection) -> None:
+    """Migration 16: ``runs.python`` and ``runs.merge_base``, unless the table has them."""
+    if db.ENGINE == "sqlite":
+        have = {row[1] for row in db.execute("PRAGMA table_info(runs)").fetchall()}
+    else:
+        have = {
+            row[0]
+            for row in db.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'runs' AND table_schema = current_schema()"
+            ).fetchall()
+        }
+    for column in ("python", "merge_base"):
+        if column not in have:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+
+
 AFTER: dict[int, Callable[[Connection], None]] = {
     8: collect_tasks,
     13: mask_stored_passwords,
     15: index_documents,
+    16: add_run_columns,
 }

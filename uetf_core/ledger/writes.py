@@ -92,12 +92,14 @@ class Writes(LedgerCore):
         branch: str | None,
         tree_state: str | None = None,
         suite_key: str | None = None,
+        python: str | None = None,
+        merge_base: str | None = None,
     ) -> None:
         with self.db.transaction(keeps_results=True) as db:
             db.execute(
-                "UPDATE runs SET head_commit = ?, branch_name = ?, tree_state = ?, suite_key = ?"
-                " WHERE run_id = ?",
-                (head, branch, tree_state, suite_key, run_id),
+                "UPDATE runs SET head_commit = ?, branch_name = ?, tree_state = ?, suite_key = ?,"
+                " python = ?, merge_base = ? WHERE run_id = ?",
+                (head, branch, tree_state, suite_key, python, merge_base, run_id),
             )
 
     def add_tasks(self, run_id: str, node_ids: Sequence[str]) -> None:

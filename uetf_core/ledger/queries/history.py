@@ -134,11 +134,11 @@ class HistoryQueries(ResultQueries):
         """Note the run's flaky tests: passed on a retry here, or flipped since an earlier
         run of the same commit. Done once at run end, so flakiness queries read few rows."""
         rows = self.db.query(
-            "SELECT pk, head_commit, tree_state FROM runs WHERE run_id = ?", (run_id,)
+            "SELECT pk, head_commit, tree_state, python FROM runs WHERE run_id = ?", (run_id,)
         )
         if not rows:
             raise RunNotFoundError(f"no run {run_id!r} in ledger {self.location}")
-        pk, head, tree = rows[0]
+        pk, head, tree, python = rows[0]
         with self.db.transaction(keeps_results=True) as db:
             # Only tests with a failed attempt can have flipped: the rest is not read.
             # (Two steps rather than a subquery: PostgreSQL, with statistics that
@@ -155,13 +155,15 @@ class HistoryQueries(ResultQueries):
             ]
             db.executemany(db.insert_ignore("flips", FLIP_COLUMNS), retried)
             if head:
-                # The same code: the same commit and the same uncommitted changes
-                # (a run that recorded no tree state compares with none).
+                # The same code: the same commit and the same uncommitted changes, on
+                # the same Python (a test that fails on one version only has not
+                # flipped). A run that recorded no tree state or Python compares with
+                # none: an older run may have run any code, on any Python.
                 other = db.execute(
                     "SELECT pk FROM runs WHERE head_commit = ? AND pk != ?"
                     " AND state IN ('passed', 'failed') AND coalesce(tree_state, '-') = ?"
-                    " ORDER BY started_at DESC LIMIT 1",
-                    (head, pk, "-" if tree is None else tree),
+                    " AND coalesce(python, '-') = ? ORDER BY started_at DESC LIMIT 1",
+                    (head, pk, "-" if tree is None else tree, "-" if python is None else python),
                 ).fetchone()
                 if other:
                     # A flip has a failure on one side: compare the tests that failed
@@ -188,18 +190,20 @@ class HistoryQueries(ResultQueries):
         return {key: attempts[-1][1] for key, attempts in self._attempts(run_pk, keys).items()}
 
     def _window(self, runs: int, until_run_id: str | None) -> list[int]:
-        """The newest ``runs`` finished runs (up to and including ``until_run_id``)."""
-        until = ""
+        """The newest ``runs`` finished runs (up to and including ``until_run_id``).
+
+        ``until_run_id`` counts whatever its state: a run being judged (``gating``)
+        is not finished yet, and its own flips must count for its gates as they do
+        for its reports, written once it has finished."""
+        sql = "SELECT pk FROM runs WHERE state IN ('passed', 'failed')"
         params: list[object] = []
         if until_run_id is not None:
-            until = " AND started_at <= (SELECT started_at FROM runs WHERE run_id = ?)"
-            params.append(until_run_id)
-        rows = self.db.query(
-            "SELECT pk FROM runs WHERE state IN ('passed', 'failed')"
-            + until
-            + " ORDER BY started_at DESC LIMIT ?",
-            (*params, runs),
-        )
+            sql = (
+                "SELECT pk FROM runs WHERE (state IN ('passed', 'failed') OR run_id = ?)"
+                " AND started_at <= (SELECT started_at FROM runs WHERE run_id = ?)"
+            )
+            params = [until_run_id, until_run_id]
+        rows = self.db.query(sql + " ORDER BY started_at DESC, pk DESC LIMIT ?", (*params, runs))
         return [row[0] for row in rows]
 
     def flaky_tests(self, runs: int, until_run_id: str | None = None) -> set[str]:

@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 from uetf_core.errors import RunNotFoundError
-from uetf_core.ledger.base import Pruned
+from uetf_core.ledger.base import CodeUnderTest, Pruned
 from uetf_core.ledger.connection import Row, in_chunks
 from uetf_core.ledger.core import LedgerCore
 from uetf_core.timeutil import iso
@@ -27,29 +27,41 @@ class RunQueries(LedgerCore):
         return rows[0][0] if rows else None
 
     def find_baseline(
-        self, commit: str, exclude: str | None = None, suite_key: str | None = None
+        self,
+        commit: str,
+        exclude: str | None = None,
+        suite_key: str | None = None,
+        python: str | None = None,
     ) -> str | None:
-        """The newest completed, whole-suite run that tested ``commit``.
+        """The newest completed, whole-suite run that tested ``commit`` as committed.
 
-        With ``suite_key``, only a run of the same suite (or an older run that
-        recorded none) qualifies."""
-        same_suite = ""
+        A run of a work tree with uncommitted changes tested other code than its
+        commit's, and is never a baseline. With ``suite_key`` or ``python``, only a
+        run of the same suite on the same Python qualifies (or an older run that
+        recorded none: UETF recorded neither before)."""
+        same = ""
         params: list[object] = [commit, exclude or ""]
-        if suite_key is not None:
-            same_suite = " AND (suite_key = ? OR suite_key IS NULL)"
-            params.append(suite_key)
+        for column, value in (("suite_key", suite_key), ("python", python)):
+            if value is not None:
+                same += f" AND ({column} = ? OR {column} IS NULL)"
+                params.append(value)
         rows = self.db.query(
             "SELECT run_id FROM runs WHERE head_commit = ? AND state IN ('passed', 'failed')"
-            " AND partial = 0 AND run_id != ?"
-            + same_suite
+            " AND partial = 0 AND coalesce(tree_state, '') = '' AND run_id != ?"
+            + same
             + " ORDER BY started_at DESC, pk DESC LIMIT 1",
             params,
         )
         return str(rows[0][0]) if rows else None
 
-    def suite_key(self, run_id: str) -> str | None:
-        rows = self.db.query("SELECT suite_key FROM runs WHERE run_id = ?", (run_id,))
-        return rows[0][0] if rows else None
+    def code_under_test(self, run_id: str) -> CodeUnderTest:
+        """What ``run_id`` recorded of the code, suite and interpreter it tested."""
+        rows = self.db.query(
+            "SELECT head_commit, tree_state, suite_key, python, merge_base FROM runs"
+            " WHERE run_id = ?",
+            (run_id,),
+        )
+        return CodeUnderTest(*rows[0]) if rows else CodeUnderTest(None, None, None, None, None)
 
     def reap_abandoned(self, host: str, now: float, stale_after: float) -> list[str]:
         """Mark abandoned every live run whose process is gone or has been silent too long."""
