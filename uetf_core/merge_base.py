@@ -15,7 +15,7 @@ from pathlib import Path
 
 from uetf_core.config import validate_ref
 from uetf_core.errors import ConfigError
-from uetf_core.patch import FALLBACK_BASES, Git, ToolSink, base_from_ci
+from uetf_core.patch import Git, ToolSink, base_from_ci, fallback_base
 
 
 def find_merge_base(
@@ -32,7 +32,7 @@ def find_merge_base(
     git = Git(cwd, sink)
     chosen = base_from_ci(os.environ if env is None else env)
     if chosen is None:
-        chosen, commit = _fallback_base(git, head, branch)
+        chosen, commit = fallback_base(git, head, branch)
         if chosen is None:
             return None
         if commit == head:  # on the base branch itself: the change is empty
@@ -44,26 +44,6 @@ def find_merge_base(
     merged = git.run("merge-base", chosen, "HEAD")
     found = merged.stdout.strip()
     return found if merged.returncode == 0 and found else None
-
-
-def _fallback_base(git: Git, head: str, branch: str | None) -> tuple[str | None, str | None]:
-    """The first of origin/HEAD, origin/main, main, master that is not HEAD itself (or
-    is the branch under test, main or master), and its commit, from one git process."""
-    names = {ref: _full_name(ref) for ref in FALLBACK_BASES}
-    listed = git.run("for-each-ref", "--format=%(refname) %(objectname)", *names.values())
-    commits = dict(line.split(" ", 1) for line in listed.stdout.splitlines() if " " in line)
-    for ref, full in names.items():
-        commit = commits.get(full)
-        if commit is None:
-            continue
-        if commit != head or ref.removeprefix("origin/") == branch in ("main", "master"):
-            return ref, commit
-    return None, None
-
-
-def _full_name(ref: str) -> str:
-    """``origin/main`` as ``refs/remotes/origin/main``, ``main`` as ``refs/heads/main``."""
-    return f"refs/remotes/{ref}" if ref.startswith("origin/") else f"refs/heads/{ref}"
 
 
 __all__ = ["find_merge_base"]

@@ -273,21 +273,36 @@ def git_refusal(stderr: str) -> str | None:
 
 
 def _fallback_base(git: Git) -> str | None:
-    """The first of origin/HEAD, origin/main, main, master that is not HEAD itself.
+    """The base a change is compared with when none is named (``fallback_base``)."""
+    head = git.resolves("HEAD")
+    branch = git.run("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
+    return fallback_base(git, head, branch)[0]
+
+
+def fallback_base(git: Git, head: str | None, branch: str | None) -> tuple[str | None, str | None]:
+    """The first of origin/HEAD, origin/main, main, master that is not HEAD itself, and
+    its commit, from one git process.
 
     On a feature branch cloned alone, origin/HEAD can point at the branch under
     test; comparing it with itself would hide the change. On the base branch
-    itself every candidate is HEAD, and the change is rightly empty.
+    itself (``branch`` main or master) its own ref is the base, and the change is
+    rightly empty.
     """
-    head = git.resolves("HEAD")
-    branch = git.run("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
-    for ref in FALLBACK_BASES:
-        commit = git.resolves(ref)
+    names = {ref: _full_ref(ref) for ref in FALLBACK_BASES}
+    listed = git.run("for-each-ref", "--format=%(refname) %(objectname)", *names.values())
+    commits = dict(line.split(" ", 1) for line in listed.stdout.splitlines() if " " in line)
+    for ref, full in names.items():
+        commit = commits.get(full)
         if commit is None:
             continue
         if commit != head or ref.removeprefix("origin/") == branch in ("main", "master"):
-            return ref
-    return None
+            return ref, commit
+    return None, None
+
+
+def _full_ref(ref: str) -> str:
+    """``origin/main`` as ``refs/remotes/origin/main``, ``main`` as ``refs/heads/main``."""
+    return f"refs/remotes/{ref}" if ref.startswith("origin/") else f"refs/heads/{ref}"
 
 
 def detect_patch(
