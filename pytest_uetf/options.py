@@ -52,7 +52,7 @@ class Selection(NamedTuple):
 
     partial: str | None  # None: the whole suite as the project defines it
     suite_key: str  # a digest of that definition; a baseline must have the same
-    # Partial by -k, -m, --deselect or --lf alone, over an ini file that narrows by
+    # Partial by -k, -m, --deselect, --sw or --lf alone, over an ini file that narrows by
     # none of them: if they take no test away, the run is whole after all.
     undone_if_nothing_deselected: bool = False
 
