@@ -344,8 +344,8 @@ def run_id_of(stdout: str) -> str:
 
 
 def counts_of(text: str) -> dict[str, int]:
-    """``3 passed, 1 failed, 2 errors`` (any separator) as a dict."""
-    return {word: int(n) for n, word in _COUNT.findall(text)}
+    """``3 passed, 1 failed, 2 errors`` (any separator; ``1 error``) as a dict."""
+    return {"errors" if word == "error" else word: int(n) for n, word in _COUNT.findall(text)}
 
 
 def terminal_totals(stdout: str) -> dict[str, int]:

@@ -96,7 +96,7 @@ def headline(report: GateReport) -> str:
 def _facts(report: GateReport) -> str:
     totals = report["totals"]
     counts = ", ".join(
-        f"{totals[name]} {name}"
+        f"{totals[name]} {'error' if name == 'errors' and totals[name] == 1 else name}"
         for name in ("passed", "failed", "errors", "skipped", "xfailed", "xpassed")
         if totals.get(name)
     )
