@@ -340,3 +340,9 @@ def test_a_project_in_a_folder_named_in_bytes_utf8_cannot_decode(tmp_path: Path)
     assert shown.returncode == 0, shown.stderr
     document = json.loads(shown.stdout)
     assert document["state"] == "failed" and document["exit_status"] == 1
+    # Names given on the command line in such bytes: looked up, not found, one line.
+    odd = os.fsdecode(b"x\xe9")
+    for args in (["show", odd], ["history", odd], ["gate", odd]):
+        asked = run_uetf(root, *args)
+        assert asked.returncode == 4, (args, asked.stderr)
+        assert "Traceback" not in asked.stderr and len(asked.stderr.strip().splitlines()) == 1

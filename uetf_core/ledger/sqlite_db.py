@@ -138,7 +138,7 @@ class SqliteDb(Connection):
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
         with self.guard():
-            cursor = self.raw.execute(sql, params)
+            cursor = self.execute(sql, params)  # a name given in such text reads as stored
             cursor.row_factory = sqlite3.Row
             rows: list[Row] = cursor.fetchall()
             return rows
