@@ -269,6 +269,35 @@ def test_a_lock_held_too_long_is_named_as_a_lock(
     assert digest(locked) == before
 
 
+def test_a_ledger_another_job_is_creating_is_waited_for(tmp_path: Path) -> None:
+    """Jobs starting together on a fresh ledger: while one writes the new file (a write
+    lock on it), another's open waits for it instead of failing at once with "locked"
+    (SQLite answers turning a file to WAL without its busy handler)."""
+    import threading
+
+    path = tmp_path / "uetf.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE making (x)")
+    releasing = threading.Timer(0.5, holder.execute, ("ROLLBACK",))
+    releasing.start()
+    try:
+        started = time.monotonic()
+        ledger = open_ledger(str(path))
+        waited = time.monotonic() - started
+        ledger.create_run(NewRun("20270101T000000-aaaaaa", "running", 0, 1, "h", "/", "0", {}))
+        ledger.close()
+    finally:
+        releasing.join()
+        holder.close()
+    assert waited >= 0.4
+    again = open_ledger(str(path))
+    try:
+        assert again.find_run("20270101T000000-aaaaaa")
+    finally:
+        again.close()
+
+
 # -- ledger settings that name no usable place ------------------------------------------
 
 

@@ -90,7 +90,7 @@ class SqliteDb(Connection):
             self.raw.execute("PRAGMA cell_size_check = ON")
             # WAL: readers never block the writer; NORMAL is crash-safe in WAL mode
             # (a killed process loses nothing committed), only power loss can.
-            self.raw.execute("PRAGMA journal_mode = WAL")
+            _wal(self.raw)
             self.raw.execute("PRAGMA synchronous = NORMAL")
         if self.version != SCHEMA_VERSION:
             # A current ledger takes no write lock to open: commands that read go on
@@ -138,7 +138,10 @@ class SqliteDb(Connection):
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
         with self.guard():
-            cursor = self.execute(sql, params)  # a name given in such text reads as stored
+            try:
+                cursor = self.raw.execute(sql, params)
+            except UnicodeEncodeError:  # a name asked for in such text, as it is stored
+                cursor = self.raw.execute(sql, encodable(params))
             cursor.row_factory = sqlite3.Row
             rows: list[Row] = cursor.fetchall()
             return rows
@@ -273,6 +276,27 @@ class SqliteDb(Connection):
         finally:
             with self.guard():
                 self.raw.execute("DETACH DATABASE " + name)
+
+
+def _wal(raw: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting for other processes as any statement does.
+
+    Turning a new file to WAL needs its exclusive lock, and SQLite answers "locked"
+    at once, without its busy handler, while another process is creating the same
+    ledger (jobs starting together on a fresh ledger). A file already in WAL mode
+    answers at once.
+    """
+    deadline = time.monotonic() + sqlite_file.BUSY_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            raw.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
 
 
 def _max_parameters(db: sqlite3.Connection) -> int:
