@@ -67,13 +67,36 @@ def _disk_full(path: Path) -> bool:
     return stats.f_bavail * stats.f_frsize < 64 * 1024
 
 
+# SQLite's own text for each primary result code (sqlite3_errstr), which is what an
+# error says on Python 3.10, whose sqlite3 errors carry no code.
+_CODE_OF_TEXT = {
+    "database is locked": _BUSY,
+    "database table is locked": _LOCKED,
+    "attempt to write a readonly database": _READONLY,
+    "disk I/O error": _IOERR,
+    "database disk image is malformed": _CORRUPT,
+    "database or disk is full": _FULL,
+    "unable to open database file": _CANTOPEN,
+    "file is not a database": _NOTADB,
+}
+
+
+def _primary_code(exc: sqlite3.Error) -> int:
+    """SQLite's primary result code of ``exc``: from the error (Python 3.11 and later),
+    else from SQLite's fixed text for it; 0 when neither tells."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF
+    return _CODE_OF_TEXT.get(str(exc), 0)
+
+
 def ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
     """The one-line error for a SQLite failure on ``path``: its cause, and the fix.
 
     A damaged file is told from a full disk, read-only media, permission denied and
     a lock held by another process: only damage calls for moving the file aside.
     """
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    code = _primary_code(exc)
     if code in (_CORRUPT, _NOTADB):
         return LedgerCorruptError(damaged_message(path, str(exc)))
     # A full disk fails the shared-memory file's creation as an I/O error.
