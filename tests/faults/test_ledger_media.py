@@ -322,3 +322,24 @@ def test_an_unknown_ledger_scheme_is_a_usage_error(tmp_path: Path, where: str) -
         result = pytest_uetf(tmp_path, *(["--uetf-ledger=mysql://x"] if where == "option" else []))
     assert result.returncode == 4, result.stdout + result.stderr
     assert_one_line(result.stdout + result.stderr, "'mysql' is not supported")
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("database or disk is full", "LedgerFullError"),
+        ("database is locked", "LedgerLockedError"),
+        ("attempt to write a readonly database", "LedgerReadOnlyError"),
+        ("database disk image is malformed", "LedgerCorruptError"),
+    ],
+)
+def test_an_error_without_its_code_is_told_by_sqlite_s_text(
+    tmp_path: Path, text: str, error: str
+) -> None:
+    """Python 3.10's SQLite errors carry no result code (3.11 added it): the error is told
+    by SQLite's own text for its code, so a full disk, a lock, read-only media and damage
+    get the same line and exit code on every supported Python."""
+    coded = sqlite3.OperationalError(text)
+    assert getattr(coded, "sqlite_errorcode", None) is None  # as Python 3.10 raises it
+    found = sqlite_file.ledger_error(tmp_path / "uetf.db", coded)
+    assert type(found).__name__ == error
