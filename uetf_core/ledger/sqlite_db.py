@@ -121,7 +121,7 @@ class SqliteDb(Connection):
     # statement is run again with it escaped (connection.encodable), at no cost to
     # the statements that bind none.
 
-    def execute(self, sql: str, params: Params = ()) -> Cursor:
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         try:
             return self.raw.execute(sql, params)
         except UnicodeEncodeError:
@@ -138,10 +138,7 @@ class SqliteDb(Connection):
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
         with self.guard():
-            try:
-                cursor = self.raw.execute(sql, params)
-            except UnicodeEncodeError:  # a name asked for in such text, as it is stored
-                cursor = self.raw.execute(sql, encodable(params))
+            cursor = self.execute(sql, params)  # a name asked for in such text, as stored
             cursor.row_factory = sqlite3.Row
             rows: list[Row] = cursor.fetchall()
             return rows
@@ -167,18 +164,14 @@ class SqliteDb(Connection):
         width = len(columns)
         per = max(1, min(100, self._max_parameters // width))
         pending = list(rows)
-        execute = self.raw.execute
+        execute = self.execute
         for start in range(0, len(pending), per):
             chunk = pending[start : start + per]
             shape: Shape = (table, columns, constants, ignore, len(chunk))
             sql = self._statements.get(shape)
             if sql is None:
                 sql = self._statements[shape] = self._multi_row(shape)
-            params = list(chain.from_iterable(chunk))
-            try:
-                execute(sql, params)
-            except UnicodeEncodeError:
-                execute(sql, encodable(params))
+            execute(sql, list(chain.from_iterable(chunk)))
 
     @staticmethod
     def _multi_row(shape: Shape) -> str:
